@@ -1,0 +1,171 @@
+"""Application settings (pydantic-settings, prefix ``PEMANTIK_``, ``.env`` support).
+
+Nested groups use a double underscore: ``PEMANTIK_SMTP__HOST``, ``PEMANTIK_SIGNATORY__NIP``.
+A wrong value stops start-up with :class:`SettingsError`, whose message names the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, EmailStr, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+NUMBER_FIELDS = {"klasifikasi", "urut", "unit", "tahun", "bulan"}
+
+
+class SmtpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8025, ge=1, le=65535)
+    security: Literal["plain", "starttls", "tls"] = "plain"
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    timeout_seconds: float = Field(30.0, gt=0)
+    concurrency: int = Field(4, ge=1, le=64)
+    max_attempts: int = Field(5, ge=1)
+    retry_base_seconds: float = Field(2.0, ge=0)
+    max_attachment_mb: float = Field(15.0, gt=0)
+    ca_file: Path | None = None
+    # The sender's domain, used to build Message-IDs derived from idempotency keys.
+    message_id_domain: str = "pemantik.kaltimprov.go.id"
+
+
+class Organisation(BaseModel):
+    instansi: str = "DINAS KOMUNIKASI DAN INFORMATIKA"
+    pemerintah: str = "PEMERINTAH PROVINSI KALIMANTAN TIMUR"
+    bidang: str = "Bidang Aplikasi Informatika"
+    address: str = "Jalan Basuki Rahmat Nomor 41, Samarinda, Kalimantan Timur 75117"
+    phone: str = "(0541) 733333"
+    email: str = "diskominfo@kaltimprov.go.id"
+    website: str = "diskominfo.kaltimprov.go.id"
+    city: str = "Samarinda"
+    province: str = "Kalimantan Timur"
+    logo: Path | None = None
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"berkas logo tidak ditemukan: {value}")
+        return value
+
+
+class Signatory(BaseModel):
+    name: str = "Nama Kepala Dinas (contoh)"
+    nip: str = "197001011990031001"
+    pangkat: str = "Pembina Utama Muda (IV/c)"
+    jabatan: str = "Kepala Dinas Komunikasi dan Informatika Provinsi Kalimantan Timur"
+
+    @field_validator("nip")
+    @classmethod
+    def _nip_18_digits(cls, value: str) -> str:
+        cleaned = value.replace(" ", "")
+        if not re.fullmatch(r"\d{18}", cleaned):
+            raise ValueError("NIP harus 18 digit angka")
+        return cleaned
+
+
+class LetterSettings(BaseModel):
+    number_format: str = "{klasifikasi}/{urut}/{unit}/{tahun}"
+    unit: str = "Diskominfo"
+    klasifikasi: str = "005"
+    sifat: str = "Penting"
+
+    @field_validator("number_format")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        used = set(re.findall(r"{(\w+)}", value))
+        unknown = used - NUMBER_FIELDS
+        if unknown:
+            raise ValueError(f"placeholder tidak dikenal: {', '.join(sorted(unknown))}")
+        if "urut" not in used:
+            raise ValueError("format nomor harus memuat {urut}")
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PEMANTIK_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    documents_dir: Path | None = None
+    templates_dir: Path | None = None
+    timezone: str = "Asia/Makassar"
+    extra_holidays_file: Path | None = None
+    sender: EmailStr = "pemantik@kaltimprov.go.id"
+    sender_name: str = "PeManTIK Diskominfo Prov. Kaltim"
+    reply_to: EmailStr = "pemantik@kaltimprov.go.id"
+    admin_email: EmailStr = "admin.pemantik@kaltimprov.go.id"
+    reminder_cron: str = "0 8 * * 1-5"
+    smtp: SmtpSettings = SmtpSettings()
+    organisation: Organisation = Organisation()
+    signatory: Signatory = Signatory()
+    letters: LetterSettings = LetterSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"zona waktu tidak dikenal: {value}") from exc
+        return value
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _templates_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not Path(value).is_dir():
+            raise ValueError(f"folder templat tidak ada: {value}")
+        return value
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'pemantik.db').resolve()}"
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.documents_dir or self.data_dir / "documents"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class SettingsError(RuntimeError):
+    """A setting is wrong; the message names each wrong variable in Indonesian."""
+
+
+def describe_validation_error(exc: ValidationError, prefix: str = "PEMANTIK_") -> str:
+    lines = []
+    for err in exc.errors():
+        name = prefix + "__".join(str(p).upper() for p in err["loc"])
+        lines.append(f"  {name}: {err['msg']}")
+    return "Pengaturan tidak valid:\n" + "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

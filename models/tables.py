@@ -1,0 +1,359 @@
+"""The app's own records (SQLModel). Shaped for the whole SOP in DOMAIN.md.
+
+Times are stored as timezone-aware UTC datetimes; dates (due dates, session dates) are WITA
+calendar dates. JSON columns hold snapshots and per-indicator maps.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = True, **kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable), **kw)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(sa_column=Column(JSON, nullable=True), **kw)
+
+
+class CycleState(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    CLOSING = "closing"
+    REPORTED = "reported"
+
+
+class ProcessState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    WAITING = "waiting"
+    DONE = "done"
+    UNFINISHED = "unfinished"
+    FAILED = "failed"
+
+
+class DispatchState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class AssignmentState(StrEnum):
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REPLACED = "replaced"
+
+
+class Region(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=16)  # Kemendagri code, e.g. 64.72
+    name: str
+    kind: str = "Kabupaten"  # Kabupaten / Kota
+    province: str = ""
+    pic_name: str
+    pic_email: str
+    head_title: str = ""  # e.g. Kepala Dinas Komunikasi dan Informatika Kota Samarinda
+    head_email: str = ""
+    address: str = ""
+    active: bool = True
+
+
+class Assessor(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    email: str = Field(index=True, unique=True)
+    institution: str = ""
+    jabatan: str = ""
+    nip: str = ""
+    home_region_code: str | None = Field(default=None, foreign_key="region.code")
+    active: bool = True
+
+
+class Cycle(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    name: str = ""
+    instrument_code: str
+    instrument_version: str = ""
+    start_date: date
+    session_date: date | None = None
+    venue: str = ""
+    state: str = CycleState.DRAFT
+    params: dict | None = _json(default=None)  # the cycle flow's parameters, as given
+    step_overrides: dict | None = _json(default=None)  # {"3": 10} → step 3 takes 10 days
+    flow_run_id: str | None = None
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    closed_at: datetime | None = _ts()
+    close_reason: str = ""
+
+
+class RegionProcess(SQLModel, table=True):
+    """One region's run through steps 1–13 within a cycle."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "region_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    current_step: int = 0
+    state: str = ProcessState.PENDING
+    due_date: date | None = None
+    waiting_for: str = ""  # what the open wait expects, in Indonesian
+    wait_key: str = ""  # the Prefect input key of the open wait
+    wait_started: date | None = None
+    session_date: date | None = None  # overrides the cycle's date (rescheduled region)
+    flow_run_id: str | None = None
+    updated_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class StepRecord(SQLModel, table=True):
+    """Append-only audit trail: one row per step event; rows are never updated."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str | None = Field(default=None, foreign_key="region.code")
+    assessor_id: int | None = Field(default=None, foreign_key="assessor.id")
+    step_no: int
+    actor: str
+    event: str = "done"  # started / done / waiting / refused / extended / overridden / unlocked …
+    started_at: datetime | None = _ts()
+    due_date: date | None = None
+    completed_at: datetime | None = _ts()
+    outcome: str = ""
+    who: str = ""
+    document_id: int | None = Field(default=None, foreign_key="letter.id")
+    detail: dict | None = _json(default=None)
+    recorded_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class LetterCounter(SQLModel, table=True):
+    """The number register: one row per (unit, classification, year); last number taken."""
+
+    unit: str = Field(primary_key=True)
+    klasifikasi: str = Field(primary_key=True)
+    year: int = Field(primary_key=True)
+    last_seq: int = 0
+
+
+class Letter(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(index=True, unique=True)
+    seq: int
+    unit: str
+    klasifikasi: str
+    year: int
+    kind: str = Field(index=True)
+    cycle_id: int | None = Field(default=None, foreign_key="cycle.id", index=True)
+    region_code: str | None = Field(default=None, foreign_key="region.code")
+    assessor_id: int | None = Field(default=None, foreign_key="assessor.id")
+    addressee: str = ""
+    subject: str = ""
+    letter_date: date
+    file_path: str = ""
+    sha256: str = ""
+    pdf_path: str = ""
+    pdf_sha256: str = ""
+    template_version: str = ""
+    snapshot: dict | None = _json(default=None)
+    idempotency_key: str | None = Field(default=None, unique=True)
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Document(SQLModel, table=True):
+    """Unnumbered generated files (workbooks, formulir, Laporan) stored once with their hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    cycle_id: int | None = Field(default=None, foreign_key="cycle.id", index=True)
+    region_code: str | None = Field(default=None, foreign_key="region.code")
+    file_path: str
+    sha256: str
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Dispatch(SQLModel, table=True):
+    """The outbox: a row exists (with its idempotency key) before any network call."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, index=True)
+    cycle_id: int | None = Field(default=None, foreign_key="cycle.id", index=True)
+    region_code: str | None = Field(default=None, foreign_key="region.code")
+    assessor_id: int | None = Field(default=None, foreign_key="assessor.id")
+    kind: str = ""
+    recipient: str
+    recipient_name: str = ""
+    cc: list | None = _json(default=None)
+    subject: str
+    body_text: str = ""
+    body_html: str = ""
+    attachments: list | None = _json(default=None)  # [{"path", "filename", "sha256", "size"}]
+    letter_id: int | None = Field(default=None, foreign_key="letter.id")
+    message_id: str
+    in_reply_to: str = ""
+    references: str = ""
+    state: str = Field(default=DispatchState.QUEUED, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts()
+    smtp_code: int | None = None
+    smtp_reply: str = ""
+    sent_at: datetime | None = _ts()
+    error: str = ""
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class AnswerSet(SQLModel, table=True):
+    """A region's questionnaire answers; every valid import is a new version."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "region_code", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    version: int
+    instrument_code: str
+    instrument_version: str
+    source: str = "json"  # xlsx / json / form / email
+    file_path: str = ""
+    sha256: str = ""
+    answers: dict | None = _json(default=None)  # {indicator: {"level": int, "evidence": str}}
+    submitted_by: str = ""
+    submitted_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Assignment(SQLModel, table=True):
+    """An assessor asked to assess a region (step 6), and their answer (step 8)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    assessor_id: int = Field(foreign_key="assessor.id")
+    state: str = AssignmentState.REQUESTED
+    coi_statement: str = ""
+    reason: str = ""
+    responded_at: datetime | None = _ts()
+    replaced_by_id: int | None = Field(default=None, foreign_key="assignment.id")
+    letter_id: int | None = Field(default=None, foreign_key="letter.id")
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Confirmation(SQLModel, table=True):
+    """A region's attendance confirmation for the session (step 8)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    attend: bool
+    delegates: list | None = _json(default=None)  # [{"nama", "jabatan"}]
+    note: str = ""
+    session_date: date | None = None
+    responded_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Acknowledgement(SQLModel, table=True):
+    """A receipt acknowledgement (Disposisi) for steps 2 and 7; recorded, never blocking."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str | None = Field(default=None, foreign_key="region.code")
+    assessor_id: int | None = Field(default=None, foreign_key="assessor.id")
+    step_no: int
+    received_by: str = ""
+    agenda_number: str = ""
+    received_date: date | None = None
+    source: str = ""
+    recorded_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Attendance(SQLModel, table=True):
+    """The daftar hadir of the assessment session (step 10)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    session_date: date
+    present: list | None = _json(default=None)  # [{"nama", "jabatan", "instansi"}]
+    recorded_by: str = ""
+    recorded_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Score(SQLModel, table=True):
+    """One assessor's verified level for one indicator (steps 11–12)."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "region_code", "assessor_id", "indicator_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    assessor_id: int = Field(foreign_key="assessor.id")
+    indicator_code: str
+    level: int
+    note: str = ""
+    submitted_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Result(SQLModel, table=True):
+    """A region's final result (steps 12–13); locked at step 13."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "region_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    final_levels: dict | None = _json(default=None)
+    consensus: dict | None = _json(default=None)  # {indicator: {"level", "note"}}
+    dimension_scores: dict | None = _json(default=None)
+    total: float = 0.0
+    predicate: str = ""
+    rank: int | None = None
+    locked: bool = False
+    locked_at: datetime | None = _ts()
+    updated_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Extension(SQLModel, table=True):
+    """More time granted to a region for a step (issue: deadlines)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str | None = Field(default=None, foreign_key="region.code")
+    assessor_id: int | None = Field(default=None, foreign_key="assessor.id")
+    step_no: int
+    old_due: date | None = None
+    new_due: date
+    reason: str
+    granted_by: str = ""
+    granted_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class NonWorkingDay(SQLModel, table=True):
+    """Extra days off an admin adds (local leave, a regional holiday)."""
+
+    day: date = Field(primary_key=True)
+    description: str = ""
+
+
+class InboundMessage(SQLModel, table=True):
+    """A received email (replies from officers and assessors), processed exactly once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(unique=True, index=True)
+    raw_path: str
+    sender: str = ""
+    subject: str = ""
+    in_reply_to: str = ""
+    cycle_id: int | None = Field(default=None, foreign_key="cycle.id")
+    region_code: str | None = Field(default=None, foreign_key="region.code")
+    assessor_id: int | None = Field(default=None, foreign_key="assessor.id")
+    state: str = "received"  # received / processed / quarantined / unreadable / error
+    action: str = ""
+    error: str = ""
+    attempts: int = 0
+    received_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    processed_at: datetime | None = _ts()
