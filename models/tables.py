@@ -357,3 +357,35 @@ class InboundMessage(SQLModel, table=True):
     attempts: int = 0
     received_at: datetime = _ts(nullable=False, default_factory=utcnow)
     processed_at: datetime | None = _ts()
+
+
+class WaitState(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    CANCELLED = "cancelled"
+
+
+class Wait(SQLModel, table=True):
+    """One open wait on a person (the general mechanism behind every pause in the SOP).
+
+    A flow opens a Wait when it suspends for input and closes it when the input is accepted.
+    Reminders, the status grid and the CLI/email doors all read this table; the Prefect run and
+    its input key say which suspended run to resume.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    assessor_id: int | None = Field(default=None, foreign_key="assessor.id")
+    step_no: int
+    party: str  # "wilayah" (the Kab/Kota PIC) / "asesor" / "admin"
+    kind: str  # jawaban / konfirmasi / kesediaan / kehadiran / nilai / penerimaan
+    description: str = ""  # what is expected, in Indonesian
+    flow_run_id: str = ""
+    input_key: str = ""
+    started_on: date
+    due_date: date
+    extended: bool = False
+    state: str = Field(default=WaitState.OPEN, index=True)
+    opened_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    closed_at: datetime | None = _ts()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 21:39:38.916729
+Create Date: 2026-11-25 21:41:42.391300
 """
 
 from collections.abc import Sequence
@@ -405,6 +405,42 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_score_cycle_id"), ["cycle_id"], unique=False)
 
     op.create_table(
+        "wait",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("cycle_id", sa.Integer(), nullable=False),
+        sa.Column("region_code", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("assessor_id", sa.Integer(), nullable=True),
+        sa.Column("step_no", sa.Integer(), nullable=False),
+        sa.Column("party", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("description", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("flow_run_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("input_key", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("started_on", sa.Date(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.Column("extended", sa.Boolean(), nullable=False),
+        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["assessor_id"],
+            ["assessor.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["cycle_id"],
+            ["cycle.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["region_code"],
+            ["region.code"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("wait", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_wait_cycle_id"), ["cycle_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_wait_state"), ["state"], unique=False)
+
+    op.create_table(
         "assignment",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cycle_id", sa.Integer(), nullable=False),
@@ -551,6 +587,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_assignment_cycle_id"))
 
     op.drop_table("assignment")
+    with op.batch_alter_table("wait", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wait_state"))
+        batch_op.drop_index(batch_op.f("ix_wait_cycle_id"))
+
+    op.drop_table("wait")
     with op.batch_alter_table("score", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_score_cycle_id"))
 
