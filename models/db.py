@@ -73,4 +73,8 @@ def alembic_config(url: str | None = None) -> Config:
 
 def migrate(url: str | None = None) -> None:
     """Bring the database to the newest schema (creates it from empty)."""
-    command.upgrade(alembic_config(url), "head")
+    engine = get_engine(url)  # also makes the SQLite file's folder
+    with engine.begin() as connection:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")

@@ -13,7 +13,11 @@ target_metadata = SQLModel.metadata
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is not None:
-        context.configure(connection=connectable, target_metadata=target_metadata)
+        context.configure(
+            connection=connectable,
+            target_metadata=target_metadata,
+            render_as_batch=connectable.dialect.name == "sqlite",
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
