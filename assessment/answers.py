@@ -1,0 +1,439 @@
+"""Importing a region's answers (steps 4–5): a filled workbook or the same answers as JSON.
+
+Both doors end in the same checks and the same error style, and :func:`validate_and_store` is
+the one function every door (upload, email intake, Prefect form, CLI) should call: it validates
+everything first and writes a new :class:`~models.tables.AnswerSet` version only when the whole
+input is valid. Every error is in Indonesian and names the place (sheet and cell, or indicator).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from assessment.instruments import Indicator, Instrument
+from assessment.settings import assessment_settings
+from assessment.workbook import (
+    COL_CODE,
+    COL_EVIDENCE,
+    COL_LEVEL,
+    COL_NOTE,
+    EVIDENCE_LETTER,
+    FORMAT,
+    LEVEL_LETTER,
+    META_SHEET,
+    WorkbookMeta,
+    compute_checksum,
+)
+from models.tables import AnswerSet
+
+MAX_ZIP_ENTRIES = 500
+_DIGITS = re.compile(r"^\s*\d+\s*$")
+
+
+class AnswerValidationError(ValueError):
+    """Answers refused; ``errors`` lists every problem, each naming its place."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__(
+            f"Jawaban kuesioner ditolak ({len(errors)} kesalahan):\n  " + "\n  ".join(errors)
+        )
+
+
+class Answer(BaseModel):
+    level: int
+    evidence: str = ""
+    note: str = ""
+
+
+class AnswersPayload(BaseModel):
+    cycle_id: int
+    region_code: str
+    instrument_code: str
+    instrument_version: str
+    answers: dict[str, Answer]
+
+    def levels(self) -> dict[str, int]:
+        return {code: a.level for code, a in self.answers.items()}
+
+
+# --- one check for every door ----------------------------------------------------------------
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def check_level(value: Any, instrument: Instrument) -> tuple[int | None, str | None]:
+    """(level, None) when ``value`` is a level on the scale, else (None, Indonesian reason)."""
+    scale = instrument.scale_text
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, f"tingkat belum diisi (pilih {scale})"
+    if isinstance(value, bool):
+        return None, f"berisi '{value}', seharusnya angka tingkat {scale}"
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None, f"tingkat {value:g} harus bilangan bulat {scale}"
+        value = int(value)
+    if isinstance(value, str):
+        if not _DIGITS.match(value):
+            shown = value.strip()[:40]
+            return None, f"berisi teks '{shown}', seharusnya angka tingkat {scale}"
+        value = int(value)
+    if not isinstance(value, int):
+        return None, f"berisi '{value}', seharusnya angka tingkat {scale}"
+    if not instrument.on_scale(value):
+        return None, f"tingkat {value} di luar skala {scale}"
+    return value, None
+
+
+def _check_one(
+    instrument: Instrument,
+    ind: Indicator,
+    raw_level: Any,
+    evidence: str,
+    note: str,
+    level_place: str,
+    evidence_place: str,
+    errors: list[str],
+) -> Answer | None:
+    level, problem = check_level(raw_level, instrument)
+    if problem:
+        errors.append(f"{level_place}: {problem}")
+    if ind.evidence_required and not evidence:
+        errors.append(f"{evidence_place}: bukti dukung wajib diisi")
+    if level is None:
+        return None
+    return Answer(level=level, evidence=evidence, note=note)
+
+
+# --- workbook door -----------------------------------------------------------------------
+
+
+def _check_file(path: Path) -> list[str]:
+    """Size, zip and zip-bomb checks before openpyxl ever opens the file."""
+    cfg = assessment_settings()
+    name = path.name
+    if not path.is_file():
+        return [f"Berkas '{name}' tidak ditemukan"]
+    size = path.stat().st_size
+    if size > cfg.workbook_max_mb * 1024 * 1024:
+        return [
+            f"Berkas '{name}' berukuran {size / 1048576:.1f} MB, melebihi batas "
+            f"{cfg.workbook_max_mb:g} MB"
+        ]
+    if not zipfile.is_zipfile(path):
+        return [f"Berkas '{name}' bukan berkas Excel (.xlsx) yang sah"]
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return [f"Berkas '{name}' bukan berkas Excel (.xlsx) yang sah"]
+    if len(infos) > MAX_ZIP_ENTRIES:
+        return [f"Berkas '{name}' memuat {len(infos)} bagian, melebihi batas {MAX_ZIP_ENTRIES}"]
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > cfg.workbook_max_uncompressed_mb * 1024 * 1024:
+        return [
+            f"Berkas '{name}' berukuran {unpacked / 1048576:.0f} MB setelah diurai, melebihi "
+            f"batas {cfg.workbook_max_uncompressed_mb:g} MB (berkas ditolak demi keamanan)"
+        ]
+    if "xl/workbook.xml" not in {i.filename for i in infos}:
+        return [f"Berkas '{name}' bukan berkas Excel (.xlsx) yang sah"]
+    return []
+
+
+def _read_rows(ws: Any, max_rows: int, max_col: int) -> list[tuple[Any, ...]] | None:
+    rows: list[tuple[Any, ...]] = []
+    for row in ws.iter_rows(max_col=max_col, values_only=True):
+        rows.append(row)
+        if len(rows) > max_rows:
+            return None
+    return rows
+
+
+def _read_meta(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    return {str(r[0]): r[1] for r in rows if r and r[0] is not None and len(r) > 1}
+
+
+def _meta_errors(
+    meta: dict[str, Any], instrument: Instrument, cycle_id: int, region_code: str, name: str
+) -> tuple[WorkbookMeta | None, list[str]]:
+    try:
+        layout_raw = json.loads(meta.get("layout") or "{}")
+        wm = WorkbookMeta(
+            cycle_id=int(meta["cycle_id"]),
+            cycle_year=int(meta["cycle_year"]),
+            region_code=str(meta["region_code"]),
+            region_name=str(meta.get("region_name") or ""),
+            instrument_code=str(meta["instrument_code"]),
+            instrument_version=str(meta["instrument_version"]),
+            layout={k: (str(v[0]), int(v[1])) for k, v in layout_raw.items()},
+            checksum=str(meta.get("checksum") or ""),
+        )
+    except (KeyError, ValueError, TypeError, IndexError):
+        return None, [f"Lembar metadata '{META_SHEET}' pada berkas '{name}' rusak atau diubah"]
+    expected = compute_checksum(wm, list(wm.layout), assessment_settings().workbook_secret)
+    if meta.get("format") != FORMAT or not hmac.compare_digest(expected, wm.checksum):
+        return None, [
+            f"Metadata berkas '{name}' telah diubah (checksum tidak cocok); gunakan Lembar "
+            "Kuesioner asli yang dikirim untuk wilayah dan siklus ini"
+        ]
+    errors = []
+    if wm.region_code != region_code:
+        errors.append(
+            f"Berkas '{name}' adalah Lembar Kuesioner untuk wilayah {wm.region_code} "
+            f"({wm.region_name}), bukan untuk wilayah {region_code}"
+        )
+    if wm.cycle_id != cycle_id:
+        errors.append(
+            f"Berkas '{name}' adalah Lembar Kuesioner siklus {wm.cycle_year} (id {wm.cycle_id}), "
+            f"bukan untuk siklus ini (id {cycle_id})"
+        )
+    if (wm.instrument_code, wm.instrument_version) != (instrument.code, instrument.version):
+        errors.append(
+            f"Berkas '{name}' memakai instrumen {wm.instrument_code} versi "
+            f"{wm.instrument_version}, sedangkan siklus ini memakai {instrument.code} versi "
+            f"{instrument.version}"
+        )
+    if list(wm.layout) != instrument.indicator_codes:
+        errors.append(f"Daftar indikator pada berkas '{name}' tidak sesuai dengan instrumen")
+    return wm, errors
+
+
+def parse_workbook(
+    path: Path, instrument: Instrument, *, cycle_id: int, region_code: str
+) -> AnswersPayload:
+    """Read and check a filled Lembar Kuesioner; raises :class:`AnswerValidationError`."""
+    path = Path(path)
+    name = path.name
+    errors = _check_file(path)
+    if errors:
+        raise AnswerValidationError(errors)
+    max_rows = assessment_settings().workbook_max_rows
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a broken file
+        raise AnswerValidationError(
+            [f"Berkas '{name}' tidak dapat dibaca sebagai berkas Excel (.xlsx)"]
+        ) from None
+    try:
+        if META_SHEET not in wb.sheetnames:
+            raise AnswerValidationError(
+                [f"Berkas '{name}' bukan Lembar Kuesioner PeManTIK (lembar metadata tidak ada)"]
+            )
+        meta_rows = _read_rows(wb[META_SHEET], 50, 2)
+        if meta_rows is None:
+            raise AnswerValidationError([f"Lembar metadata pada berkas '{name}' diubah"])
+        wm, errors = _meta_errors(_read_meta(meta_rows), instrument, cycle_id, region_code, name)
+        if errors or wm is None:
+            raise AnswerValidationError(errors)
+        sheets: dict[str, list[tuple[Any, ...]]] = {}
+        for title in dict.fromkeys(sheet for sheet, _ in wm.layout.values()):
+            if title not in wb.sheetnames:
+                raise AnswerValidationError([f"Lembar '{title}' tidak ada pada berkas '{name}'"])
+            rows = _read_rows(wb[title], max_rows, COL_NOTE)
+            if rows is None:
+                raise AnswerValidationError(
+                    [f"Lembar '{title}' memuat lebih dari {max_rows} baris (batas)"]
+                )
+            sheets[title] = rows
+    finally:
+        wb.close()
+
+    answers: dict[str, Answer] = {}
+    for ind in instrument.indicators:
+        title, row = wm.layout[ind.code]
+        rows = sheets[title]
+        values = rows[row - 1] if row - 1 < len(rows) else ()
+        values = tuple(values) + (None,) * (COL_NOTE - len(values))
+        place = f"Lembar '{title}' sel"
+        code = _as_text(values[COL_CODE - 1])
+        if code != ind.code:
+            errors.append(
+                f"{place} A{row}: seharusnya kode {ind.code}, tertulis '{code}' (susunan baris "
+                "diubah)"
+            )
+            continue
+        answer = _check_one(
+            instrument,
+            ind,
+            values[COL_LEVEL - 1],
+            _as_text(values[COL_EVIDENCE - 1]),
+            _as_text(values[COL_NOTE - 1]),
+            f"{place} {LEVEL_LETTER}{row} ({ind.code})",
+            f"{place} {EVIDENCE_LETTER}{row} ({ind.code})",
+            errors,
+        )
+        if answer is not None:
+            answers[ind.code] = answer
+    if errors:
+        raise AnswerValidationError(errors)
+    return AnswersPayload(
+        cycle_id=cycle_id,
+        region_code=region_code,
+        instrument_code=instrument.code,
+        instrument_version=instrument.version,
+        answers=answers,
+    )
+
+
+# --- JSON door ---------------------------------------------------------------------------
+
+
+def parse_answers_json(
+    data: dict[str, Any], instrument: Instrument, *, cycle_id: int, region_code: str
+) -> AnswersPayload:
+    """Check answers given as ``{indicator_code: {"level": int, "evidence": str, "note": str}}``."""
+    if not isinstance(data, dict):
+        raise AnswerValidationError(["Jawaban harus berupa objek {kode_indikator: {...}}"])
+    errors: list[str] = []
+    known = set(instrument.indicator_codes)
+    for code in data:
+        if code not in known:
+            errors.append(f"Indikator '{code}': tidak ada dalam instrumen {instrument.code}")
+    answers: dict[str, Answer] = {}
+    for ind in instrument.indicators:
+        item = data.get(ind.code)
+        place = f"Indikator {ind.code}"
+        if item is None:
+            errors.append(
+                f"{place} kolom level: tingkat belum diisi (pilih {instrument.scale_text})"
+            )
+            continue
+        if not isinstance(item, dict):
+            errors.append(f"{place}: harus berupa objek dengan kolom level dan evidence")
+            continue
+        answer = _check_one(
+            instrument,
+            ind,
+            item.get("level"),
+            _as_text(item.get("evidence")),
+            _as_text(item.get("note")),
+            f"{place} kolom level",
+            f"{place} kolom evidence",
+            errors,
+        )
+        if answer is not None:
+            answers[ind.code] = answer
+    if errors:
+        raise AnswerValidationError(errors)
+    return AnswersPayload(
+        cycle_id=cycle_id,
+        region_code=region_code,
+        instrument_code=instrument.code,
+        instrument_version=instrument.version,
+        answers=answers,
+    )
+
+
+# --- storing ------------------------------------------------------------------------------
+
+
+def store_answers(
+    session: Session,
+    payload: AnswersPayload,
+    *,
+    cycle_id: int,
+    region_code: str,
+    source: str,
+    submitted_by: str,
+    file_path: str = "",
+    sha256: str = "",
+) -> AnswerSet:
+    """Add the payload as the next version (earlier versions are kept untouched)."""
+    if (payload.cycle_id, payload.region_code) != (cycle_id, region_code):
+        raise AnswerValidationError(
+            [
+                f"Jawaban untuk wilayah {payload.region_code} siklus {payload.cycle_id} tidak "
+                f"dapat disimpan sebagai jawaban wilayah {region_code} siklus {cycle_id}"
+            ]
+        )
+    current = session.exec(
+        select(func.max(AnswerSet.version)).where(
+            AnswerSet.cycle_id == cycle_id, AnswerSet.region_code == region_code
+        )
+    ).one()
+    row = AnswerSet(
+        cycle_id=cycle_id,
+        region_code=region_code,
+        version=(current or 0) + 1,
+        instrument_code=payload.instrument_code,
+        instrument_version=payload.instrument_version,
+        source=source,
+        file_path=file_path,
+        sha256=sha256,
+        answers={code: a.model_dump() for code, a in payload.answers.items()},
+        submitted_by=submitted_by,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def validate_and_store(
+    session: Session,
+    instrument: Instrument,
+    *,
+    cycle_id: int,
+    region_code: str,
+    source: str,
+    submitted_by: str,
+    path: Path | None = None,
+    data: dict[str, Any] | None = None,
+) -> AnswerSet:
+    """The one door-independent entry: check a workbook (``path``) or JSON (``data``) and store it.
+
+    Raises :class:`AnswerValidationError` and writes nothing when anything is wrong.
+    """
+    if (path is None) == (data is None):
+        raise ValueError("berikan tepat satu dari path atau data")
+    if path is not None:
+        payload = parse_workbook(path, instrument, cycle_id=cycle_id, region_code=region_code)
+        return store_answers(
+            session,
+            payload,
+            cycle_id=cycle_id,
+            region_code=region_code,
+            source=source,
+            submitted_by=submitted_by,
+            file_path=str(path),
+            sha256=file_sha256(Path(path)),
+        )
+    payload = parse_answers_json(data or {}, instrument, cycle_id=cycle_id, region_code=region_code)
+    return store_answers(
+        session,
+        payload,
+        cycle_id=cycle_id,
+        region_code=region_code,
+        source=source,
+        submitted_by=submitted_by,
+    )
+
+
+def latest_answers(session: Session, cycle_id: int, region_code: str) -> AnswerSet | None:
+    return session.exec(
+        select(AnswerSet)
+        .where(AnswerSet.cycle_id == cycle_id, AnswerSet.region_code == region_code)
+        .order_by(AnswerSet.version.desc())
+    ).first()

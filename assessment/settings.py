@@ -1,0 +1,40 @@
+"""Settings of the assessment package (env prefix ``PEMANTIK_``), kept apart from models/settings.
+
+``PEMANTIK_INSTRUMENTS_DIR``       an extra folder of instrument YAML files (searched first)
+``PEMANTIK_CONSENSUS_MAX_SPREAD``  largest allowed difference between assessors (default 1)
+``PEMANTIK_ROUNDING``              how the assessors' mean becomes a level (default half_up)
+``PEMANTIK_WORKBOOK_SECRET``       salt of the workbook checksum (set it per installation)
+``PEMANTIK_WORKBOOK_MAX_MB`` / ``PEMANTIK_WORKBOOK_MAX_UNCOMPRESSED_MB`` / ``PEMANTIK_WORKBOOK_MAX_ROWS``
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.settings import SettingsError, describe_validation_error
+
+Rounding = Literal["half_up", "half_even", "down", "up"]
+
+
+class AssessmentSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PEMANTIK_", env_file=".env", extra="ignore")
+
+    instruments_dir: Path | None = None
+    consensus_max_spread: int = Field(1, ge=0)
+    rounding: Rounding = "half_up"
+    workbook_secret: str = "pemantik-lembar-kuesioner"
+    workbook_max_mb: float = Field(5.0, gt=0)
+    workbook_max_uncompressed_mb: float = Field(50.0, gt=0)
+    workbook_max_rows: int = Field(2000, ge=10)
+
+
+def assessment_settings() -> AssessmentSettings:
+    """Read the settings afresh (cheap; tests change the environment between calls)."""
+    try:
+        return AssessmentSettings()
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
