@@ -1,0 +1,173 @@
+"""Which rung of the ladder fires today for each open wait: pure functions, no database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from letters.dates import format_date_id
+from models.sop import step
+from models.workdays import WorkCalendar
+from reminders.ladder import Ladder, Rung
+
+
+@dataclass(frozen=True)
+class WaitView:
+    """An open wait with what a message needs from its region and assessor."""
+
+    wait_id: int
+    cycle_id: int
+    cycle_year: int
+    region_code: str
+    region_name: str
+    pic_name: str
+    pic_email: str
+    head_title: str
+    head_email: str
+    step_no: int
+    party: str
+    kind: str
+    description: str
+    due_date: date
+    extended: bool = False
+    assessor_id: int | None = None
+    assessor_name: str = ""
+    assessor_email: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One message a rung sends today for one wait."""
+
+    wait: WaitView
+    rung: Rung
+    offset: int  # working days from the due date to today (negative: before it)
+    key: str
+    recipient: str
+    recipient_name: str
+    cc: tuple[str, ...]
+    subject: str
+    message: str
+    warning: str = ""
+
+
+@dataclass
+class DayPlan:
+    today: date
+    working_day: bool
+    holiday: str | None = None
+    decisions: list[Decision] = field(default_factory=list)
+    overdue: list[tuple[WaitView, int]] = field(default_factory=list)  # (wait, working days late)
+
+
+def reminder_key(wait_id: int, rung_key: str, day: date) -> str:
+    """One idempotency key per wait, rung and day."""
+    return f"pengingat/{wait_id}/{rung_key}/{day.isoformat()}"
+
+
+def digest_key(day: date) -> str:
+    return f"ringkasan-admin/{day.isoformat()}"
+
+
+class OffsetCache:
+    """Signed working days from a due date to ``today``, computed once per distinct due date."""
+
+    def __init__(self, calendar: WorkCalendar, today: date) -> None:
+        self.calendar = calendar
+        self.today = today
+        self._cache: dict[date, int] = {}
+
+    def __call__(self, due: date) -> int:
+        value = self._cache.get(due)
+        if value is None:
+            value = self.calendar.working_days_between(due, self.today)
+            self._cache[due] = value
+        return value
+
+
+def _step_label(step_no: int) -> str:
+    try:
+        return step(step_no).task_name
+    except IndexError:
+        return f"Langkah {step_no}"
+
+
+def render_text(template: str, wait: WaitView, offset: int, due_text: str) -> str:
+    return template.format(
+        uraian=wait.description or f"{wait.kind} langkah {wait.step_no}",
+        tenggat=due_text,
+        wilayah=wait.region_name or wait.region_code,
+        langkah=_step_label(wait.step_no),
+        hari=abs(offset),
+        asesor=wait.assessor_name,
+    )
+
+
+def _address(role: str, wait: WaitView, admin_email: str) -> tuple[str, str, str]:
+    """(email, name, warning) for a role of the ladder."""
+    if role == "admin":
+        return admin_email, "Admin PeManTIK", ""
+    if role == "pic" or (role == "pihak" and wait.party == "wilayah"):
+        return wait.pic_email, wait.pic_name, ""
+    if role == "pihak" and wait.party == "asesor":
+        return wait.assessor_email, wait.assessor_name, ""
+    if role == "pihak":
+        return admin_email, "Admin PeManTIK", ""
+    # kepala: the head of the region's Diskominfo; without an address, the PIC forwards it.
+    if wait.head_email:
+        return wait.head_email, wait.head_title, ""
+    return (
+        wait.pic_email,
+        wait.pic_name,
+        f"{wait.region_code}: email kepala dinas kosong; surat dikirim ke PIC",
+    )
+
+
+def decide_day(
+    waits: Iterable[WaitView],
+    today: date,
+    calendar: WorkCalendar,
+    ladder: Ladder,
+    admin_email: str,
+) -> DayPlan:
+    """Every message the ladder sends ``today``; nothing on a weekend or holiday."""
+    if not calendar.is_working_day(today):
+        return DayPlan(today, working_day=False, holiday=calendar.holiday_name(today))
+    plan = DayPlan(today, working_day=True)
+    offset_of = OffsetCache(calendar, today)
+    due_texts: dict[date, str] = {}
+    min_overdue = ladder.digest.min_overdue if ladder.digest else 1
+    for wait in waits:
+        offset = offset_of(wait.due_date)
+        if offset >= min_overdue:
+            plan.overdue.append((wait, offset))
+        rung = ladder.rung_for(offset, wait.party)
+        if rung is None:
+            continue
+        due_text = due_texts.get(wait.due_date)
+        if due_text is None:
+            due_text = due_texts[wait.due_date] = format_date_id(wait.due_date, with_day=True)
+        recipient, name, warning = _address(rung.to, wait, admin_email)
+        cc: list[str] = []
+        for role in rung.cc:
+            email, _, cc_warning = _address(role, wait, admin_email)
+            warning = warning or cc_warning
+            if email and email != recipient and email not in cc:
+                cc.append(email)
+        plan.decisions.append(
+            Decision(
+                wait=wait,
+                rung=rung,
+                offset=offset,
+                key=reminder_key(wait.wait_id, rung.key, today),
+                recipient=recipient,
+                recipient_name=name,
+                cc=tuple(cc),
+                subject=render_text(rung.subject, wait, offset, due_text),
+                message=render_text(rung.pesan, wait, offset, due_text),
+                warning=warning,
+            )
+        )
+    plan.overdue.sort(key=lambda item: (-item[1], item[0].region_code, item[0].step_no))
+    return plan

@@ -1,0 +1,145 @@
+"""More time for a wait: the admin moves its due date, with a reason, on the record."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlmodel import Session, select
+
+from letters.dates import format_date_id
+from models.tables import (
+    Assessor,
+    Cycle,
+    Extension,
+    Region,
+    RegionProcess,
+    StepRecord,
+    Wait,
+    WaitState,
+)
+from models.workdays import WorkCalendar, calendar_from_settings
+
+
+class ExtensionError(ValueError):
+    """An extension refused; the Indonesian message names the field. Nothing was written."""
+
+
+def grant_extension(
+    session: Session,
+    *,
+    cycle_id: int,
+    region_code: str,
+    step_no: int,
+    new_due: date | None = None,
+    extra_days: int | None = None,
+    reason: str,
+    granted_by: str,
+    assessor_id: int | None = None,
+    calendar: WorkCalendar | None = None,
+) -> Extension:
+    """Move the open wait(s) of a region (or of one assessor) on a step to a later due date.
+
+    Give either ``new_due`` (a working day after the current due date) or ``extra_days``
+    (working days added after the current due date). Records an Extension and a StepRecord
+    (event "extended"); reminders follow the new date from the next run.
+    """
+    if (new_due is None) == (extra_days is None):
+        raise ExtensionError(
+            "isi salah satu: jumlah hari tambahan (--hari) atau tanggal baru (--sampai)"
+        )
+    if not (reason or "").strip():
+        raise ExtensionError("alasan perpanjangan wajib diisi")
+    if not (granted_by or "").strip():
+        raise ExtensionError("pemberi perpanjangan wajib diisi")
+    if extra_days is not None and extra_days < 1:
+        raise ExtensionError(f"jumlah hari tambahan harus minimal 1, bukan {extra_days}")
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise ExtensionError(f"siklus dengan id {cycle_id} tidak ditemukan")
+    if session.get(Region, region_code) is None:
+        raise ExtensionError(f"wilayah {region_code} tidak dikenal")
+    if assessor_id is not None and session.get(Assessor, assessor_id) is None:
+        raise ExtensionError(f"asesor dengan id {assessor_id} tidak dikenal")
+
+    query = select(Wait).where(
+        Wait.cycle_id == cycle_id,
+        Wait.region_code == region_code,
+        Wait.step_no == step_no,
+        Wait.state == WaitState.OPEN,
+    )
+    query = query.where(
+        Wait.assessor_id == assessor_id if assessor_id is not None else Wait.assessor_id.is_(None)
+    )
+    waits = list(session.exec(query.with_for_update()))
+    if not waits:
+        who = f"asesor {assessor_id} untuk " if assessor_id is not None else ""
+        raise ExtensionError(
+            f"tidak ada penantian terbuka pada langkah {step_no} untuk {who}wilayah "
+            f"{region_code} dalam siklus {cycle.year}"
+        )
+    calendar = calendar or calendar_from_settings(session)
+    old_due = max(w.due_date for w in waits)
+    if extra_days is not None:
+        new_due = calendar.add_working_days(old_due + timedelta(days=1), extra_days)
+    assert new_due is not None
+    if new_due <= old_due:
+        raise ExtensionError(
+            f"tanggal baru {format_date_id(new_due)} harus sesudah tenggat sekarang "
+            f"{format_date_id(old_due)}"
+        )
+    if not calendar.is_working_day(new_due):
+        why = calendar.holiday_name(new_due) or "akhir pekan"
+        raise ExtensionError(
+            f"tanggal baru {format_date_id(new_due, with_day=True)} bukan hari kerja ({why})"
+        )
+
+    for wait in waits:
+        wait.due_date = new_due
+        wait.extended = True
+        session.add(wait)
+    if assessor_id is None:
+        process = session.exec(
+            select(RegionProcess).where(
+                RegionProcess.cycle_id == cycle_id,
+                RegionProcess.region_code == region_code,
+                RegionProcess.current_step == step_no,
+            )
+        ).first()
+        if process is not None:
+            process.due_date = new_due
+            session.add(process)
+    extension = Extension(
+        cycle_id=cycle_id,
+        region_code=region_code,
+        assessor_id=assessor_id,
+        step_no=step_no,
+        old_due=old_due,
+        new_due=new_due,
+        reason=reason.strip(),
+        granted_by=granted_by.strip(),
+    )
+    session.add(extension)
+    session.flush()
+    session.add(
+        StepRecord(
+            cycle_id=cycle_id,
+            region_code=region_code,
+            assessor_id=assessor_id,
+            step_no=step_no,
+            actor="Bidang Aptika",
+            event="extended",
+            due_date=new_due,
+            outcome=f"tenggat diperpanjang dari {format_date_id(old_due)} "
+            f"menjadi {format_date_id(new_due)}",
+            who=granted_by.strip(),
+            detail={
+                "extension_id": extension.id,
+                "old_due": old_due.isoformat(),
+                "new_due": new_due.isoformat(),
+                "reason": reason.strip(),
+                "wait_ids": [w.id for w in waits],
+            },
+        )
+    )
+    session.flush()
+    return extension

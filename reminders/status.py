@@ -1,0 +1,226 @@
+"""The cycle status grid: regions × SOP steps, each cell done / waiting / overdue / extended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from models.settings import get_settings
+from models.sop import sop_steps
+from models.tables import (
+    Cycle,
+    Extension,
+    ProcessState,
+    Region,
+    RegionProcess,
+    StepRecord,
+    Wait,
+    WaitState,
+)
+from models.workdays import WorkCalendar, calendar_from_settings, local_today
+
+
+class CellStatus(StrEnum):
+    DONE = "done"
+    WAITING = "waiting"
+    OVERDUE = "overdue"
+    EXTENDED = "extended"
+    BLANK = "blank"
+
+
+# Indonesian labels for the legend (CLI, xlsx, artifact).
+STATUS_LABELS = {
+    CellStatus.DONE: "Selesai (tanggal selesai)",
+    CellStatus.WAITING: "Menunggu (tenggat)",
+    CellStatus.OVERDUE: "Terlambat (jumlah hari kerja lewat tenggat)",
+    CellStatus.EXTENDED: "Diperpanjang (tenggat baru)",
+    CellStatus.BLANK: "Belum dimulai / tidak ada penantian",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    status: CellStatus = CellStatus.BLANK
+    day: date | None = None  # done: the completion date; otherwise the due date
+    overdue_days: int = 0
+    extended: bool = False
+    open_waits: int = 0
+
+    def text(self) -> str:
+        """A short Indonesian text for the cell, e.g. 'lewat 3 hk' or 's.d. 20/07'."""
+        short = self.day.strftime("%d/%m") if self.day else ""
+        if self.status == CellStatus.DONE:
+            return f"selesai {short}".strip()
+        if self.status == CellStatus.OVERDUE:
+            suffix = " (diperpanjang)" if self.extended else ""
+            return f"lewat {self.overdue_days} hk{suffix}"
+        if self.status == CellStatus.EXTENDED:
+            return f"diperpanjang s.d. {short}"
+        if self.status == CellStatus.WAITING:
+            return f"menunggu s.d. {short}".strip()
+        return ""
+
+
+@dataclass
+class GridRow:
+    region_code: str
+    region_name: str
+    cells: list[Cell]
+
+
+@dataclass
+class Grid:
+    year: int
+    cycle_id: int | None
+    today: date
+    columns: list[str]  # one title per SOP step, from models/sop.py
+    rows: list[GridRow] = field(default_factory=list)
+
+    def counts(self) -> dict[CellStatus, int]:
+        result = {status: 0 for status in CellStatus}
+        for row in self.rows:
+            for cell in row.cells:
+                result[cell.status] += 1
+        return result
+
+    def as_records(self) -> list[dict[str, str]]:
+        """Rows as dicts (for a Prefect table artifact)."""
+        records = []
+        for row in self.rows:
+            record = {"Kode": row.region_code, "Wilayah": row.region_name}
+            for title, cell in zip(self.columns, row.cells, strict=True):
+                record[title] = cell.text()
+            records.append(record)
+        return records
+
+
+class StatusError(ValueError):
+    """Bad input for the status grid (Indonesian message)."""
+
+
+def find_cycle(session: Session, year: int) -> Cycle:
+    """The newest cycle of a year."""
+    cycle = session.exec(select(Cycle).where(Cycle.year == year).order_by(Cycle.id.desc())).first()
+    if cycle is None:
+        raise StatusError(f"siklus tahun {year} tidak ditemukan")
+    return cycle
+
+
+def _local_date(value: datetime | None) -> date | None:
+    if value is None:
+        return None
+    tz = get_settings().tz
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).date()
+
+
+def status_grid(
+    session: Session,
+    year: int,
+    today: date | None = None,
+    calendar: WorkCalendar | None = None,
+) -> Grid:
+    """The grid of the newest cycle of ``year`` as of ``today`` (WITA date by default)."""
+    cycle = find_cycle(session, year)
+    today = today or local_today()
+    calendar = calendar or calendar_from_settings(session)
+    steps = sop_steps()
+    grid = Grid(year, cycle.id, today, [s.task_name for s in steps])
+
+    processes = {
+        p.region_code: p
+        for p in session.exec(select(RegionProcess).where(RegionProcess.cycle_id == cycle.id))
+    }
+    done: dict[tuple[str, int], date | None] = {}
+    for rec in session.exec(
+        select(StepRecord).where(StepRecord.cycle_id == cycle.id, StepRecord.event == "done")
+    ):
+        if rec.region_code is None:
+            continue
+        key = (rec.region_code, rec.step_no)
+        day = _local_date(rec.completed_at or rec.recorded_at)
+        days = [d for d in (done.get(key), day) if d is not None]
+        done[key] = max(days) if days else None
+    waits: dict[tuple[str, int], list[Wait]] = {}
+    for wait in session.exec(
+        select(Wait).where(Wait.cycle_id == cycle.id, Wait.state == WaitState.OPEN)
+    ):
+        waits.setdefault((wait.region_code, wait.step_no), []).append(wait)
+    extended_keys = {
+        (e.region_code, e.step_no, e.assessor_id)
+        for e in session.exec(select(Extension).where(Extension.cycle_id == cycle.id))
+    }
+
+    codes = set(processes) | {code for code, _ in waits} | {code for code, _ in done}
+    region_query = select(Region).order_by(Region.code)
+    if not codes:
+        region_query = region_query.where(Region.active == True)  # noqa: E712
+    offsets: dict[date, int] = {}
+    for region in session.exec(region_query):
+        if codes and region.code not in codes:
+            continue
+        cells = []
+        for s in steps:
+            key = (region.code, s.number)
+            cells.append(
+                _cell(
+                    waits.get(key, []),
+                    key in done,
+                    done.get(key),
+                    processes.get(region.code),
+                    s.number,
+                    extended_keys,
+                    calendar,
+                    today,
+                    offsets,
+                )
+            )
+        grid.rows.append(GridRow(region.code, region.name, cells))
+    return grid
+
+
+def _cell(
+    open_waits: list[Wait],
+    is_done: bool,
+    done_day: date | None,
+    process: RegionProcess | None,
+    step_no: int,
+    extended_keys: set,
+    calendar: WorkCalendar,
+    today: date,
+    offsets: dict[date, int],
+) -> Cell:
+    def late(due: date) -> int:
+        if due not in offsets:
+            offsets[due] = calendar.working_days_between(due, today)
+        return offsets[due]
+
+    if open_waits:
+        extended = any(
+            w.extended or (w.region_code, w.step_no, w.assessor_id) in extended_keys
+            for w in open_waits
+        )
+        worst = max(open_waits, key=lambda w: late(w.due_date))
+        overdue = late(worst.due_date)
+        if overdue > 0:
+            return Cell(CellStatus.OVERDUE, worst.due_date, overdue, extended, len(open_waits))
+        first_due = min(w.due_date for w in open_waits)
+        status = CellStatus.EXTENDED if extended else CellStatus.WAITING
+        return Cell(status, first_due, 0, extended, len(open_waits))
+    if is_done:
+        return Cell(CellStatus.DONE, done_day)
+    if (
+        process is not None
+        and process.current_step == step_no
+        and process.state in (ProcessState.RUNNING, ProcessState.WAITING)
+        and process.due_date is not None
+    ):
+        overdue = late(process.due_date)
+        if overdue > 0:
+            return Cell(CellStatus.OVERDUE, process.due_date, overdue)
+        return Cell(CellStatus.WAITING, process.due_date)
+    return Cell()
