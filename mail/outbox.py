@@ -1,0 +1,702 @@
+"""The transactional outbox: every outgoing email is a ``Dispatch`` row before it is a network call.
+
+Flows never talk SMTP. They call :func:`enqueue` (inside their own database transaction) and then
+:func:`deliver_pending` (or :func:`deliver_pending_sync`), which sends what is due and writes the
+delivery receipt (the SOP's "Resi Pos / Surat Elektronik"): Message-ID, the server's reply code
+and text, the time, and the sha256 of every attachment (computed when the row was queued; the
+file is checked against it again before each attempt).
+
+Idempotency
+    Each row has an idempotency key (:func:`dispatch_key`: cycle, party, kind, recipient, round).
+    Enqueueing an existing key returns the existing row unchanged, so a task that is retried or
+    re-run after a resume never queues, and therefore never sends, the same message twice. A new
+    round number is the explicit way to send a message again.
+
+States
+    ``queued`` → (claimed) ``sending`` → ``sent`` | ``queued`` (temporary failure, with
+    ``next_attempt_at`` = now + ``retry_base_seconds`` × 2^attempts) | ``failed`` (permanent
+    failure, or temporary ones until ``max_attempts`` is reached).
+
+Claiming
+    A deliverer claims rows in its own committed transaction before any network call: state
+    ``sending``, ``attempts`` + 1 and a lease (stored in ``next_attempt_at`` while the row is
+    ``sending``). PostgreSQL uses ``SELECT … FOR UPDATE SKIP LOCKED``; SQLite (one writer at a
+    time) uses a conditional ``UPDATE … WHERE state = 'queued' … RETURNING``. Two deliverers
+    running at once therefore never send the same row. The receipt is written with the claim's
+    attempt number as a fence, so a deliverer whose lease ran out cannot overwrite a newer claim.
+
+The window between "server accepted" and "receipt written"
+    If the process dies after the SMTP server answered 250 but before the receipt was committed,
+    the row stays ``sending``. Once its lease has expired, the next :func:`deliver_pending` claims
+    it again and re-sends it **with the same Message-ID**, because the Message-ID is derived from
+    the idempotency key (``<sha256(key)[:32]@message_id_domain>``) and stored on the row when it is
+    queued. The message is therefore delivered at least once and a duplicate is recognisable: the
+    embedded sink (:mod:`mail.sink`) stores a Message-ID only once, and mail clients thread or drop
+    duplicates by Message-ID. Receipts are written per claimed chunk (``chunk_size`` rows), so the
+    window covers at most one chunk per SMTP session; the lease (``lease_seconds``) must be longer
+    than the time a chunk can take, and defaults to a generous multiple of the SMTP timeout.
+
+Permanent failures
+    The row is marked ``failed`` with the server's reply; the admin gets a ``notifikasi_admin``
+    message (never for a failed notification itself: no loops) and a ``StepRecord`` (event
+    ``pengiriman_gagal``) is appended when the row belongs to a cycle, so the cycle's status can
+    show it. The report lists it; nothing raises, and the flow keeps waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import and_, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from mail.message import AttachmentChanged, build_message, content_type_for, envelope_recipients
+from mail.render import TemplateContextError, render_bodies
+from mail.smtp import SmtpFailure, classify, make_client
+from models.db import get_engine
+from models.settings import Settings, get_settings
+from models.tables import Assessor, Cycle, Dispatch, DispatchState, Letter, Region, StepRecord
+
+log = logging.getLogger("pemantik.mail")
+
+NOTICE_KIND = "notifikasi_admin"
+FAILED_EVENT = "pengiriman_gagal"
+_CRLF = re.compile(r"[\r\n]")
+
+
+class OutboxError(ValueError):
+    """A message was refused before queuing; the message (Indonesian) names what is wrong."""
+
+
+# --------------------------------------------------------------------------- keys and tokens
+
+
+def dispatch_key(
+    cycle_id: int | None, party: str | int, kind: str, recipient: str, round: int = 1
+) -> str:
+    """The idempotency key: one message per cycle, party, kind, recipient and round."""
+    return f"c{cycle_id if cycle_id is not None else '-'}:{party}:{kind}:{recipient.strip().lower()}:r{round}"
+
+
+def reference_token(year: int, region_code_or_assessor: str | int | None = None) -> str:
+    """``[PEMANTIK-2026-64.72]`` for a region, ``[PEMANTIK-2026-A7]`` for assessor 7."""
+    party = region_code_or_assessor
+    if isinstance(party, int):
+        party = f"A{party}"
+    return f"[PEMANTIK-{year}-{party}]" if party else f"[PEMANTIK-{year}]"
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """The Message-ID derived from the idempotency key (the same on every re-send)."""
+    return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@{domain}>"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- enqueue
+
+
+def _check_address(value: str, what: str) -> str:
+    if _CRLF.search(value or ""):
+        raise OutboxError(f"{what} '{value.strip()}' memuat baris baru (CR/LF); ditolak")
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise OutboxError(f"{what} '{value}' bukan alamat surel yang sah") from None
+
+
+def _check_header(value: str, what: str) -> None:
+    if _CRLF.search(value):
+        raise OutboxError(f"{what} memuat baris baru (CR/LF), yang tidak boleh ada di header surel")
+
+
+def _attachment_records(paths: list[Path], settings: Settings) -> list[dict[str, Any]]:
+    records = []
+    limit = settings.smtp.max_attachment_mb * 1024 * 1024
+    total = 0
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise OutboxError(f"lampiran {path} tidak ditemukan")
+        _check_header(path.name, f"nama berkas lampiran {path.name!r}")
+        data = path.read_bytes()
+        total += len(data)
+        if total > limit:
+            raise OutboxError(
+                f"lampiran {path.name} membuat ukuran lampiran {total / 1048576:.1f} MB, melebihi "
+                f"batas {settings.smtp.max_attachment_mb:g} MB (PEMANTIK_SMTP__MAX_ATTACHMENT_MB)"
+            )
+        records.append(
+            {
+                "path": str(path.resolve()),
+                "filename": path.name,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size": len(data),
+                "content_type": content_type_for(path),
+            }
+        )
+    return records
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    recipient: str,
+    subject: str,
+    template: str,
+    context: dict,
+    recipient_name: str = "",
+    cc: list[str] | None = None,
+    attachments: list[Path] | None = None,
+    kind: str = "",
+    cycle_id: int | None = None,
+    region_code: str | None = None,
+    assessor_id: int | None = None,
+    letter_id: int | None = None,
+    in_reply_to: str = "",
+    references: list[str] | None = None,
+    settings: Settings | None = None,
+) -> Dispatch:
+    """Queue one message under ``key``; an existing key returns its row unchanged.
+
+    Everything is validated and rendered before the row is added, so a refused message leaves
+    nothing behind. The row is flushed in the caller's transaction (committed with it).
+    """
+    if not key or not key.strip():
+        raise OutboxError("kunci idempotensi surel kosong")
+    existing = session.exec(select(Dispatch).where(Dispatch.idempotency_key == key)).first()
+    if existing is not None:
+        return existing
+    settings = settings or get_settings()
+
+    recipient_addr = _check_address(recipient, "alamat penerima")
+    _check_header(recipient_name, f"nama penerima {recipient_name!r}")
+    cc_addrs = [_check_address(a, "alamat tembusan (Cc)") for a in (cc or [])]
+    if not subject or not subject.strip():
+        raise OutboxError("subjek surel kosong")
+    _check_header(subject, f"subjek {subject!r}")
+    _check_header(in_reply_to, "In-Reply-To")
+    for ref in references or []:
+        _check_header(ref, "References")
+    files = _attachment_records(list(attachments or []), settings)
+
+    if region_code is not None and session.get(Region, region_code) is None:
+        raise OutboxError(f"wilayah dengan kode {region_code} tidak terdaftar")
+    if assessor_id is not None and session.get(Assessor, assessor_id) is None:
+        raise OutboxError(f"asesor dengan id {assessor_id} tidak terdaftar")
+    if letter_id is not None and session.get(Letter, letter_id) is None:
+        raise OutboxError(f"surat dengan id {letter_id} tidak ditemukan")
+    if cycle_id is not None:
+        cycle = session.get(Cycle, cycle_id)
+        if cycle is None:
+            raise OutboxError(f"siklus dengan id {cycle_id} tidak ditemukan")
+        year = cycle.year
+    else:
+        year = datetime.now(settings.tz).year
+    token = reference_token(year, region_code or assessor_id)
+    full_subject = subject.strip() if token in subject else f"{token} {subject.strip()}"
+
+    values = {
+        **context,
+        "subject": full_subject,
+        "reference": token,
+        "recipient_name": recipient_name,
+        "sender_name": settings.sender_name,
+        "org": settings.organisation,
+        "lampiran": [f["filename"] for f in files],
+    }
+    try:
+        text, html = render_bodies(template, values)
+    except TemplateContextError as exc:
+        raise OutboxError(str(exc)) from None
+
+    row = Dispatch(
+        idempotency_key=key,
+        cycle_id=cycle_id,
+        region_code=region_code,
+        assessor_id=assessor_id,
+        kind=kind or template,
+        recipient=recipient_addr,
+        recipient_name=recipient_name,
+        cc=cc_addrs or None,
+        subject=full_subject,
+        body_text=text,
+        body_html=html,
+        attachments=files or None,
+        letter_id=letter_id,
+        message_id=message_id_for(key, settings.smtp.message_id_domain),
+        in_reply_to=in_reply_to,
+        references=" ".join(references or []),
+        state=DispatchState.QUEUED,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another transaction queued the same key first: that row wins.
+        winner = session.exec(select(Dispatch).where(Dispatch.idempotency_key == key)).first()
+        if winner is None:
+            raise
+        return winner
+    return row
+
+
+def find_by_message_id(session: Session, message_id: str) -> Dispatch | None:
+    """The outbox row that produced ``message_id`` (angle brackets optional)."""
+    value = message_id.strip()
+    if not value.startswith("<"):
+        value = f"<{value}>"
+    return session.exec(select(Dispatch).where(Dispatch.message_id == value)).first()
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+@dataclass
+class DispatchOutcome:
+    """What one attempt did to one row (as listed in the report)."""
+
+    id: int
+    key: str
+    recipient: str
+    kind: str
+    message_id: str
+    state: str
+    attempts: int
+    smtp_code: int | None = None
+    smtp_reply: str = ""
+    error: str = ""
+    next_attempt_at: datetime | None = None
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[DispatchOutcome] = field(default_factory=list)
+    failed: list[DispatchOutcome] = field(default_factory=list)
+    retrying: list[DispatchOutcome] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # keys of admin notices queued
+    step_records: list[int] = field(default_factory=list)  # StepRecord ids appended
+    lost_fence: list[int] = field(default_factory=list)  # receipts skipped: row re-claimed
+
+    @property
+    def attempted(self) -> int:
+        return len(self.sent) + len(self.failed) + len(self.retrying)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.sent)} terkirim, {len(self.retrying)} dijadwalkan ulang, "
+            f"{len(self.failed)} gagal"
+        )
+
+
+def _due_clause(now: datetime) -> Any:
+    t = Dispatch.__table__.c
+    return or_(
+        and_(
+            t.state == DispatchState.QUEUED.value,
+            or_(t.next_attempt_at.is_(None), t.next_attempt_at <= now),
+        ),
+        and_(
+            t.state == DispatchState.SENDING.value,
+            or_(t.next_attempt_at.is_(None), t.next_attempt_at < now),
+        ),
+    )
+
+
+def _due_ids(engine: Engine, keys: list[str] | None, now: datetime) -> list[int]:
+    t = Dispatch.__table__.c
+    query = sa_select(t.id).where(_due_clause(now)).order_by(t.id)
+    if keys is not None:
+        if not keys:
+            return []
+        query = query.where(t.idempotency_key.in_(keys))
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(query)]
+
+
+def _claim(engine: Engine, ids: list[int], lease_until: datetime) -> list[Dispatch]:
+    """Claim the still-due rows among ``ids`` in one committed transaction."""
+    now = datetime.now(UTC)
+    table = Dispatch.__table__
+    t = table.c
+    with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "postgresql":
+            locked = (
+                session.execute(
+                    sa_select(t.id)
+                    .where(t.id.in_(ids), _due_clause(now))
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
+            claimed = list(locked)
+            if claimed:
+                session.execute(
+                    update(table)
+                    .where(t.id.in_(claimed))
+                    .values(
+                        state=DispatchState.SENDING.value,
+                        attempts=t.attempts + 1,
+                        next_attempt_at=lease_until,
+                    )
+                )
+        else:
+            # SQLite has one writer at a time: the condition is re-checked under its lock.
+            claimed = list(
+                session.execute(
+                    update(table)
+                    .where(t.id.in_(ids), _due_clause(now))
+                    .values(
+                        state=DispatchState.SENDING.value,
+                        attempts=t.attempts + 1,
+                        next_attempt_at=lease_until,
+                    )
+                    .returning(t.id)
+                )
+                .scalars()
+                .all()
+            )
+        rows = []
+        if claimed:
+            rows = list(
+                session.exec(select(Dispatch).where(Dispatch.id.in_(claimed)).order_by(Dispatch.id))
+            )
+        session.commit()
+    return rows
+
+
+@dataclass
+class _Result:
+    row: Dispatch
+    ok: bool
+    failure: SmtpFailure | None = None
+    reply: str = ""
+
+
+def _step_for_kind(kind: str) -> int:
+    from models.sop import sop_steps
+
+    word = kind.split("_")[0].lower()
+    if word:
+        for s in sop_steps():
+            if word in s.document.lower():
+                return s.number
+    return 0
+
+
+def _notify_admin(session: Session, row: Dispatch, error: str, settings: Settings) -> str | None:
+    if row.kind == NOTICE_KIND:
+        log.error("notifikasi admin %s gagal dikirim; tidak dibuat notifikasi baru", row.message_id)
+        return None
+    key = f"notifikasi-admin:{row.idempotency_key}"
+    try:
+        enqueue(
+            session,
+            key=key,
+            recipient=str(settings.admin_email),
+            recipient_name="Admin PeManTIK",
+            subject=f"Pengiriman surel gagal: {row.kind or 'surel'} kepada {row.recipient}",
+            template="notifikasi_admin",
+            context={
+                "judul": "Sebuah surel tidak dapat dikirim dan tidak akan dicoba lagi.",
+                "paragraf": [
+                    "Mohon periksa alamat penerima atau hubungi penerima melalui saluran lain, "
+                    "lalu kirim ulang dengan nomor putaran (round) yang baru bila perlu."
+                ],
+                "rincian": {
+                    "Penerima": row.recipient,
+                    "Jenis": row.kind,
+                    "Subjek": row.subject,
+                    "Kunci": row.idempotency_key,
+                    "Message-ID": row.message_id,
+                    "Percobaan": row.attempts,
+                    "Galat": error,
+                },
+            },
+            kind=NOTICE_KIND,
+            cycle_id=row.cycle_id,
+            region_code=row.region_code,
+            assessor_id=row.assessor_id,
+            settings=settings,
+        )
+    except OutboxError as exc:
+        log.error("notifikasi admin tidak dapat diantrekan: %s", exc)
+        return None
+    return key
+
+
+def _record(
+    engine: Engine, results: list[_Result], settings: Settings, report: DeliveryReport
+) -> None:
+    """Write the receipts of one chunk in one transaction (fenced by the claim's attempt)."""
+    if not results:
+        return
+    now = datetime.now(UTC)
+    table = Dispatch.__table__
+    t = table.c
+    with Session(engine, expire_on_commit=False) as session:
+        for res in results:
+            row = res.row
+            fence = and_(
+                t.id == row.id,
+                t.state == DispatchState.SENDING.value,
+                t.attempts == row.attempts,
+            )
+            values: dict[str, Any]
+            bucket: list[DispatchOutcome]
+            if res.ok:
+                values = {
+                    "state": DispatchState.SENT.value,
+                    "smtp_code": 250,
+                    "smtp_reply": res.reply,
+                    "sent_at": now,
+                    "next_attempt_at": None,
+                    "error": "",
+                }
+                bucket = report.sent
+            else:
+                f = res.failure
+                assert f is not None
+                exhausted = f.temporary and row.attempts >= settings.smtp.max_attempts
+                if f.temporary and not exhausted:
+                    delay = settings.smtp.retry_base_seconds * (2**row.attempts)
+                    values = {
+                        "state": DispatchState.QUEUED.value,
+                        "next_attempt_at": now + timedelta(seconds=delay),
+                        "smtp_code": f.code,
+                        "smtp_reply": f.reply,
+                        "error": f.describe,
+                    }
+                    bucket = report.retrying
+                else:
+                    error = f.describe
+                    if exhausted:
+                        error += f" (menyerah setelah {row.attempts} percobaan)"
+                    values = {
+                        "state": DispatchState.FAILED.value,
+                        "next_attempt_at": None,
+                        "smtp_code": f.code,
+                        "smtp_reply": f.reply,
+                        "error": error,
+                    }
+                    bucket = report.failed
+            done = session.execute(update(table).where(fence).values(**values))
+            if done.rowcount != 1:
+                log.warning(
+                    "tanda terima %s dilewati: baris sudah diklaim ulang oleh pengirim lain",
+                    row.message_id,
+                )
+                report.lost_fence.append(row.id)
+                continue
+            outcome = DispatchOutcome(
+                id=row.id,
+                key=row.idempotency_key,
+                recipient=row.recipient,
+                kind=row.kind,
+                message_id=row.message_id,
+                state=values["state"],
+                attempts=row.attempts,
+                smtp_code=values.get("smtp_code"),
+                smtp_reply=values.get("smtp_reply", ""),
+                error=values.get("error", ""),
+                next_attempt_at=values.get("next_attempt_at"),
+            )
+            bucket.append(outcome)
+            if values["state"] == DispatchState.FAILED.value:
+                log.error(
+                    "surel %s kepada %s gagal: %s", row.message_id, row.recipient, values["error"]
+                )
+                notice = _notify_admin(session, row, values["error"], settings)
+                if notice:
+                    report.notices.append(notice)
+                if row.cycle_id is not None:
+                    record = StepRecord(
+                        cycle_id=row.cycle_id,
+                        region_code=row.region_code,
+                        assessor_id=row.assessor_id,
+                        step_no=_step_for_kind(row.kind),
+                        actor="Aptika",
+                        event=FAILED_EVENT,
+                        completed_at=now,
+                        outcome=f"Surel {row.kind} kepada {row.recipient} gagal dikirim",
+                        who="sistem",
+                        document_id=row.letter_id,
+                        detail={
+                            "dispatch_id": row.id,
+                            "key": row.idempotency_key,
+                            "message_id": row.message_id,
+                            "smtp_code": values.get("smtp_code"),
+                            "error": values["error"],
+                        },
+                    )
+                    session.add(record)
+                    session.flush()
+                    report.step_records.append(record.id)
+        session.commit()
+
+
+async def _run_round(
+    engine: Engine,
+    keys: list[str] | None,
+    settings: Settings,
+    report: DeliveryReport,
+    *,
+    lease_seconds: float,
+    chunk_size: int,
+) -> None:
+    ids = _due_ids(engine, keys, datetime.now(UTC))
+    if not ids:
+        return
+    pending = deque(ids)
+    server_down = asyncio.Event()
+    sender = str(settings.sender)
+    workers = max(1, min(settings.smtp.concurrency, -(-len(ids) // chunk_size)))
+    down = [SmtpFailure(True, None, "server SMTP tidak dapat dihubungi", True)]
+
+    async def worker() -> None:
+        client = None
+        cache: dict[str, bytes] = {}
+        try:
+            while pending and not server_down.is_set():
+                chunk = [pending.popleft() for _ in range(min(chunk_size, len(pending)))]
+                lease = datetime.now(UTC) + timedelta(seconds=lease_seconds)
+                rows = _claim(engine, chunk, lease)
+                results: list[_Result] = []
+                for row in rows:
+                    if server_down.is_set():
+                        results.append(_Result(row, False, down[0]))
+                        continue
+                    try:
+                        payload = build_message(row, settings, cache=cache).as_bytes()
+                    except AttachmentChanged as exc:
+                        results.append(_Result(row, False, SmtpFailure(False, None, str(exc))))
+                        continue
+                    try:
+                        if client is None:
+                            client = make_client(settings)
+                            await client.connect()
+                        errors, reply = await client.sendmail(
+                            sender, envelope_recipients(row), payload
+                        )
+                        if errors:
+                            refused = "; ".join(
+                                f"{rcpt}: {r.code} {r.message}" for rcpt, r in errors.items()
+                            )
+                            reply = f"{reply} (sebagian ditolak: {refused})"
+                        results.append(_Result(row, True, reply=reply))
+                    except Exception as exc:  # noqa: BLE001 - classified, unknown ones re-raise
+                        failure = classify(exc)
+                        results.append(_Result(row, False, failure))
+                        if failure.connection_lost:
+                            if client is not None:
+                                client.close()
+                                client = None
+                            if not _is_mid_session(exc):
+                                down[0] = failure
+                                server_down.set()
+                _record(engine, results, settings, report)
+        finally:
+            if client is not None:
+                try:
+                    await client.quit()
+                except Exception:  # noqa: BLE001 - closing a session that is already gone
+                    client.close()
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+def _is_mid_session(exc: BaseException) -> bool:
+    # A session that dropped after working is retried on a fresh connection by the next row;
+    # a connect that fails means the server is down: stop and leave the rest queued.
+    import aiosmtplib
+
+    return isinstance(exc, aiosmtplib.SMTPServerDisconnected)
+
+
+async def deliver_pending(
+    url: str | None = None,
+    *,
+    keys: list[str] | None = None,
+    settings: Settings | None = None,
+    lease_seconds: float | None = None,
+    chunk_size: int = 20,
+) -> DeliveryReport:
+    """Send every due row (or only ``keys``) and write the receipts; never raises for SMTP.
+
+    Sessions: up to ``settings.smtp.concurrency`` SMTP sessions run in parallel, each reused for
+    many messages. Admin notices queued for permanent failures are delivered in the same call.
+    """
+    settings = settings or get_settings()
+    engine = get_engine(url or settings.db_url)
+    if lease_seconds is None:
+        lease_seconds = max(300.0, settings.smtp.timeout_seconds * (chunk_size + 2))
+    report = DeliveryReport()
+    await _run_round(
+        engine, keys, settings, report, lease_seconds=lease_seconds, chunk_size=chunk_size
+    )
+    seen: set[str] = set()
+    while keys is not None or report.notices:
+        fresh = [k for k in report.notices if k not in seen]
+        if not fresh:
+            break
+        seen.update(fresh)
+        await _run_round(
+            engine, fresh, settings, report, lease_seconds=lease_seconds, chunk_size=chunk_size
+        )
+    return report
+
+
+def deliver_pending_sync(
+    url: str | None = None,
+    *,
+    keys: list[str] | None = None,
+    settings: Settings | None = None,
+    lease_seconds: float | None = None,
+    chunk_size: int = 20,
+) -> DeliveryReport:
+    """:func:`deliver_pending` for synchronous callers (also safe inside a running loop)."""
+    coro_kwargs = {
+        "keys": keys,
+        "settings": settings,
+        "lease_seconds": lease_seconds,
+        "chunk_size": chunk_size,
+    }
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(deliver_pending(url, **coro_kwargs))
+    # Called from async code (e.g. an async Prefect task): run on a private loop in a thread.
+    box: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            box["report"] = asyncio.run(deliver_pending(url, **coro_kwargs))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=runner, name="pemantik-mail-deliver")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["report"]
