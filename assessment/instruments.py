@@ -290,7 +290,7 @@ def parse_instrument(text: str, source: str = "instrumen") -> Instrument:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         where = f" baris {mark.line + 1}" if mark else ""
         raise InstrumentError(
             source, [f"{source}{where}: YAML tidak dapat dibaca: {exc}"]
