@@ -1,0 +1,159 @@
+"""The daily reminder run against a real database and a real SMTP sink (aiosmtpd on loopback)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from mail.sink import start_sink
+from models.db import session_scope
+from models.settings import reset_settings
+from models.tables import Assessor, Dispatch, StepRecord
+from reminders.decide import reminder_key
+from reminders.extensions import grant_extension
+from reminders.sample import make_cycle, open_wait
+from reminders.service import run_reminders
+
+
+@pytest.fixture
+def sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    handle = start_sink(tmp_path / "maildir")
+    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(handle.port))
+    monkeypatch.setenv("PEMANTIK_SMTP__RETRY_BASE_SECONDS", "0")
+    reset_settings()
+    yield handle
+    handle.stop()
+
+
+def _dispatch_count(url: str) -> int:
+    with session_scope(url) as s:
+        return s.exec(select(func.count()).select_from(Dispatch)).one()
+
+
+def _scenario(url: str) -> dict[str, int]:
+    """A region waiting on its answers across Idul Fitri, an assessor waiting on scores."""
+    with session_scope(url) as s:
+        cycle = make_cycle(s, 2026, date(2026, 3, 2))
+        region = open_wait(s, cycle, "64.72", 3, date(2026, 3, 10))  # due Wed 25 March
+        assessor = s.exec(select(Assessor).order_by(Assessor.id)).first()
+        scores = open_wait(
+            s, cycle, "64.71", 11, date(2026, 4, 1), kind="nilai", party="asesor",
+            assessor_id=assessor.id,
+        )  # fmt: skip  # due Wed 1 April
+        return {"cycle": cycle.id, "region": region.id, "assessor": scores.id}
+
+
+def test_every_rung_fires_once_across_idul_fitri_and_double_runs_send_nothing(
+    db_url: str, sink
+) -> None:
+    ids = _scenario(db_url)
+    day, end = date(2026, 3, 9), date(2026, 4, 8)
+    fired: list[tuple[date, str]] = []
+    while day <= end:
+        first = run_reminders(db_url, day)
+        before = _dispatch_count(db_url), len(sink.messages())
+        second = run_reminders(db_url, day)
+        # The second run on the same day queues and sends nothing new.
+        assert second.queued == [] and second.already_queued == second.decided
+        assert (_dispatch_count(db_url), len(sink.messages())) == before
+        if not first.working_day:
+            assert first.queued == [] and first.decided == 0
+        fired.extend((day, key) for key in first.queued)
+        day += timedelta(days=1)
+
+    region, scores = ids["region"], ids["assessor"]
+    expected = [
+        (date(2026, 3, 16), reminder_key(region, "h-2", date(2026, 3, 16))),
+        (date(2026, 3, 17), reminder_key(region, "h-1", date(2026, 3, 17))),
+        (date(2026, 3, 25), reminder_key(region, "h0", date(2026, 3, 25))),
+        (date(2026, 3, 26), reminder_key(region, "h+1", date(2026, 3, 26))),
+        (date(2026, 3, 30), reminder_key(region, "h+3", date(2026, 3, 30))),
+        (date(2026, 3, 30), reminder_key(scores, "h-2", date(2026, 3, 30))),
+        (date(2026, 3, 31), reminder_key(scores, "h-1", date(2026, 3, 31))),
+        (date(2026, 4, 1), reminder_key(scores, "h0", date(2026, 4, 1))),
+        (date(2026, 4, 2), reminder_key(scores, "h+1", date(2026, 4, 2))),
+        (date(2026, 4, 7), reminder_key(scores, "h+3-asesor", date(2026, 4, 7))),
+    ]
+    reminders = [(d, k) for d, k in fired if k.startswith("pengingat/")]
+    assert sorted(reminders) == sorted(expected)
+    digests = [d for d, k in fired if k.startswith("ringkasan-admin/")]
+    # One digest per working day with something overdue: 26 March onwards, skipping 3 April.
+    assert digests[0] == date(2026, 3, 26) and date(2026, 4, 3) not in digests
+    assert len(digests) == len(set(digests))
+
+    with session_scope(db_url) as s:
+        rows = s.exec(select(Dispatch)).all()
+        assert all(r.state == "sent" for r in rows), [(r.idempotency_key, r.error) for r in rows]
+        records = s.exec(select(StepRecord).where(StepRecord.event == "reminder")).all()
+        assert sorted(r.detail["key"] for r in records) == sorted(k for _, k in expected)
+        by_key = {r.idempotency_key: r for r in rows}
+        head = by_key[reminder_key(region, "h+3", date(2026, 3, 30))]
+        assert head.recipient == "kadis.samarinda@contoh.example"
+        assert set(head.cc) == {"pic.samarinda@contoh.example", "admin.pemantik@kaltimprov.go.id"}
+        escalation = by_key[reminder_key(scores, "h+3-asesor", date(2026, 4, 7))]
+        assert escalation.recipient == "admin.pemantik@kaltimprov.go.id"
+
+    messages = sink.messages()
+    assert len(messages) == len(fired)
+    ids_seen = Counter(m["Message-ID"] for m in messages)
+    assert max(ids_seen.values()) == 1
+    texts = {m["Subject"]: m for m in messages}
+    assert any("tenggat besok" in subject for subject in texts)
+
+
+def test_weekend_and_holiday_runs_send_nothing(db_url: str, sink) -> None:
+    _scenario(db_url)
+    for day in (date(2026, 3, 21), date(2026, 3, 22), date(2026, 3, 23), date(2026, 3, 28)):
+        report = run_reminders(db_url, day)
+        assert not report.working_day and report.queued == []
+        assert "bukan hari kerja" in report.summary()
+    assert _dispatch_count(db_url) == 0 and sink.messages() == []
+
+
+def test_extension_moves_the_reminders(db_url: str, sink) -> None:
+    ids = _scenario(db_url)
+    with session_scope(db_url) as s:
+        grant_extension(
+            s,
+            cycle_id=ids["cycle"],
+            region_code="64.72",
+            step_no=3,
+            new_due=date(2026, 4, 8),
+            reason="Server kuesioner daerah rusak",
+            granted_by="admin",
+        )
+    fired = {}
+    day = date(2026, 3, 16)
+    while day <= date(2026, 4, 14):
+        for key in run_reminders(db_url, day, deliver=False).queued:
+            if key.startswith(f"pengingat/{ids['region']}/"):
+                fired[key.split("/")[2]] = day
+        day += timedelta(days=1)
+    # The old dates (16, 17, 25, 26, 30 March) stay silent; the ladder follows 8 April.
+    assert fired == {
+        "h-2": date(2026, 4, 6),
+        "h-1": date(2026, 4, 7),
+        "h0": date(2026, 4, 8),
+        "h+1": date(2026, 4, 9),
+        "h+3": date(2026, 4, 13),
+    }
+
+
+def test_run_with_a_session_and_a_bad_address_is_reported(db_url: str, sink) -> None:
+    ids = _scenario(db_url)
+    with session_scope(db_url) as s:
+        from models.tables import Region
+
+        region = s.get(Region, "64.72")
+        region.pic_email = "bukan-alamat"
+        s.add(region)
+    with session_scope(db_url) as s:
+        report = run_reminders(s, date(2026, 3, 17))
+    assert report.queued == []
+    assert report.errors and "bukan alamat surel yang sah" in report.errors[0]
+    assert reminder_key(ids["region"], "h-1", date(2026, 3, 17)) in report.errors[0]
+    assert _dispatch_count(db_url) == 0
