@@ -135,6 +135,11 @@ def db_migrasi() -> None:
     console.print(f"Basis data siap: {get_settings().db_url if url else ''}")
 
 
+from deployments import cli_reminders  # noqa: E402
+
+cli_reminders.register(app)
+
+
 def main() -> None:
     try:
         app()

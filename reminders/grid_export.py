@@ -1,0 +1,111 @@
+"""The status grid for people: a rich table (CLI) and a coloured xlsx workbook, legend in Indonesian."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from rich.table import Table
+from rich.text import Text
+
+from letters.dates import format_date_id
+from reminders.status import STATUS_LABELS, CellStatus, Grid
+
+RICH_STYLES = {
+    CellStatus.DONE: "bold green",
+    CellStatus.WAITING: "yellow",
+    CellStatus.OVERDUE: "bold white on red",
+    CellStatus.EXTENDED: "bold blue",
+    CellStatus.BLANK: "dim",
+}
+XLSX_FILLS = {
+    CellStatus.DONE: "C6EFCE",  # green
+    CellStatus.WAITING: "FFEB9C",  # yellow
+    CellStatus.OVERDUE: "FFC7CE",  # red
+    CellStatus.EXTENDED: "BDD7EE",  # blue
+}
+
+
+def grid_title(grid: Grid) -> str:
+    return f"Status Siklus PeManTIK {grid.year} per {format_date_id(grid.today, with_day=True)}"
+
+
+def grid_table(grid: Grid) -> Table:
+    """A rich table: one row per region, one column per SOP step."""
+    table = Table(title=grid_title(grid), show_lines=False, header_style="bold")
+    table.add_column("Kode", no_wrap=True)
+    table.add_column("Wilayah")
+    for title in grid.columns:
+        number, _, name = title.partition(" ")
+        table.add_column(f"{number}\n{name}", overflow="fold")
+    for row in grid.rows:
+        cells = [Text(cell.text() or "·", style=RICH_STYLES[cell.status]) for cell in row.cells]
+        table.add_row(row.region_code, row.region_name, *cells)
+    return table
+
+
+def legend_rich() -> Text:
+    text = Text("Keterangan: ")
+    for status in (CellStatus.DONE, CellStatus.WAITING, CellStatus.OVERDUE, CellStatus.EXTENDED):
+        text.append(f" {STATUS_LABELS[status]} ", style=RICH_STYLES[status])
+        text.append("  ")
+    text.append("hk = hari kerja (Senin–Jumat di luar libur nasional dan cuti bersama)")
+    return text
+
+
+def export_grid_xlsx(grid: Grid, path: Path) -> Path:
+    """Write the grid to ``path`` (xlsx) with coloured cells and a legend."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise ValueError(f"berkas keluaran harus berakhiran .xlsx, bukan '{path.name}'")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = f"Status {grid.year}"
+    thin = Side(style="thin", color="999999")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    ws.cell(row=1, column=1, value=grid_title(grid)).font = Font(bold=True, size=13)
+    header = ["Kode", "Wilayah", *grid.columns]
+    for col, title in enumerate(header, start=1):
+        cell = ws.cell(row=3, column=col, value=title)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        cell.border = border
+    for r, row in enumerate(grid.rows, start=4):
+        ws.cell(row=r, column=1, value=row.region_code).border = border
+        ws.cell(row=r, column=2, value=row.region_name).border = border
+        for c, item in enumerate(row.cells, start=3):
+            cell = ws.cell(row=r, column=c, value=item.text() or None)
+            cell.border = border
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            colour = XLSX_FILLS.get(item.status)
+            if colour:
+                cell.fill = PatternFill("solid", start_color=colour, end_color=colour)
+    ws.column_dimensions["A"].width = 9
+    ws.column_dimensions["B"].width = 30
+    for c in range(3, len(header) + 1):
+        ws.column_dimensions[get_column_letter(c)].width = 16
+    ws.row_dimensions[3].height = 45
+    ws.freeze_panes = "C4"
+
+    start = len(grid.rows) + 6
+    ws.cell(row=start, column=1, value="Keterangan").font = Font(bold=True)
+    for i, status in enumerate(
+        (CellStatus.DONE, CellStatus.WAITING, CellStatus.OVERDUE, CellStatus.EXTENDED), start=1
+    ):
+        swatch = ws.cell(row=start + i, column=1)
+        swatch.fill = PatternFill(
+            "solid", start_color=XLSX_FILLS[status], end_color=XLSX_FILLS[status]
+        )
+        swatch.border = border
+        ws.cell(row=start + i, column=2, value=STATUS_LABELS[status])
+    ws.cell(row=start + 5, column=2, value=STATUS_LABELS[CellStatus.BLANK] + ": sel kosong")
+    ws.cell(
+        row=start + 6,
+        column=2,
+        value="hk = hari kerja (Senin–Jumat di luar libur nasional dan cuti bersama, WITA)",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
