@@ -22,12 +22,15 @@ import asyncio
 import hmac
 import logging
 import mailbox
+import os
 import re
 import ssl
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from email.message import Message
+from email import message_from_binary_file
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +115,25 @@ class MaildirHandler:
             self.stored += 1
         log.info("disimpan %s (%s) untuk %s", key, mid, ", ".join(envelope.rcpt_tos))
         return f"250 2.0.0 OK: disimpan sebagai {key}"
+
+
+def read_maildir(maildir: Path) -> list[EmailMessage]:
+    """The messages of a Maildir as modern ``EmailMessage`` objects, in delivery order."""
+    box = mailbox.Maildir(str(maildir), create=False)  # the stdlib reader, as any client would
+    paths = sorted(
+        (
+            Path(maildir) / sub / name
+            for sub in ("new", "cur")
+            for name in os.listdir(Path(maildir) / sub)
+        ),
+        key=lambda p: (p.stat().st_mtime_ns, p.name),
+    )
+    out = []
+    for path in paths:
+        key = path.name.split(":", 1)[0]
+        with box.get_file(key) as fh:
+            out.append(message_from_binary_file(fh, policy=default))
+    return out
 
 
 def password_authenticator(users: dict[str, str]) -> Callable[..., AuthResult]:
@@ -199,10 +221,9 @@ class SinkHandle:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(30)
 
-    def messages(self) -> list[Message]:
-        """Every stored message, read back with the stdlib ``mailbox`` module."""
-        box = mailbox.Maildir(str(self.maildir), create=False)
-        return [box[key] for key in sorted(box.keys())]
+    def messages(self) -> list[EmailMessage]:
+        """Every stored message, read back with the stdlib ``mailbox`` module (oldest first)."""
+        return read_maildir(self.maildir)
 
     def __enter__(self) -> SinkHandle:
         return self

@@ -65,7 +65,7 @@ def classify(exc: BaseException) -> SmtpFailure:
     """Map an exception from connect/send to a temporary or permanent failure."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
-        text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        text = "; ".join(f"{r.recipient}: {r.message}" for r in exc.recipients)
         temporary = all(400 <= c < 500 for c in codes)
         return SmtpFailure(temporary, codes[0] if codes else None, text)
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
