@@ -140,6 +140,11 @@ from deployments import cli_reminders  # noqa: E402
 cli_reminders.register(app)
 
 
+from deployments import cli_assessment  # noqa: E402
+
+cli_assessment.register(app)
+
+
 def main() -> None:
     try:
         app()

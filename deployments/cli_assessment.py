@@ -1,0 +1,119 @@
+"""``pemantik hasil`` and ``pemantik instrumen``: result exports and instrument checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from sqlmodel import select
+
+from deployments.cli_common import console, fail, ready_database
+
+instrumen_app = typer.Typer(help="Instrumen penilaian (berkas YAML).", no_args_is_help=True)
+
+
+def hasil(
+    siklus: int = typer.Option(..., "--siklus", help="Tahun siklus, mis. 2026."),
+    csv_file: Path = typer.Option(None, "--csv", help="Simpan hasil ke berkas CSV."),
+    xlsx_file: Path = typer.Option(None, "--xlsx", help="Simpan hasil ke berkas Excel (.xlsx)."),
+    grafik: Path = typer.Option(
+        None, "--grafik", help="Folder untuk grafik PNG (indeks total dan profil dimensi)."
+    ),
+) -> None:
+    """Tampilkan dan ekspor hasil penilaian siklus: per indikator, per dimensi, total, predikat, peringkat."""
+    from assessment.charts import dimension_profile_chart, totals_chart
+    from assessment.export import cycle_results, export_csv, export_xlsx
+    from assessment.instruments import InstrumentError, load_instrument
+    from models.db import session_scope
+    from models.tables import Cycle
+
+    url = ready_database()
+    with session_scope(url) as session:
+        cycle = session.exec(
+            select(Cycle).where(Cycle.year == siklus).order_by(Cycle.id.desc())
+        ).first()
+        if cycle is None:
+            fail(f"--siklus: siklus tahun {siklus} tidak ditemukan")
+        try:
+            instrument = load_instrument(cycle.instrument_code)
+        except InstrumentError as exc:
+            fail(str(exc))
+        rows = cycle_results(session, cycle.id)
+    if cycle.instrument_version and cycle.instrument_version != instrument.version:
+        console.print(
+            f"[yellow]Perhatian:[/] siklus memakai instrumen versi {cycle.instrument_version}, "
+            f"berkas instrumen saat ini versi {instrument.version}."
+        )
+    if not rows:
+        fail(f"belum ada hasil penilaian yang ditetapkan untuk siklus {siklus}")
+    table = Table(title=f"Hasil PeManTIK {siklus} — {instrument.name}")
+    for column in ["Peringkat", "Kode", "Wilayah", "Indeks", "Predikat"] + [
+        d.name for d in instrument.dimensions
+    ]:
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r.rank or "-"),
+            r.region_code,
+            r.region_name,
+            f"{r.total:.2f}",
+            r.predicate,
+            *[f"{r.dimension_scores.get(d.code, 0):.2f}" for d in instrument.dimensions],
+        )
+    console.print(table)
+    if csv_file:
+        console.print(f"CSV disimpan: {export_csv(rows, instrument, csv_file)}")
+    if xlsx_file:
+        console.print(f"Excel disimpan: {export_xlsx(rows, instrument, xlsx_file)}")
+    if grafik:
+        a = totals_chart(rows, grafik / f"indeks-total-{siklus}.png", instrument=instrument)
+        b = dimension_profile_chart(
+            rows, grafik / f"profil-dimensi-{siklus}.png", instrument=instrument
+        )
+        console.print(f"Grafik disimpan: {a}, {b}")
+
+
+@instrumen_app.command("daftar")
+def instrumen_daftar() -> None:
+    """Tampilkan instrumen yang tersedia."""
+    from assessment.instruments import InstrumentError, list_instruments
+
+    try:
+        instruments = list_instruments()
+    except InstrumentError as exc:
+        fail(str(exc))
+    table = Table(title="Instrumen Penilaian")
+    for column in ("Kode", "Nama", "Versi", "Dimensi", "Indikator", "Skala", "Keterangan"):
+        table.add_column(column)
+    for i in instruments:
+        table.add_row(
+            i.code,
+            i.name,
+            i.version,
+            str(len(i.dimensions)),
+            str(len(i.indicators)),
+            i.scale_text,
+            "contoh" if i.example else "",
+        )
+    console.print(table)
+
+
+@instrumen_app.command("periksa")
+def instrumen_periksa(berkas: Path = typer.Argument(..., help="Berkas YAML instrumen.")) -> None:
+    """Periksa berkas instrumen: skema, kode ganda, dan jumlah bobot."""
+    from assessment.instruments import InstrumentError, load_instrument
+
+    try:
+        inst = load_instrument(berkas)
+    except InstrumentError as exc:
+        fail(str(exc))
+    console.print(
+        f"Instrumen {inst.code} versi {inst.version} sah: {len(inst.dimensions)} dimensi, "
+        f"{len(inst.indicators)} indikator, skala {inst.scale_text}."
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("hasil")(hasil)
+    app.add_typer(instrumen_app, name="instrumen")
