@@ -27,7 +27,7 @@ def status(
 ) -> None:
     """Tampilkan status siklus: wilayah × 14 langkah SOP (selesai, menunggu, terlambat, diperpanjang)."""
     from models.db import session_scope
-    from reminders.grid_export import export_grid_xlsx, grid_table, legend_rich
+    from reminders.grid_export import export_grid_xlsx, print_grid
     from reminders.status import CellStatus, StatusError, status_grid
 
     today = parse_date(tanggal, "--tanggal") if tanggal else None
@@ -39,8 +39,7 @@ def status(
             grid = status_grid(session, siklus, today=today)
     except StatusError as exc:
         fail(str(exc))
-    console.print(grid_table(grid))
-    console.print(legend_rich())
+    print_grid(console, grid)
     counts = grid.counts()
     console.print(
         f"{counts[CellStatus.DONE]} selesai, {counts[CellStatus.WAITING]} menunggu, "

@@ -7,6 +7,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -36,7 +37,7 @@ def grid_table(grid: Grid) -> Table:
     """A rich table: one row per region, one column per SOP step."""
     table = Table(title=grid_title(grid), show_lines=False, header_style="bold")
     table.add_column("Kode", no_wrap=True)
-    table.add_column("Wilayah")
+    table.add_column("Wilayah", no_wrap=True)
     for title in grid.columns:
         number, _, name = title.partition(" ")
         table.add_column(f"{number}\n{name}", overflow="fold")
@@ -44,6 +45,42 @@ def grid_table(grid: Grid) -> Table:
         cells = [Text(cell.text() or "·", style=RICH_STYLES[cell.status]) for cell in row.cells]
         table.add_row(row.region_code, row.region_name, *cells)
     return table
+
+
+# Below this console width the grid is printed as one line per region instead of a table.
+TABLE_MIN_WIDTH = 150
+
+
+def grid_lines(grid: Grid) -> list[Text]:
+    """The grid for a narrow terminal: one line per region listing its non-blank steps."""
+    lines = []
+    for row in grid.rows:
+        line = Text(f"{row.region_code} {row.region_name}: ", style="bold")
+        shown = 0
+        for number, cell in enumerate(row.cells, start=1):
+            if cell.status == CellStatus.BLANK:
+                continue
+            if shown:
+                line.append(" · ")
+            line.append(f"{number}: {cell.text()}", style=RICH_STYLES[cell.status])
+            shown += 1
+        if not shown:
+            line.append("belum ada kegiatan", style="dim")
+        lines.append(line)
+    return lines
+
+
+def print_grid(console: Console, grid: Grid) -> None:
+    """A table on a wide terminal, one line per region on a narrow one; then the legend."""
+    if console.width >= TABLE_MIN_WIDTH:
+        console.print(grid_table(grid))
+    else:
+        console.print(Text(grid_title(grid), style="bold"))
+        for line in grid_lines(grid):
+            console.print(line)
+        steps = "; ".join(grid.columns)
+        console.print(Text(f"Langkah: {steps}", style="dim"))
+    console.print(legend_rich())
 
 
 def legend_rich() -> Text:
