@@ -8,13 +8,27 @@ for the run and dropped after it. When the server cannot be reached they are ski
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from tests.prefect_server import free_port, start_server
+
+# Point Prefect at a test server before anything imports Prefect; the server itself starts
+# only when a test asks for the ``prefect_server`` fixture.
+_PREFECT_DIR = Path(tempfile.mkdtemp(prefix="pemantik-prefect-"))
+_PREFECT_PORT = free_port()
+os.environ.update(
+    PREFECT_API_URL=f"http://127.0.0.1:{_PREFECT_PORT}/api",
+    PREFECT_HOME=str(_PREFECT_DIR / "home"),
+    PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
+    PREFECT_LOCAL_STORAGE_PATH=str(_PREFECT_DIR / "results"),
+    PREFECT_LOGGING_LEVEL="WARNING",
+)
 
 PG_ADMIN_URL = os.environ.get(
     "PEMANTIK_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -29,6 +43,18 @@ def _pg_available() -> bool:
             return True
     except Exception:
         return False
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """A real ``prefect server start`` (SQLite) for this test session."""
+    proc = start_server(_PREFECT_PORT, _PREFECT_DIR / "home", _PREFECT_DIR / "server.log")
+    yield os.environ["PREFECT_API_URL"]
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except Exception:
+        proc.kill()
 
 
 @pytest.fixture(scope="session")

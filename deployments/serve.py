@@ -1,0 +1,56 @@
+"""Every deployment of the product, served from one process (see deployments/runner.py)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from models.settings import get_settings
+
+
+def prefect_environment(data_dir: Path | None = None) -> dict[str, str]:
+    """Prefect settings the product needs: persisted task results in shared storage."""
+    data_dir = (data_dir or get_settings().data_dir).resolve()
+    return {
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_LOCAL_STORAGE_PATH": str(data_dir / "prefect-results"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+    }
+
+
+def deployment_pairs() -> list:
+    from flows.cycle import cycle_flow
+    from flows.region import region_flow
+
+    pairs = [
+        (cycle_flow, cycle_flow.to_deployment(name="siklus", tags=["pemantik"])),
+        (region_flow, region_flow.to_deployment(name="wilayah", tags=["pemantik"])),
+    ]
+    try:
+        from flows.reminder_flow import reminder_deployment, reminder_flow
+
+        pairs.append((reminder_flow, reminder_deployment()))
+    except ImportError:  # reminders not installed in this build
+        pass
+    try:
+        from flows.admin import admin_pairs
+
+        pairs.extend(admin_pairs())
+    except ImportError:
+        pass
+    return pairs
+
+
+def serve_all(
+    stop: threading.Event | None = None,
+    ready: threading.Event | None = None,
+    poll_seconds: float = 1.0,
+    limit: int = 32,
+) -> None:
+    from deployments.runner import serve_in_process
+
+    serve_in_process(
+        deployment_pairs(), poll_seconds=poll_seconds, limit=limit, stop=stop, ready=ready
+    )

@@ -1,0 +1,53 @@
+"""The cycle flow: fan out one region run per Kab/Kota, follow them, then step 14."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.context import get_run_context
+from prefect.flow_runs import suspend_flow_run
+
+from flows.forms import TutupSiklusForm
+from flows.status import publish_status, regions_unfinished
+from services.params import CycleParams
+from tasks import cycle_tasks as t
+
+
+@flow(name="siklus-pemantik", flow_run_name="siklus-{params.year}", persist_result=True)
+def cycle_flow(params: CycleParams = CycleParams()) -> dict[str, Any]:  # noqa: B008
+    """Siklus PeManTIK: langkah 1–13 per Kab/Kota, lalu langkah 14 (BA, SK, Laporan)."""
+    logger = get_run_logger()
+    run_id = str(get_run_context().flow_run.id)
+    prepared = t.prepare_cycle(params.model_dump(mode="json"), run_id)
+    cycle_id, regions = prepared["cycle_id"], prepared["regions"]
+    t.assign(cycle_id, regions)
+    t.start_region_runs(cycle_id, regions)
+    publish_status(cycle_id)
+
+    attempt, reason, who = 0, "", "otomatis"
+    while True:
+        waiting = regions_unfinished(cycle_id)
+        if not waiting:
+            break
+        form = suspend_flow_run(
+            wait_for_input=TutupSiklusForm.with_initial_data(
+                description=(
+                    f"**Siklus PeManTIK {params.year}** berjalan.\n\n"
+                    f"Belum selesai: {', '.join(waiting)}.\n\n"
+                    "Siklus dilanjutkan ke langkah 14 secara otomatis bila semua wilayah selesai. "
+                    "Untuk menutup lebih awal, centang *Tutup siklus sekarang* dan isi alasannya."
+                )
+            ),
+            key=f"tutup-{attempt}",
+            timeout=None,
+        )
+        attempt += 1
+        if form.tutup and form.alasan.strip():
+            reason, who = form.alasan.strip(), "admin (Prefect UI)"
+            break
+    unfinished = t.close_cycle(cycle_id, reason, who)
+    report = t.buat_laporan(cycle_id, None, unfinished)
+    publish_status(cycle_id)
+    logger.info("Siklus %s selesai: %s", params.year, report["outcome"])
+    return report

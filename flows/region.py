@@ -1,0 +1,123 @@
+"""The region flow: SOP steps 1–13 for one Kab/Kota; only the order of steps and the waits.
+
+Every wait suspends the run (the process ends; a resume starts it again from the top). Tasks
+persist their results, letters and emails carry idempotency keys, so nothing before a wait
+happens twice. A wait is resumed once its stage is complete (see services/waits.py), and the
+stage is checked before suspending, so an input that arrived early costs no suspend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.context import get_run_context
+from prefect.flow_runs import suspend_flow_run
+
+from flows.forms import FORMS
+from flows.status import publish_status, tell_cycle_if_all_done
+from tasks import region_tasks as t
+
+
+def _description(
+    kind: str, region_code: str, due: str, missing: list[str], errors: list[str]
+) -> str:
+    from services.waits import stage
+
+    lines = [f"**{stage(kind).title} — wilayah {region_code}**", "", f"Batas waktu: **{due}**", ""]
+    if missing:
+        lines += ["Yang masih ditunggu:", *[f"- {m}" for m in missing], ""]
+    if errors:
+        lines += ["**Masukan sebelumnya ditolak:**", *[f"- {e}" for e in errors], ""]
+    lines.append("Isi formulir di bawah ini lalu tekan Submit, atau kirim melalui CLI/email.")
+    return "\n".join(lines)
+
+
+def wait_for_stage(
+    kind: str,
+    cycle_id: int,
+    region_code: str,
+    round_no: int = 1,
+    context: dict[str, Any] | None = None,
+) -> None:
+    """Suspend until the stage is complete; re-ask (never fail) on invalid input."""
+    run_id = str(get_run_context().flow_run.id)
+    check = t.for_stage(t.check_stage, kind, "periksa kelengkapan")
+    open_task = t.for_stage(t.open_wait, kind, "tunggu")
+    accept = t.for_stage(t.accept_form, kind, "terima masukan")
+    errors: list[str] = []
+    attempt = 0
+    while True:
+        status = check(cycle_id, region_code, kind)
+        if status["complete"]:
+            return
+        key = f"{kind}-r{round_no}-{attempt}"
+        opened = open_task(cycle_id, region_code, kind, run_id, key, "", context or {})
+        description = _description(kind, region_code, opened["due"], status["missing"], errors)
+        publish_status(cycle_id)
+        form = suspend_flow_run(
+            wait_for_input=FORMS[kind].with_initial_data(description=description),
+            key=key,
+            timeout=None,
+        )
+        errors = accept(cycle_id, region_code, kind, form.model_dump(mode="json"), key)
+        attempt += 1
+
+
+@flow(
+    name="wilayah-pemantik",
+    flow_run_name="wilayah-{region_code}-siklus-{cycle_id}",
+    persist_result=True,
+    log_prints=True,
+)
+def region_flow(cycle_id: int, region_code: str) -> dict[str, Any]:
+    """Langkah 1–13 SOP PeManTIK untuk satu Kab/Kota."""
+    logger = get_run_logger()
+    sent = t.kirim_pemberitahuan(cycle_id, region_code)
+    t.terima_pemberitahuan(cycle_id, region_code, sent)
+    publish_status(cycle_id)
+
+    wait_for_stage("jawaban", cycle_id, region_code, context={"deadline": sent["deadline"]})
+    t.terima_jawaban(cycle_id, region_code)
+
+    round_no, region_too = 1, True
+    while True:
+        letters = t.kirim_undangan(cycle_id, region_code, round_no, region_too)
+        t.terima_undangan(cycle_id, region_code, letters)
+        wait_for_stage("konfirmasi", cycle_id, region_code, round_no)
+        changes = t.terima_konfirmasi(cycle_id, region_code, round_no)
+        if not changes["replaced"] and not changes["rescheduled"]:
+            break
+        round_no += 1
+        region_too = bool(changes["rescheduled"])
+
+    wait_for_stage("kehadiran", cycle_id, region_code)
+
+    score_round = 1
+    while True:
+        wait_for_stage("nilai", cycle_id, region_code, score_round)
+        t.hasil_akhir(cycle_id, region_code, score_round)
+        wait_for_stage("penerimaan", cycle_id, region_code, score_round)
+        if t.check_stage(cycle_id, region_code, "penerimaan")["complete"] and _locked(
+            cycle_id, region_code
+        ):
+            break
+        score_round += 1
+    outcome = t.kirim_hasil(cycle_id, region_code)
+    publish_status(cycle_id)
+    logger.info("Wilayah %s selesai: %s", region_code, outcome["outcome"])
+    tell_cycle_if_all_done(cycle_id)
+    return outcome
+
+
+def _locked(cycle_id: int, region_code: str) -> bool:
+    from sqlmodel import select
+
+    from models.db import session_scope
+    from models.tables import Result
+
+    with session_scope() as session:
+        row = session.exec(
+            select(Result).where(Result.cycle_id == cycle_id, Result.region_code == region_code)
+        ).first()
+        return bool(row and row.locked)

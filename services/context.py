@@ -1,0 +1,86 @@
+"""Loading what a step needs: the cycle, its parameters, instrument, region, calendar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlmodel import Session, select
+
+from models.plan import due_date, plan_cycle, step_duration
+from models.sop import step as sop_step
+from models.tables import Assessor, Cycle, Region, RegionProcess
+from models.workdays import WorkCalendar, calendar_from_settings
+from services.params import CycleParams
+
+
+class NotFound(LookupError):
+    """A cycle, region or assessor that does not exist; the message is Indonesian."""
+
+
+@dataclass
+class CycleContext:
+    cycle: Cycle
+    params: CycleParams
+    calendar: WorkCalendar
+
+    @property
+    def id(self) -> int:
+        return self.cycle.id  # type: ignore[return-value]
+
+    def duration(self, step_no: int) -> int:
+        return step_duration(sop_step(step_no), self.params.step_overrides)
+
+    def due_from(self, start: date, step_no: int) -> date:
+        return due_date(self.calendar, start, self.duration(step_no))
+
+    def planned_session_date(self) -> date:
+        if self.params.session_date:
+            return self.params.session_date
+        plan = plan_cycle(self.params.start_date, self.calendar, self.params.step_overrides)
+        return plan[9].start  # step 10, the assessment session
+
+    def session_date_for(self, session: Session, region_code: str) -> date:
+        process = session.exec(
+            select(RegionProcess).where(
+                RegionProcess.cycle_id == self.id, RegionProcess.region_code == region_code
+            )
+        ).first()
+        if process is not None and process.session_date:
+            return process.session_date
+        return self.planned_session_date()
+
+    def reschedule(self, current: date) -> date:
+        day = current
+        for _ in range(self.params.reschedule_working_days):
+            day = self.calendar.next_working_day(day + timedelta(days=1))
+        return day
+
+
+def load_cycle(session: Session, cycle_id: int) -> CycleContext:
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise NotFound(f"Siklus {cycle_id} tidak ditemukan")
+    params = CycleParams.model_validate(cycle.params or {"year": cycle.year})
+    return CycleContext(cycle, params, calendar_from_settings(session))
+
+
+def cycle_by_year(session: Session, year: int) -> Cycle:
+    cycle = session.exec(select(Cycle).where(Cycle.year == year).order_by(Cycle.id.desc())).first()
+    if cycle is None:
+        raise NotFound(f"Siklus tahun {year} belum ada")
+    return cycle
+
+
+def get_region(session: Session, code: str) -> Region:
+    region = session.get(Region, code)
+    if region is None:
+        raise NotFound(f"Wilayah {code} tidak dikenal")
+    return region
+
+
+def get_assessor_by_email(session: Session, email: str) -> Assessor:
+    assessor = session.exec(select(Assessor).where(Assessor.email == email.strip().lower())).first()
+    if assessor is None:
+        raise NotFound(f"Asesor dengan email {email} tidak terdaftar")
+    return assessor

@@ -1,0 +1,80 @@
+"""The wrapper that turns a step function into a Prefect task named after the SOP step and
+records the step in the audit trail, so no step can forget to record itself."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from models.db import session_scope
+from models.sop import step as sop_step
+from models.tables import utcnow
+from services.audit import record_step
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _summary(result: Any) -> tuple[str, int | None, dict | None]:
+    if isinstance(result, dict):
+        outcome = str(result.get("outcome") or result.get("number") or "")
+        document_id = result.get("letter_id") if isinstance(result.get("letter_id"), int) else None
+        return outcome, document_id, _jsonable(result)
+    return (str(result) if result is not None else ""), None, None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def sop_task(
+    step_no: int, suffix: str = "", record: bool = True, cache: bool = True, retries: int = 0
+) -> Callable[[F], F]:
+    """Decorate ``fn(cycle_id, region_code, ...)`` as the Prefect task of SOP step ``step_no``.
+
+    Results are persisted (a resumed run finds them and does not repeat the step); ``cache``
+    False makes a task that must look at the database afresh on every execution.
+    """
+    name = sop_step(step_no).task_name + (f" — {suffix}" if suffix else "")
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(cycle_id: int, region_code: str | None, *args: Any, **kwargs: Any) -> Any:
+            started = utcnow()
+            result = fn(cycle_id, region_code, *args, **kwargs)
+            if record:
+                outcome, document_id, detail = _summary(result)
+                with session_scope() as session:
+                    record_step(
+                        session,
+                        cycle_id=cycle_id,
+                        region_code=region_code,
+                        step_no=step_no,
+                        event="done",
+                        started_at=started,
+                        outcome=outcome[:500],
+                        document_id=document_id,
+                        detail=detail,
+                    )
+            return result
+
+        options: dict[str, Any] = {
+            "name": name,
+            "persist_result": True,
+            "retries": retries,
+            "retry_delay_seconds": 5,
+        }
+        if not cache:
+            options["cache_policy"] = NO_CACHE
+        return task(**options)(wrapper)  # type: ignore[return-value]
+
+    return decorate

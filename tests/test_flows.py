@@ -1,0 +1,219 @@
+"""The PeManTIK flows on a real Prefect server, a real SMTP sink and the app's database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import func, select
+
+from models.db import session_scope
+from models.tables import Assessor, Assignment, Dispatch, Letter, LetterCounter, Result, StepRecord
+from tests.flow_helpers import ServedProduct, flow_state, open_wait, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def product(prefect_server, isolated_settings, monkeypatch, tmp_path):
+    from mail.sink import start_sink
+    from models.db import migrate
+    from models.settings import reset_settings
+
+    sink = start_sink(tmp_path / "mail", port=0)
+    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(sink.port))
+    monkeypatch.setenv("PEMANTIK_SMTP__RETRY_BASE_SECONDS", "0.2")
+    reset_settings()
+    migrate()
+    with ServedProduct() as served:
+        yield {"sink": sink, "served": served}
+    sink.stop()
+
+
+def _all_levels(level: int = 3) -> dict:
+    from assessment.instruments import load_instrument
+
+    inst = load_instrument("spbe-2020")
+    return {
+        i.code: {"level": level, "evidence": f"https://contoh.example/bukti/{i.code}"}
+        for i in inst.indicators
+    }
+
+
+def _scores(level: int) -> dict:
+    from assessment.instruments import load_instrument
+
+    inst = load_instrument("spbe-2020")
+    return {i.code: {"level": level, "note": "sesuai bukti"} for i in inst.indicators}
+
+
+def test_one_region_through_every_wait(product):
+    from prefect.deployments import run_deployment
+
+    from services import waits
+
+    region = "64.72"
+    run = run_deployment(
+        "siklus-pemantik/siklus",
+        parameters={
+            "params": {
+                "year": 2026,
+                "regions": [region],
+                "start_date": "2026-07-01",
+                "session_date": "2026-07-22",
+            }
+        },
+        timeout=0,
+    )
+    wait_until(lambda: open_wait(region, "jawaban"), 180)
+    # A CLI-style answer for a stage the region is not waiting for is refused clearly.
+    with pytest.raises(waits.NotWaiting, match="tidak sedang menunggu"):
+        waits.submit("nilai", year=2026, region=region, payload={}, via="cli", who="uji")
+    # An invalid answer is refused with the reasons, nothing stored, the run keeps waiting.
+    bad = _all_levels()
+    bad[next(iter(bad))]["level"] = 9
+    with pytest.raises(waits.InputRefused) as refused:
+        waits.submit(
+            "jawaban", year=2026, region=region, payload={"data": bad}, via="api", who="uji"
+        )
+    assert any("9" in e for e in refused.value.errors)
+    # An invalid answer through the UI form (resume with input) is re-asked, not failed.
+    from prefect.flow_runs import resume_flow_run
+
+    w = open_wait(region, "jawaban")
+    wait_until(lambda: flow_state(w.flow_run_id) == "Suspended", 60)
+    resume_flow_run(
+        w.flow_run_id, run_input={"jawaban": [{"kode": "1", "tingkat": 7, "bukti": ""}]}
+    )
+    wait_until(lambda: (x := open_wait(region, "jawaban")) and x.input_key != w.input_key, 120)
+    assert flow_state(w.flow_run_id) in ("Suspended", "Paused", "Running", "Scheduled")
+    out = waits.submit(
+        "jawaban", year=2026, region=region, payload={"data": _all_levels()}, via="api", who="PIC"
+    )
+    assert out.complete and out.resumed
+
+    wait_until(lambda: open_wait(region, "konfirmasi"), 180)
+    with session_scope() as s:
+        assigned = s.exec(select(Assignment).where(Assignment.region_code == region)).all()
+        emails = [s.get(Assessor, a.assessor_id).email for a in assigned]
+        homes = [s.get(Assessor, a.assessor_id).home_region_code for a in assigned]
+    assert len(emails) == 2 and region not in homes
+    # The first assessor declines: a replacement gets a new request letter.
+    waits.submit(
+        "konfirmasi",
+        year=2026,
+        region=region,
+        via="api",
+        who="asesor",
+        payload={"pihak": emails[0], "jawaban": "tidak", "alasan": "berhalangan"},
+    )
+    waits.submit(
+        "konfirmasi",
+        year=2026,
+        region=region,
+        via="api",
+        who="asesor",
+        payload={
+            "pihak": emails[1],
+            "jawaban": "ya",
+            "pernyataan_benturan_kepentingan": "Tidak ada",
+        },
+    )
+    out = waits.submit(
+        "konfirmasi",
+        year=2026,
+        region=region,
+        via="api",
+        who="PIC",
+        payload={
+            "pihak": "wilayah",
+            "jawaban": "ya",
+            "delegasi": [{"nama": "Budi", "jabatan": "Kabid"}],
+        },
+    )
+    assert out.complete
+
+    def replacement():
+        with session_scope() as s:
+            rows = s.exec(
+                select(Assignment).where(
+                    Assignment.region_code == region, Assignment.state == "requested"
+                )
+            ).all()
+            return [s.get(Assessor, r.assessor_id).email for r in rows]
+
+    new = wait_until(replacement, 120)
+    assert new[0] not in emails
+    wait_until(
+        lambda: (x := open_wait(region, "konfirmasi")) and x.input_key.startswith("konfirmasi-r2"),
+        120,
+    )
+    waits.submit(
+        "konfirmasi",
+        year=2026,
+        region=region,
+        via="api",
+        who="asesor",
+        payload={"pihak": new[0], "jawaban": "ya", "pernyataan_benturan_kepentingan": "Tidak ada"},
+    )
+
+    wait_until(lambda: open_wait(region, "kehadiran"), 120)
+    waits.submit(
+        "kehadiran",
+        year=2026,
+        region=region,
+        via="api",
+        who="admin",
+        payload={"peserta": [{"nama": "Budi", "jabatan": "Kabid", "instansi": "Diskominfo"}]},
+    )
+
+    wait_until(lambda: open_wait(region, "nilai"), 120)
+    first = waits.submit(
+        "nilai",
+        year=2026,
+        region=region,
+        via="api",
+        who="asesor",
+        payload={"asesor": emails[1], "data": _scores(3)},
+    )
+    assert not first.complete and not first.resumed  # one of two: no resume yet
+    last = waits.submit(
+        "nilai",
+        year=2026,
+        region=region,
+        via="api",
+        who="asesor",
+        payload={"asesor": new[0], "data": _scores(4)},
+    )
+    assert last.complete
+
+    wait_until(lambda: open_wait(region, "penerimaan"), 120)
+    waits.submit(
+        "penerimaan",
+        year=2026,
+        region=region,
+        via="api",
+        who="admin",
+        payload={"keputusan": "terima"},
+    )
+    wait_until(lambda: flow_state(str(run.id)) == "Completed", 240)
+
+    with session_scope() as s:
+        result = s.exec(select(Result).where(Result.region_code == region)).one()
+        assert result.locked and result.total == pytest.approx(4.0)  # mean 3.5 rounds half up to 4
+        letters = s.exec(select(Letter)).all()
+        kinds = sorted(lt.kind for lt in letters)
+        assert kinds.count("pemberitahuan") == 1 and kinds.count("permohonan") == 3
+        assert "berita_acara" in kinds and "sk_penetapan" in kinds
+        counter = s.exec(select(func.sum(LetterCounter.last_seq))).one()
+        assert counter == len(letters)  # no number taken twice or lost
+        keys = s.exec(select(Dispatch.idempotency_key)).all()
+        assert len(keys) == len(set(keys))
+        steps_done = {
+            r.step_no for r in s.exec(select(StepRecord).where(StepRecord.event == "done"))
+        }
+        assert set(range(1, 15)) <= steps_done
+    # Every message went out once: the sink holds exactly one copy per dispatch sent.
+    ids = [m["Message-ID"] for m in product["sink"].messages()]
+    assert len(ids) == len(set(ids))
+    assert date(2026, 7, 1)
