@@ -145,6 +145,11 @@ from deployments import cli_assessment  # noqa: E402
 cli_assessment.register(app)
 
 
+from deployments import cli_mail  # noqa: E402
+
+cli_mail.register(app)
+
+
 def main() -> None:
     try:
         app()
