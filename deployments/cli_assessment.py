@@ -48,8 +48,9 @@ def hasil(
     if not rows:
         fail(f"belum ada hasil penilaian yang ditetapkan untuk siklus {siklus}")
     table = Table(title=f"Hasil PeManTIK {siklus} — {instrument.name}")
+    # dimension codes keep the table narrow; the exports carry the full names
     for column in ["Peringkat", "Kode", "Wilayah", "Indeks", "Predikat"] + [
-        d.name for d in instrument.dimensions
+        d.code for d in instrument.dimensions
     ]:
         table.add_column(column)
     for r in rows:
