@@ -55,6 +55,15 @@ def _tanggal_hari(value: Any) -> str:
     return format_date_id(_as_date(value), with_day=True)
 
 
+def _angka(value: Any, digits: int = 2) -> str:
+    """A number the Indonesian way: 3,46 (comma decimals)."""
+    from babel.numbers import format_decimal
+
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    return format_decimal(value, "#,##0." + "0" * digits, locale="id")
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -67,6 +76,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["tanggal"] = _tanggal
     env.filters["tanggal_hari"] = _tanggal_hari
+    env.filters["angka"] = _angka
     return env
 
 
