@@ -1,0 +1,437 @@
+"""Typed inputs of every document, one pydantic model per kind.
+
+The flows convert their own records into these models (or plain dicts of the same shape); the
+letters package never reads the assessment tables itself. Field names are English; what they
+hold is the Indonesian text that ends up in the document. Every model forbids unknown fields so a
+typo in a flow is an error, not a silently empty line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _nip(value: str) -> str:
+    cleaned = value.replace(" ", "")
+    if not cleaned:
+        raise ValueError("NIP penandatangan wajib diisi")
+    if not re.fullmatch(r"\d{18}", cleaned):
+        raise ValueError(f"NIP harus 18 digit angka, bukan '{value}'")
+    return cleaned
+
+
+class SignatoryInput(_Model):
+    """Who signs the document.
+
+    - ``name``: full name with titles, e.g. "Dr. Ir. Nama Pejabat, M.Si."
+    - ``nip``: Nomor Induk Pegawai, exactly 18 digits (spaces are removed).
+    - ``pangkat``: rank and grade, e.g. "Pembina Utama Muda (IV/c)".
+    - ``jabatan``: position, e.g. "Kepala Dinas Komunikasi dan Informatika Provinsi Kalimantan Timur".
+    """
+
+    name: str = Field(min_length=1)
+    nip: str
+    pangkat: str = ""
+    jabatan: str = Field(min_length=1)
+
+    @field_validator("nip")
+    @classmethod
+    def _check_nip(cls, value: str) -> str:
+        return _nip(value)
+
+
+class Addressee(_Model):
+    """The addressee after "Yth.": ``name`` (position or person, required) and ``place``
+    (rendered as "di <place>", default "Tempat")."""
+
+    name: str = Field(min_length=1)
+    place: str = "Tempat"
+
+
+class Person(_Model):
+    """A person in a list (parties, assessors, signers): ``name`` required; ``jabatan``,
+    ``instansi`` and ``nip`` (18 digits when given) optional."""
+
+    name: str = Field(min_length=1)
+    jabatan: str = ""
+    instansi: str = ""
+    nip: str = ""
+
+    @field_validator("nip")
+    @classmethod
+    def _nip_if_given(cls, value: str) -> str:
+        return _nip(value) if value.strip() else ""
+
+
+class LetterInput(_Model):
+    """Fields shared by every surat dinas (numbered letter).
+
+    - ``addressee``: the "Yth." block (required, needs a name).
+    - ``subject``: the "Hal" line; when empty the template's ``hal`` block gives it.
+    - ``sifat``: "Penting", "Biasa", …; default ``settings.letters.sifat``.
+    - ``lampiran``: the "Lampiran" line, e.g. "1 (satu) berkas"; "-" when none.
+    - ``klasifikasi``: classification code of the number; default ``settings.letters.klasifikasi``.
+    - ``signatory``: who signs; default ``settings.signatory``.
+    - ``cc``: the Tembusan list (may be empty).
+    - ``year``: the year of the assessment cycle named in the text.
+    """
+
+    addressee: Addressee
+    subject: str = ""
+    sifat: str = ""
+    lampiran: str = "-"
+    klasifikasi: str = ""
+    signatory: SignatoryInput | None = None
+    cc: list[str] = Field(default_factory=list)
+    year: int = Field(ge=2000, le=2100)
+
+
+class PemberitahuanInput(LetterInput):
+    """Surat Pemberitahuan pengisian kuesioner (step 1).
+
+    - ``region_name``: the Kab/Kota, e.g. "Kota Samarinda".
+    - ``deadline``: the date the answers are due.
+    - ``instrument_name``: the instrument, e.g. "SPBE 2020 (PermenPANRB 59/2020)".
+    - ``questionnaire_file``: the attached workbook's file name (Lembar Kuesioner).
+    - ``contact``: the contact person line (name and phone/email), optional.
+    """
+
+    lampiran: str = "1 (satu) berkas"
+    region_name: str = Field(min_length=1)
+    deadline: date
+    instrument_name: str = ""
+    questionnaire_file: str = ""
+    contact: str = ""
+
+
+class TandaTerimaInput(LetterInput):
+    """Tanda Terima jawaban kuesioner (step 5).
+
+    - ``region_name``: the Kab/Kota that answered.
+    - ``received_at``: when the answers arrived.
+    - ``version``: the version number of the stored answers.
+    - ``file_name``/``sha256``: the received file and its hash (optional).
+    - ``indicator_count``: how many indicators were answered.
+    - ``submitted_by``: who sent the answers.
+    """
+
+    region_name: str = Field(min_length=1)
+    received_at: datetime
+    version: int = Field(1, ge=1)
+    file_name: str = ""
+    sha256: str = ""
+    indicator_count: int = Field(0, ge=0)
+    submitted_by: str = ""
+
+
+class EventMixin(_Model):
+    """The event block (Undangan, Permohonan): ``event_date``, ``time_start`` ("09.00"),
+    ``time_end`` ("selesai" when empty), ``venue`` and/or ``online_link`` (at least one),
+    ``agenda`` (acara)."""
+
+    event_date: date
+    time_start: str = Field(min_length=1)
+    time_end: str = ""
+    venue: str = ""
+    online_link: str = ""
+    agenda: str = ""
+
+    @model_validator(mode="after")
+    def _place_given(self) -> EventMixin:
+        if not self.venue and not self.online_link:
+            raise ValueError("tempat (venue) atau tautan daring (online_link) wajib diisi")
+        return self
+
+
+class UndanganInput(LetterInput, EventMixin):
+    """Surat Undangan pelaksanaan penilaian to a Kab/Kota (step 6).
+
+    - ``region_name``: the invited Kab/Kota.
+    - the event block of :class:`EventMixin`.
+    - ``reply_by``: date to confirm attendance by (optional).
+    - ``contact``: contact person line (optional).
+    """
+
+    region_name: str = Field(min_length=1)
+    reply_by: date | None = None
+    contact: str = ""
+
+
+class PermohonanInput(LetterInput, EventMixin):
+    """Surat Permohonan kesediaan menjadi Tim Penilai, to one assessor (step 6).
+
+    - ``assessor_name``/``institution``: the assessor and their institution.
+    - ``regions``: names of the Kab/Kota they are asked to assess.
+    - the event block of :class:`EventMixin`.
+    - ``reply_by``: date to answer by (optional).
+    """
+
+    assessor_name: str = Field(min_length=1)
+    institution: str = ""
+    regions: list[str] = Field(default_factory=list)
+    reply_by: date | None = None
+
+
+class PengingatInput(LetterInput):
+    """Surat Pengingat (reminder, for escalation).
+
+    - ``region_name``: who is reminded (Kab/Kota or assessor's name).
+    - ``pending``: what is still awaited, e.g. "jawaban kuesioner PeManTIK".
+    - ``reference_number``/``reference_date``: the earlier letter (optional).
+    - ``due_date``: the original due date; ``new_due_date``: the new one (optional).
+    """
+
+    region_name: str = Field(min_length=1)
+    pending: str = Field(min_length=1)
+    reference_number: str = ""
+    reference_date: date | None = None
+    due_date: date
+    new_due_date: date | None = None
+
+
+class AssessorScore(_Model):
+    """One assessor's verified ``level`` (None = not given) and ``note`` for one indicator."""
+
+    assessor: str = Field(min_length=1)
+    level: int | None = None
+    note: str = ""
+
+
+class IndicatorRow(_Model):
+    """One indicator line of the Formulir: ``code``, ``name``, ``dimension``, the region's own
+    ``self_level``, each assessor's ``scores``, and the ``final_level``."""
+
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    dimension: str = ""
+    self_level: int | None = None
+    scores: list[AssessorScore] = Field(default_factory=list)
+    final_level: int | None = None
+
+
+class DimensionScore(_Model):
+    """A dimension (or domain/aspect) ``name`` with its ``score`` and optional ``weight`` (%)."""
+
+    name: str = Field(min_length=1)
+    score: float
+    weight: float | None = None
+
+
+class FormulirInput(_Model):
+    """Formulir Penilaian Asesmen for one region (steps 11–12); unnumbered.
+
+    - ``year``, ``region_code``, ``region_name``, ``instrument_name``, ``session_date``.
+    - ``assessors``: the assessors (their names head the level columns and the signature lines).
+    - ``indicators``: the rows; ``dimensions``: dimension scores; ``total``; ``predicate``.
+    - ``scale_max``: the top level of the scale (5 for SPBE 2020).
+    """
+
+    year: int = Field(ge=2000, le=2100)
+    region_code: str = ""
+    region_name: str = Field(min_length=1)
+    instrument_name: str = ""
+    session_date: date
+    assessors: list[Person] = Field(min_length=1)
+    indicators: list[IndicatorRow] = Field(min_length=1)
+    dimensions: list[DimensionScore] = Field(default_factory=list)
+    total: float
+    predicate: str = ""
+    scale_max: int = 5
+
+
+class BeritaAcaraInput(LetterInput):
+    """Berita Acara Penilaian for one region (step 14); numbered.
+
+    - ``region_name``; ``event_date`` (written in words); ``place`` (where it was held).
+    - ``parties``: who took part (assessors, the region's delegates, the committee).
+    - ``assessed``: what was assessed, e.g. "jawaban kuesioner dan bukti dukung …".
+    - ``instrument_name``; ``dimensions``; ``total``; ``predicate``.
+    - ``signers``: who signs (each with name, jabatan and optional NIP); the Kepala Dinas
+      (``signatory``) acknowledges.
+    - ``addressee`` is not printed on a Berita Acara; it defaults to the region.
+    """
+
+    addressee: Addressee | None = None  # type: ignore[assignment]
+    region_name: str = Field(min_length=1)
+    event_date: date
+    place: str = Field(min_length=1)
+    parties: list[Person] = Field(min_length=1)
+    assessed: str = ""
+    instrument_name: str = ""
+    dimensions: list[DimensionScore] = Field(default_factory=list)
+    total: float
+    predicate: str = ""
+    signers: list[Person] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _default_addressee(self) -> BeritaAcaraInput:
+        if self.addressee is None:
+            self.addressee = Addressee(name=self.region_name)
+        return self
+
+
+class RankingRow(_Model):
+    """One line of the ranking: ``rank``, ``region_name``, ``total``, ``predicate``."""
+
+    rank: int = Field(ge=1)
+    region_code: str = ""
+    region_name: str = Field(min_length=1)
+    total: float
+    predicate: str = ""
+
+
+class SkPenetapanInput(LetterInput):
+    """Keputusan Kepala Dinas on the results (SK Penetapan, step 14); numbered.
+
+    - ``title``: the TENTANG line (default from the template).
+    - ``considerations``: the Menimbang points (default from the template).
+    - ``legal_bases``: the Mengingat points (default: UU 14/2008, UU 25/2009,
+      UU 19/2016 jo. UU 11/2008, PP 12/2017, from the template).
+    - ``ranking``: the LAMPIRAN table.
+    - ``instrument_name``; ``addressee`` is not printed (defaults to "Arsip").
+    """
+
+    addressee: Addressee = Addressee(name="Arsip")
+    title: str = ""
+    considerations: list[str] = Field(default_factory=list)
+    legal_bases: list[str] = Field(default_factory=list)
+    ranking: list[RankingRow] = Field(min_length=1)
+    instrument_name: str = ""
+
+
+class TimelineItem(_Model):
+    """One SOP step in the Laporan's timeline: ``step_no``, ``activity``, ``actor``,
+    ``due_date``, ``completed_on`` (last completion), ``done``/``total`` counts, ``note``."""
+
+    step_no: int = Field(ge=1)
+    activity: str = Field(min_length=1)
+    actor: str = ""
+    due_date: date | None = None
+    completed_on: date | None = None
+    done: int = 0
+    total: int = 0
+    note: str = ""
+
+
+class RegionResult(_Model):
+    """One region's result in the Laporan: ``rank``, ``region_code``, ``region_name``,
+    ``total``, ``predicate``, and ``dimensions`` ({dimension name: score})."""
+
+    rank: int | None = None
+    region_code: str = ""
+    region_name: str = Field(min_length=1)
+    total: float
+    predicate: str = ""
+    dimensions: dict[str, float] = Field(default_factory=dict)
+
+
+class LetterRef(_Model):
+    """A letter listed in the Laporan's lampiran: ``number``, ``subject``, ``letter_date``."""
+
+    number: str
+    subject: str = ""
+    letter_date: date | None = None
+    addressee: str = ""
+
+
+class LaporanInput(_Model):
+    """Laporan Hasil Kegiatan (step 14); unnumbered.
+
+    - ``year``, ``cycle_name``, ``instrument_name``, ``start_date``, ``end_date``, ``report_date``.
+    - ``legal_bases``/``aims``: dasar hukum and tujuan (defaults from the template).
+    - ``timeline``: steps with dates (see :func:`letters.laporan.timeline_from_records`).
+    - ``results``: per region; ``dimensions``: the dimension names in order; ``scale_max``.
+    - ``recommendations``: {dimension name: recommendation}; missing ones use the template's
+      general sentence.
+    - ``letters``: letters issued in the cycle (for the lampiran).
+    - ``signatory``: default ``settings.signatory``.
+    """
+
+    year: int = Field(ge=2000, le=2100)
+    cycle_name: str = ""
+    instrument_name: str = ""
+    start_date: date | None = None
+    end_date: date | None = None
+    report_date: date | None = None
+    legal_bases: list[str] = Field(default_factory=list)
+    aims: list[str] = Field(default_factory=list)
+    timeline: list[TimelineItem] = Field(default_factory=list)
+    results: list[RegionResult] = Field(min_length=1)
+    dimensions: list[str] = Field(default_factory=list)
+    scale_max: float = 5
+    recommendations: dict[str, str] = Field(default_factory=dict)
+    letters: list[LetterRef] = Field(default_factory=list)
+    signatory: SignatoryInput | None = None
+
+
+INPUT_MODELS: dict[str, type[_Model]] = {
+    "pemberitahuan": PemberitahuanInput,
+    "tanda_terima": TandaTerimaInput,
+    "undangan": UndanganInput,
+    "permohonan": PermohonanInput,
+    "pengingat": PengingatInput,
+    "formulir": FormulirInput,
+    "berita_acara": BeritaAcaraInput,
+    "sk_penetapan": SkPenetapanInput,
+    "laporan": LaporanInput,
+}
+
+# Kinds that are surat dinas with a number from the register.
+NUMBERED_KINDS = frozenset(
+    {
+        "pemberitahuan",
+        "tanda_terima",
+        "undangan",
+        "permohonan",
+        "pengingat",
+        "berita_acara",
+        "sk_penetapan",
+    }
+)
+
+# How each kind is named in messages (the document titles themselves live in the templates).
+KIND_TITLES = {
+    "pemberitahuan": "Surat Pemberitahuan",
+    "tanda_terima": "Tanda Terima",
+    "undangan": "Surat Undangan",
+    "permohonan": "Surat Permohonan",
+    "pengingat": "Surat Pengingat",
+    "formulir": "Formulir Penilaian Asesmen",
+    "berita_acara": "Berita Acara",
+    "sk_penetapan": "Keputusan (SK Penetapan)",
+    "laporan": "Laporan Hasil Kegiatan",
+}
+
+__all__ = [
+    "Addressee",
+    "AssessorScore",
+    "BeritaAcaraInput",
+    "DimensionScore",
+    "EventMixin",
+    "FormulirInput",
+    "INPUT_MODELS",
+    "IndicatorRow",
+    "KIND_TITLES",
+    "LaporanInput",
+    "LetterInput",
+    "LetterRef",
+    "NUMBERED_KINDS",
+    "PemberitahuanInput",
+    "PengingatInput",
+    "PermohonanInput",
+    "Person",
+    "RankingRow",
+    "RegionResult",
+    "SignatoryInput",
+    "SkPenetapanInput",
+    "TandaTerimaInput",
+    "TimelineItem",
+    "UndanganInput",
+]

@@ -1,0 +1,517 @@
+"""Render a document: validate its input, fill its jinja2 wording, build the .docx.
+
+``prepare`` does everything that can fail on bad input or a bad template (validation, the jinja2
+rendering with StrictUndefined, the markup) *before* a letter number is taken; ``Prepared.build``
+then only substitutes the number and packs the file, which cannot fail on input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import threading
+import traceback
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+from pydantic import BaseModel, ValidationError
+
+from letters.dates import (
+    date_in_words_id,
+    day_name_id,
+    format_date_id,
+    month_name_id,
+    number_to_words_id,
+)
+from letters.docx_writer import CoreInfo, Master, build_master
+from letters.errors import LetterError, LetterInputError, TemplateProblem, describe_input_error
+from letters.inputs import INPUT_MODELS, KIND_TITLES, SignatoryInput
+from models.settings import Organisation, Settings, get_settings
+
+SHIPPED_TEMPLATES = Path(__file__).parent / "templates"
+# Stands in for the number while the text is rendered; replaced once the number is taken.
+NUMBER_SLOT = "\u27e6NOMOR\u27e7"
+_VERSION_RE = re.compile(r"\{#\s*version:\s*([^\s#]+)\s*#\}")
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    path: Path
+    sha256: str
+    template_version: str
+
+
+# ---------------------------------------------------------------- filters (Indonesian formats)
+
+
+def _angka(value: float | int | None, digits: int = 2) -> str:
+    """3.372 → '3,37' (Indonesian decimal comma)."""
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}".replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def _romawi(n: int) -> str:
+    out = []
+    for value, numeral in (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ):
+        while n >= value:
+            out.append(numeral)
+            n -= value
+    return "".join(out)
+
+
+def _diktum(n: int) -> str:
+    """1 → KESATU, 2 → KEDUA, … (the dictum labels of a Keputusan)."""
+    return "KESATU" if n == 1 else "KE" + number_to_words_id(n).upper()
+
+
+def _tingkat(level: int | None) -> str:
+    return "-" if level is None else str(level)
+
+
+def _waktu(value: datetime) -> str:
+    tz = get_settings().tz
+    local = value.astimezone(tz) if value.tzinfo else value
+    return f"{format_date_id(local)} pukul {local:%H.%M} WITA"
+
+
+def _score_for(indicator: Any, assessor: str) -> Any:
+    for score in indicator.scores:
+        if score.assessor == assessor:
+            return score
+    return None
+
+
+def _abjad(n: int) -> str:
+    """0 → 'a', 1 → 'b', … 26 → 'aa'."""
+    letters = ""
+    n += 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(97 + rem) + letters
+    return letters
+
+
+FILTERS = {
+    "tanggal": format_date_id,
+    "tanggal_hari": lambda d: format_date_id(d, with_day=True),
+    "hari": day_name_id,
+    "bulan": month_name_id,
+    "terbilang": number_to_words_id,
+    "tanggal_terbilang": date_in_words_id,
+    "angka": _angka,
+    "romawi": _romawi,
+    "diktum": _diktum,
+    "tingkat": _tingkat,
+    "waktu": _waktu,
+    "abjad": _abjad,
+}
+
+
+# ---------------------------------------------------------------- the template environment
+
+
+class _SnapshotLoader(jinja2.BaseLoader):
+    """Templates kept in a letter's snapshot (regeneration uses the wording it was made with)."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        self.sources = sources
+
+    def get_source(self, environment: jinja2.Environment, template: str):  # noqa: ANN201
+        if template not in self.sources:
+            raise jinja2.TemplateNotFound(template)
+        return self.sources[template], None, lambda: True
+
+
+def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        # Without trim_blocks a line holding only a tag leaves an empty line, which the markup
+        # ignores; with it, a tag at a line's end would glue that line to the next one.
+        trim_blocks=False,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=True,
+    )
+    env.filters.update(FILTERS)
+    env.globals["score_for"] = _score_for
+    return env
+
+
+_env_lock = threading.Lock()
+_envs: dict[str, jinja2.Environment] = {}
+
+
+def template_environment(templates_dir: Path | None) -> jinja2.Environment:
+    """Shipped templates, overridden file by file by ``settings.templates_dir``."""
+    if templates_dir is not None and not Path(templates_dir).is_dir():
+        raise TemplateProblem(
+            f"folder templat tidak ada: {templates_dir} (pengaturan PEMANTIK_TEMPLATES_DIR)"
+        )
+    key = str(templates_dir or "")
+    with _env_lock:
+        env = _envs.get(key)
+        if env is None:
+            dirs = [str(templates_dir)] if templates_dir else []
+            env = _environment(jinja2.FileSystemLoader([*dirs, str(SHIPPED_TEMPLATES)]))
+            _envs[key] = env
+    return env
+
+
+def template_sources(env: jinja2.Environment, name: str) -> dict[str, str]:
+    """The source of a template and of every template it extends, includes or imports."""
+    sources: dict[str, str] = {}
+    pending = [name]
+    while pending:
+        current = pending.pop()
+        if current in sources:
+            continue
+        source, _, _ = env.loader.get_source(env, current)
+        sources[current] = source
+        for ref in meta.find_referenced_templates(env.parse(source)):
+            if ref:
+                pending.append(ref)
+    return sources
+
+
+def template_version(sources: dict[str, str], name: str) -> str:
+    """'<declared version>+<hash of all sources>', e.g. '2026.1+3f2a9c1b7d'."""
+    declared = _VERSION_RE.search(sources[name])
+    digest = hashlib.sha256()
+    for key in sorted(sources):
+        digest.update(key.encode() + b"\x00" + sources[key].encode() + b"\x00")
+    head = declared.group(1) if declared else "tanpa-versi"
+    return f"{head}+{digest.hexdigest()[:10]}"
+
+
+def _template_error(exc: Exception, name: str, kind: str) -> TemplateProblem:
+    title = KIND_TITLES.get(kind, kind)
+    where = name
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename and frame.filename.endswith(".j2"):
+            where = f"{Path(frame.filename).name} baris {frame.lineno}"
+            break
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where = f"{exc.name or name} baris {exc.lineno}"
+        return TemplateProblem(
+            f"{title} ({kind}): templat {where} tidak sah: {exc.message}", kind=kind
+        )
+    if isinstance(exc, jinja2.UndefinedError):
+        found = re.search(r"'([^']+)' is undefined|has no attribute '([^']+)'", str(exc))
+        field_name = (found.group(1) or found.group(2)) if found else str(exc)
+        return TemplateProblem(
+            f"{title} ({kind}): templat {where} merujuk kolom yang tidak dikenal '{field_name}' ({exc})",
+            kind=kind,
+            field=field_name,
+        )
+    return TemplateProblem(f"{title} ({kind}): templat {where} gagal dirender: {exc}", kind=kind)
+
+
+def _render_block(template: jinja2.Template, block: str, context: dict[str, Any]) -> str:
+    if block not in template.blocks:
+        return ""
+    ctx = template.new_context(context)
+    return "".join(template.blocks[block](ctx)).strip()
+
+
+# ---------------------------------------------------------------- masters (kop) cache
+
+_master_lock = threading.Lock()
+_masters: dict[str, Master] = {}
+
+
+def master_for(org: Organisation, env: jinja2.Environment, kop_source: str | None = None) -> Master:
+    """The parsed master for this organisation and kop wording (built once, then reused)."""
+    source = kop_source if kop_source is not None else env.loader.get_source(env, "_kop.j2")[0]
+    logo_bytes = Path(org.logo).read_bytes() if org.logo else b""
+    key = hashlib.sha256(
+        org.model_dump_json().encode() + source.encode() + hashlib.sha256(logo_bytes).digest()
+    ).hexdigest()
+    with _master_lock:
+        master = _masters.get(key)
+        if master is None:
+            try:
+                markup = env.from_string(source).render(org=org)
+            except jinja2.TemplateError as exc:
+                raise _template_error(exc, "_kop.j2", "kop") from None
+            master = build_master(markup, Path(org.logo) if org.logo else None)
+            _masters[key] = master
+    return master
+
+
+# ---------------------------------------------------------------- prepare / build
+
+
+@dataclass
+class Prepared:
+    """A document whose wording is rendered and checked; only the number is still open."""
+
+    kind: str
+    model: BaseModel
+    subject: str
+    addressee: str
+    letter_date: date
+    template_version: str
+    sources: dict[str, str]
+    organisation: Organisation
+    master: Master
+    body_xml: str
+    reply_to: str = ""
+    media: list = field(default_factory=list)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The validated input as JSON plus what is needed to rebuild the same file."""
+        data = self.model.model_dump(mode="json")
+        data["_render"] = {
+            "kind": self.kind,
+            "letter_date": self.letter_date.isoformat(),
+            "template_version": self.template_version,
+            "templates": self.sources,
+            "organisation": self.organisation.model_dump(mode="json"),
+            "reply_to": self.reply_to,
+        }
+        return data
+
+    def build(self, number: str | None) -> bytes:
+        body = self.body_xml
+        if number is not None:
+            from xml.sax.saxutils import escape
+
+            body = body.replace(NUMBER_SLOT, escape(number))
+        core = CoreInfo(
+            title=self.subject or KIND_TITLES.get(self.kind, self.kind),
+            subject=KIND_TITLES.get(self.kind, self.kind),
+            creator=f"{self.organisation.instansi} {self.organisation.pemerintah}".strip(),
+            identifier=number or "",
+            created=self.letter_date,
+        )
+        return self.master.package(body, self.media, core)
+
+
+def validate_input(kind: str, data: BaseModel | dict[str, Any]) -> BaseModel:
+    """The kind's input model, validated; a clear Indonesian error naming each wrong field."""
+    if kind not in INPUT_MODELS:
+        raise LetterError(
+            f"jenis dokumen tidak dikenal '{kind}'; pilihan: {', '.join(INPUT_MODELS)}", kind=kind
+        )
+    model_cls = INPUT_MODELS[kind]
+    title = KIND_TITLES[kind]
+    try:
+        if isinstance(data, BaseModel):
+            if isinstance(data, model_cls):
+                # Re-validate: the caller may have built it with model_construct or mutated it.
+                return model_cls.model_validate(data.model_dump())
+            data = data.model_dump()
+        return model_cls.model_validate(data)
+    except ValidationError as exc:
+        raise describe_input_error(exc, title, kind) from None
+
+
+def _resolve_signatory(model: BaseModel, settings: Settings, kind: str) -> SignatoryInput:
+    given = getattr(model, "signatory", None)
+    if given is not None:
+        return given
+    s = settings.signatory
+    try:
+        return SignatoryInput(name=s.name, nip=s.nip, pangkat=s.pangkat, jabatan=s.jabatan)
+    except ValidationError as exc:
+        err = describe_input_error(exc, KIND_TITLES[kind], kind)
+        # Name the setting an admin has to fix (PEMANTIK_SIGNATORY__NIP …).
+        message = str(err).replace("kolom '", "pengaturan penandatangan 'PEMANTIK_SIGNATORY__")
+        raise LetterInputError(message, kind=kind, field=f"signatory.{err.field}") from None
+
+
+def _laporan_extras(
+    model: Any, template: jinja2.Template, context: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    from letters import charts
+
+    results = sorted(model.results, key=lambda r: (r.rank or 10**6, -r.total, r.region_name))
+    dims = list(model.dimensions) or sorted({d for r in results for d in r.dimensions})
+    findings = []
+    for r in results:
+        scored = [(d, r.dimensions[d]) for d in dims if d in r.dimensions]
+        if not scored:
+            continue
+        low = min(s for _, s in scored)
+        findings.append({"result": r, "weakest": [d for d, s in scored if s == low], "score": low})
+    images: dict[str, bytes] = {}
+    names = [r.region_name for r in results]
+    images["total"] = charts.totals_chart(
+        names,
+        [r.total for r in results],
+        title=_render_block(template, "judul_grafik_total", context),
+        xlabel=_render_block(template, "sumbu_nilai", context),
+        scale_max=model.scale_max,
+    )
+    profile_names = []
+    chunk = 10
+    for start in range(0, len(results), chunk):
+        part = results[start : start + chunk]
+        name = f"profil{start // chunk + 1}"
+        images[name] = charts.profile_chart(
+            [r.region_name for r in part],
+            dims,
+            [[r.dimensions.get(d, 0.0) for d in dims] for r in part],
+            title=_render_block(template, "judul_grafik_profil", context),
+            scale_max=model.scale_max,
+        )
+        profile_names.append(name)
+    return {
+        "ranked": results,
+        "dims": dims,
+        "findings": findings,
+        "profile_images": profile_names,
+    }, images
+
+
+def prepare(
+    kind: str,
+    data: BaseModel | dict[str, Any],
+    *,
+    letter_date: date | None = None,
+    settings: Settings | None = None,
+    sources: dict[str, str] | None = None,
+    organisation: Organisation | None = None,
+    reply_to: str | None = None,
+) -> Prepared:
+    """Validate, render the wording and the body; raises LetterError before anything is written.
+
+    ``sources``/``organisation`` come from a snapshot when regenerating; otherwise the
+    templates folder and ``settings.organisation`` are used.
+    """
+    settings = settings or get_settings()
+    model = validate_input(kind, data)
+    title = KIND_TITLES[kind]
+    org = organisation or settings.organisation
+    from_snapshot = sources is not None
+    if sources is None:
+        env = template_environment(settings.templates_dir)
+        try:
+            sources = template_sources(env, f"{kind}.j2")
+            sources.setdefault("_kop.j2", env.loader.get_source(env, "_kop.j2")[0])
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateProblem(
+                f"{title} ({kind}): templat '{exc.name}' tidak ditemukan", kind=kind
+            ) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise _template_error(exc, f"{kind}.j2", kind) from None
+    # A snapshot environment is cheap; the shared one is reused for speed.
+    env = (
+        _environment(_SnapshotLoader(sources))
+        if from_snapshot
+        else template_environment(settings.templates_dir)
+    )
+    version = template_version({k: v for k, v in sources.items() if k != "_kop.j2"}, f"{kind}.j2")
+    letter_date = letter_date or datetime.now(settings.tz).date()
+    signatory = _resolve_signatory(model, settings, kind)
+    # Freeze the defaults taken from settings into the input, so the snapshot rebuilds the same
+    # letter even after the settings change.
+    fields = type(model).model_fields
+    updates: dict[str, Any] = {}
+    if "signatory" in fields and model.signatory is None:
+        updates["signatory"] = signatory
+    if "sifat" in fields and not model.sifat:
+        updates["sifat"] = settings.letters.sifat
+    if "klasifikasi" in fields and not model.klasifikasi:
+        updates["klasifikasi"] = settings.letters.klasifikasi
+    if updates:
+        model = model.model_copy(update=updates)
+    reply_to = reply_to or str(settings.reply_to)
+    context: dict[str, Any] = {
+        "data": model,
+        "org": org,
+        "signatory": signatory,
+        "number": NUMBER_SLOT,
+        "letter_date": letter_date,
+        "sifat": getattr(model, "sifat", "") or settings.letters.sifat,
+        "reply_to": reply_to,
+        "kind": kind,
+    }
+    try:
+        template = env.get_template(f"{kind}.j2")
+        subject = getattr(model, "subject", "") or _render_block(template, "hal", context)
+        context["subject"] = subject
+        images: dict[str, bytes] = {}
+        if kind == "laporan":
+            extras, images = _laporan_extras(model, template, context)
+            context.update(extras)
+        markup = template.render(context)
+        master = master_for(org, env, sources.get("_kop.j2"))
+    except jinja2.TemplateError as exc:
+        raise _template_error(exc, f"{kind}.j2", kind) from None
+    writer = master.writer(f"{kind}.j2", images)
+    try:
+        writer.feed(markup)
+    except TemplateProblem as exc:
+        raise TemplateProblem(f"{title} ({kind}): {exc}", kind=kind) from None
+    addressee = getattr(getattr(model, "addressee", None), "name", "") or ""
+    return Prepared(
+        kind=kind,
+        model=model,
+        subject=subject,
+        addressee=addressee,
+        letter_date=letter_date,
+        template_version=version,
+        sources=sources,
+        organisation=org,
+        master=master,
+        body_xml=writer.xml(),
+        reply_to=reply_to,
+        media=writer.media,
+    )
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def render_document(
+    kind: str,
+    data: BaseModel | dict[str, Any],
+    out_path: Path,
+    number: str | None = None,
+    *,
+    letter_date: date | None = None,
+) -> RenderResult:
+    """Render one document to ``out_path`` (unnumbered documents, previews, the benchmark)."""
+    prepared = prepare(kind, data, letter_date=letter_date)
+    payload = prepared.build(number if number is not None else "")
+    out_path = Path(out_path)
+    write_atomic(out_path, payload)
+    return RenderResult(out_path, sha256_bytes(payload), prepared.template_version)
