@@ -193,10 +193,13 @@ def finalize_result(
     region_code: str,
     instrument: Instrument,
     consensus: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    rerank: bool = True,
 ) -> Result:
     """Store (or update) the region's Result and re-rank the cycle.
 
-    ``consensus`` adds to any consensus stored earlier. Refused with
+    ``consensus`` adds to any consensus stored earlier. A batch may pass ``rerank=False`` and
+    call :func:`rerank_cycle` once at the end. Refused with
     :class:`ConsensusRequiredError` while a flagged indicator has no consensus level, and with
     :class:`ResultLockedError` when the result is locked.
     """
@@ -227,7 +230,8 @@ def finalize_result(
     row.updated_at = utcnow()
     session.add(row)
     session.flush()
-    rerank_cycle(session, cycle_id)
+    if rerank:
+        rerank_cycle(session, cycle_id)
     return row
 
 

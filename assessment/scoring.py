@@ -15,7 +15,6 @@ scale too: all indicators at 3 → 3.0); the predicate comes from the instrument
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -55,14 +54,19 @@ class RegionResult:
         return not self.needs_consensus
 
 
-def round_level(value: Fraction, rounding: Rounding) -> int:
+def round_mean(total: int, count: int, rounding: Rounding) -> int:
+    """``total / count`` rounded exactly (integer arithmetic, no float error at .5)."""
     if rounding == "half_up":
-        return math.floor(value + Fraction(1, 2))
+        return (2 * total + count) // (2 * count)
     if rounding == "half_even":
-        return round(value)
+        return round(Fraction(total, count))
     if rounding == "down":
-        return math.floor(value)
-    return math.ceil(value)
+        return total // count
+    return -(-total // count)
+
+
+def round_level(value: Fraction, rounding: Rounding) -> int:
+    return round_mean(value.numerator, value.denominator, rounding)
 
 
 def _check_consensus(
@@ -144,8 +148,8 @@ def compute_result(
             else:
                 errors.append(f"Indikator {ind.code}: belum dinilai oleh asesor mana pun")
             continue
-        mean = Fraction(sum(given), len(given))
-        means[ind.code] = float(mean)
+        total_given, count = sum(given), len(given)
+        means[ind.code] = total_given / count
         spreads[ind.code] = max(given) - min(given)
         if spreads[ind.code] > max_spread:
             flagged.append(ind.code)
@@ -154,7 +158,7 @@ def compute_result(
         if ind.code in agreed:
             final[ind.code] = agreed[ind.code]["level"]
         else:
-            final[ind.code] = round_level(mean, rounding)
+            final[ind.code] = round_mean(total_given, count, rounding)
     if errors:
         raise ScoringError("Nilai asesor tidak lengkap atau tidak sah:", errors)
     dims, total = weighted_scores(instrument, final)

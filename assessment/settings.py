@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -32,9 +34,21 @@ class AssessmentSettings(BaseSettings):
     workbook_max_rows: int = Field(2000, ge=10)
 
 
-def assessment_settings() -> AssessmentSettings:
-    """Read the settings afresh (cheap; tests change the environment between calls)."""
+@lru_cache(maxsize=8)
+def _load(_key: tuple[object, ...]) -> AssessmentSettings:
     try:
         return AssessmentSettings()
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc)) from None
+
+
+def assessment_settings() -> AssessmentSettings:
+    """The settings, re-read whenever a ``PEMANTIK_*`` variable or the ``.env`` file changes.
+
+    Building a pydantic-settings object costs about a millisecond, which dominated scoring a
+    region; the cache key is the environment itself, so changed variables are never missed.
+    """
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PEMANTIK_")))
+    dotenv = Path(".env")
+    stamp = dotenv.stat().st_mtime_ns if dotenv.is_file() else None
+    return _load((env, str(Path.cwd()), stamp))
