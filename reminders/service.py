@@ -232,12 +232,13 @@ def _issue_reminder_letter(session: Session, decision: Decision, today: date) ->
         data["reference_date"] = earlier.letter_date
     return issue_letter(
         session,
-        kind=decision.rung.letter,
+        decision.rung.letter,
         data=data,
         idempotency_key=f"{decision.key}/surat",
         cycle_id=wait.cycle_id,
         region_code=wait.region_code,
         letter_date=today,
+        pdf=False,  # converted in one batch by the caller
     )
 
 
@@ -248,17 +249,40 @@ def _queue_with_letters(
     settings: Settings,
     report: ReminderReport,
 ) -> list[tuple[Decision, int, int | None]]:
-    """Rungs that escalate with a numbered letter: one at a time (few per day)."""
+    """Rungs that escalate with a numbered letter (few per day): number and render each letter,
+    convert them to PDF in one batch, then queue each email with its letter attached."""
+    from letters.service import make_pdfs
+
     done: list[tuple[Decision, int, int | None]] = []
     already = existing_keys(session, (d.key for d in decisions))
+    issued: list[tuple[Decision, Letter]] = []
+    fallback: list[Decision] = []
     for decision in decisions:
         if decision.key in already:
             report.already_queued += 1
             continue
         try:
             with session.begin_nested():
-                letter = _issue_reminder_letter(session, decision, today)
-                attachment = Path(letter.pdf_path or letter.file_path)
+                issued.append((decision, _issue_reminder_letter(session, decision, today)))
+        except Exception as exc:  # noqa: BLE001 - one bad letter must not stop the others
+            # The rung fires only today: send the escalation without the letter rather than not
+            # at all, and tell the admin (the report and the log) that the letter is missing.
+            report.errors.append(
+                f"{decision.key}: Surat Pengingat tidak dapat dibuat ({exc}); "
+                "surel eskalasi dikirim tanpa lampiran surat"
+            )
+            log.error("surat pengingat %s gagal: %s", decision.key, exc)
+            fallback.append(decision)
+    if issued:
+        try:
+            make_pdfs(session, [letter for _, letter in issued])
+        except Exception as exc:  # noqa: BLE001 - the .docx is attached instead
+            report.warnings.append(
+                f"PDF Surat Pengingat tidak dapat dibuat ({exc}); dilampirkan .docx"
+            )
+    for decision, letter in issued:
+        try:
+            with session.begin_nested():
                 row = outbox.enqueue(
                     session,
                     key=decision.key,
@@ -268,7 +292,7 @@ def _queue_with_letters(
                     subject=decision.subject,
                     template=decision.rung.template,
                     context={**_context(decision), "nomor_surat": letter.number},
-                    attachments=[attachment],
+                    attachments=[Path(letter.pdf_path or letter.file_path)],
                     kind="pengingat",
                     cycle_id=decision.wait.cycle_id,
                     region_code=decision.wait.region_code,
@@ -276,23 +300,19 @@ def _queue_with_letters(
                     letter_id=letter.id,
                     settings=settings,
                 )
-        except Exception as exc:  # noqa: BLE001 - one bad letter must not stop the others
-            # The rung fires only today: send the escalation without the letter rather than not
-            # at all, and tell the admin (the report and the log) that the letter is missing.
-            report.errors.append(
-                f"{decision.key}: Surat Pengingat tidak dapat dibuat ({exc}); "
-                "surel eskalasi dikirim tanpa lampiran surat"
-            )
-            log.error("surat pengingat %s gagal: %s", decision.key, exc)
-            bulk = enqueue_many(session, [_outgoing(decision)], settings)
-            if decision.key in bulk.inserted:
-                report.queued.append(decision.key)
-                done.append((decision, bulk.inserted[decision.key], None))
-            report.errors.extend(f"{key}: {reason}" for key, reason in bulk.refused.items())
+        except outbox.OutboxError as exc:
+            report.errors.append(f"{decision.key}: {exc}")
             continue
         report.letters.append(letter.number)
         report.queued.append(decision.key)
         done.append((decision, row.id, letter.id))
+    if fallback:
+        bulk = enqueue_many(session, [_outgoing(d) for d in fallback], settings)
+        report.errors.extend(f"{key}: {reason}" for key, reason in bulk.refused.items())
+        for decision in fallback:
+            if decision.key in bulk.inserted:
+                report.queued.append(decision.key)
+                done.append((decision, bulk.inserted[decision.key], None))
     return done
 
 

@@ -12,7 +12,7 @@ from sqlmodel import func, select
 from mail.sink import start_sink
 from models.db import session_scope
 from models.settings import reset_settings
-from models.tables import Assessor, Dispatch, StepRecord
+from models.tables import Assessor, Dispatch, Letter, StepRecord
 from reminders.decide import reminder_key
 from reminders.extensions import grant_extension
 from reminders.sample import make_cycle, open_wait
@@ -47,6 +47,7 @@ def _scenario(url: str) -> dict[str, int]:
         return {"cycle": cycle.id, "region": region.id, "assessor": scores.id}
 
 
+@pytest.mark.slow
 def test_every_rung_fires_once_across_idul_fitri_and_double_runs_send_nothing(
     db_url: str, sink
 ) -> None:
@@ -96,6 +97,13 @@ def test_every_rung_fires_once_across_idul_fitri_and_double_runs_send_nothing(
         assert set(head.cc) == {"pic.samarinda@contoh.example", "admin.pemantik@kaltimprov.go.id"}
         escalation = by_key[reminder_key(scores, "h+3-asesor", date(2026, 4, 7))]
         assert escalation.recipient == "admin.pemantik@kaltimprov.go.id"
+        # The +3 rung issued one numbered Surat Pengingat to the head, attached to the email.
+        (letter,) = s.exec(select(Letter)).all()
+        assert letter.kind == "pengingat" and head.letter_id == letter.id
+        assert letter.region_code == "64.72" and letter.letter_date == date(2026, 3, 30)
+        assert [a["sha256"] for a in head.attachments] == [letter.pdf_sha256 or letter.sha256]
+        (record,) = [r for r in records if r.detail["rung"] == "h+3"]
+        assert record.document_id == letter.id
 
     messages = sink.messages()
     assert len(messages) == len(fired)
@@ -103,6 +111,11 @@ def test_every_rung_fires_once_across_idul_fitri_and_double_runs_send_nothing(
     assert max(ids_seen.values()) == 1
     texts = {m["Subject"]: m for m in messages}
     assert any("tenggat besok" in subject for subject in texts)
+    (to_head,) = [m for m in messages if m["To"].endswith("kadis.samarinda@contoh.example>")]
+    assert "Surat Pengingat" in to_head["Subject"]
+    assert [p.get_filename() for p in to_head.iter_attachments()] == [
+        Path(letter.pdf_path or letter.file_path).name
+    ]
 
 
 def test_weekend_and_holiday_runs_send_nothing(db_url: str, sink) -> None:
