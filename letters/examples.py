@@ -185,7 +185,7 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
             "addressee": {"name": head},
             "year": year,
             "region_name": name,
-            "deadline": (start + timedelta(days=11)).isoformat(),
+            "deadline": (start + timedelta(days=9)).isoformat(),
             "instrument_name": INSTRUMENT,
             "questionnaire_file": f"kuesioner-pemantik-{year}-{code}.xlsx",
             "contact": "Seksi Pengelolaan e-Government, telepon (0541) 733333",
@@ -232,7 +232,7 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
             "pending": "jawaban kuesioner PeManTIK",
             "reference_number": f"005/1/Diskominfo/{year}",
             "reference_date": start.isoformat(),
-            "due_date": (start + timedelta(days=11)).isoformat(),
+            "due_date": (start + timedelta(days=9)).isoformat(),
             "new_due_date": (start + timedelta(days=16)).isoformat(),
         },
         "formulir": {

@@ -1,0 +1,279 @@
+"""Every document kind, opened with python-docx and checked for its Tata Naskah Dinas structure."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import docx
+import pytest
+
+from letters.errors import LetterInputError, TemplateProblem
+from letters.examples import example_inputs
+from letters.render import render_document
+
+DAY = date(2026, 11, 25)
+NUMBER = "005/17/Diskominfo/2026"
+SURAT_DINAS = ["pemberitahuan", "tanda_terima", "undangan", "permohonan", "pengingat"]
+
+
+def _render(kind: str, tmp_path: Path, data: dict | None = None, number: str | None = NUMBER):
+    data = data if data is not None else example_inputs(0)[kind]
+    result = render_document(kind, data, tmp_path / f"{kind}.docx", number, letter_date=DAY)
+    return result, docx.Document(result.path)
+
+
+def _texts(document) -> list[str]:
+    return [p.text for p in document.paragraphs]
+
+
+def _table_texts(document) -> list[list[list[str]]]:
+    return [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
+
+
+def test_kop_page_and_fixed_core_properties(tmp_path):
+    result, d = _render("undangan", tmp_path)
+    texts = _texts(d)
+    assert texts[:2] == ["PEMERINTAH PROVINSI KALIMANTAN TIMUR", "DINAS KOMUNIKASI DAN INFORMATIKA"]
+    assert any(
+        "Telepon (0541) 733333" in t and "diskominfo@kaltimprov.go.id" in t for t in texts[:5]
+    )
+    section = d.sections[0]
+    assert round(section.page_width.cm, 1) == 21.0 and round(section.page_height.cm, 1) == 29.7
+    assert round(section.left_margin.cm, 1) == 3.0
+    assert d.core_properties.identifier == NUMBER
+    assert d.core_properties.created.date() == DAY
+    assert result.sha256 == hashlib.sha256(result.path.read_bytes()).hexdigest()
+    with zipfile.ZipFile(result.path) as zf:
+        assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+@pytest.mark.parametrize("kind", SURAT_DINAS)
+def test_surat_dinas_structure(kind, tmp_path):
+    _, d = _render(kind, tmp_path)
+    texts = _texts(d)
+    labels = ("Samarinda, ", "Nomor\t:", "Sifat\t:", "Lampiran\t:", "Hal\t:", "Yth. ", "di ")
+    idx = {label: next(i for i, t in enumerate(texts) if t.startswith(label)) for label in labels}
+    place = "di Samarinda" if kind == "permohonan" else "di Tempat"
+    assert texts[idx["di "]] == place
+    assert texts[idx["Samarinda, "]] == "Samarinda, 25 November 2026"
+    assert texts[idx["Nomor\t:"]] == f"Nomor\t:\t{NUMBER}"
+    assert texts[idx["Sifat\t:"]] == "Sifat\t:\tPenting"
+    order = [idx[k] for k in labels]
+    assert order == sorted(order)
+    assert "Kepala Dinas Komunikasi dan Informatika" in texts[idx["Yth. "]] or kind == "permohonan"
+    nip = [t for t in texts if t.startswith("NIP. ")]
+    assert nip and re.fullmatch(r"NIP\. \d{18}", nip[-1])
+    signer = texts.index("Nama Kepala Dinas (contoh)")
+    assert idx["di "] < signer < texts.index(nip[-1])
+    # The right-column date line and the signature block are indented to the right half.
+    date_para = d.paragraphs[idx["Samarinda, "]]
+    assert date_para.paragraph_format.left_indent.cm > 7
+
+
+def test_pemberitahuan_wording_and_lampiran(tmp_path):
+    _, d = _render("pemberitahuan", tmp_path)
+    texts = _texts(d)
+    assert "Lampiran\t:\t1 (satu) berkas" in texts
+    assert "Hal\t:\tPemberitahuan Pengisian Kuesioner PeManTIK Tahun 2026" in texts
+    body = "\n".join(texts)
+    assert "paling lambat Jumat, 10 Juli 2026" in body
+    assert "kuesioner-pemantik-2026-64.72.xlsx" in body
+
+
+def test_undangan_event_block_and_tembusan(tmp_path):
+    _, d = _render("undangan", tmp_path)
+    texts = _texts(d)
+    assert "Hari/tanggal\t:\tRabu, 12 Agustus 2026" in texts
+    assert "Waktu\t:\tpukul 09.00 WITA s.d. 12.00 WITA" in texts
+    assert any(
+        t.startswith("Tempat\t:\tRuang Rapat") and "https://zoom.example/" in t for t in texts
+    )
+    assert any(t.startswith("Acara\t:\t") for t in texts)
+    tembusan = texts.index("Tembusan:")
+    assert texts[tembusan + 1] == "1.\tGubernur Kalimantan Timur (sebagai laporan)"
+
+
+def test_undangan_online_only(tmp_path):
+    data = example_inputs(0)["undangan"]
+    data["venue"] = ""
+    data["time_end"] = ""
+    _, d = _render("undangan", tmp_path, data)
+    texts = _texts(d)
+    assert "Tempat\t:\tdaring melalui https://zoom.example/j/123456789" in texts
+    assert "Waktu\t:\tpukul 09.00 WITA s.d. selesai" in texts
+    data["online_link"] = ""
+    with pytest.raises(LetterInputError, match="tempat .* atau tautan daring"):
+        _render("undangan", tmp_path / "x", data)
+
+
+def test_permohonan_lists_regions(tmp_path):
+    _, d = _render("permohonan", tmp_path)
+    texts = _texts(d)
+    assert "Yth. Dr. Asesor Pertama, M.Kom. (contoh)" in texts and "di Samarinda" in texts
+    assert "1.\tKota Samarinda" in texts and "2.\tKota Balikpapan" in texts
+
+
+def test_formulir_table_levels_scores_and_signatures(tmp_path):
+    data = example_inputs(3)["formulir"]
+    _, d = _render("formulir", tmp_path, data, number=None)
+    tables = _table_texts(d)
+    indicators, dims, signatures = tables
+    header = indicators[0]
+    assert header == [
+        "No",
+        "Indikator",
+        "Mandiri",
+        data["assessors"][0]["name"],
+        data["assessors"][1]["name"],
+        "Akhir",
+    ]
+    assert len(indicators) == 1 + 47
+    row4 = indicators[4]  # indicator 4 carries a note from the first assessor
+    ind4 = data["indicators"][3]
+    assert (
+        row4[0] == "4"
+        and row4[2] == str(ind4["self_level"])
+        and row4[5] == str(ind4["final_level"])
+    )
+    assert row4[3] == f"{ind4['scores'][0]['level']}\nbukti dukung kurang lengkap"
+    assert [r[0] for r in dims[1:5]] == [x["name"] for x in data["dimensions"]]
+    assert dims[-2][-1] == f"{data['total']:.2f}".replace(".", ",")
+    assert dims[-1][-1] == data["predicate"]
+    assert "Asesor 1" in signatures[0][0] and data["assessors"][0]["name"] in signatures[0][0]
+    assert "NIP. 198503122010011002" in signatures[0][1]
+
+
+def test_berita_acara_date_in_words_and_closing(tmp_path):
+    _, d = _render("berita_acara", tmp_path)
+    texts = _texts(d)
+    assert "BERITA ACARA PENILAIAN" in texts
+    assert f"Nomor: {NUMBER}" in texts
+    opening = next(t for t in texts if t.startswith("Pada "))
+    assert opening.startswith(
+        "Pada hari Rabu tanggal dua belas bulan Agustus tahun dua ribu dua puluh enam"
+    )
+    assert "Demikian Berita Acara ini dibuat untuk dipergunakan sebagaimana mestinya." in texts
+    parties = _table_texts(d)[0]
+    assert parties[0] == ["No", "Nama", "Jabatan", "Instansi"] and len(parties) == 4
+    assert any(re.fullmatch(r"NIP\. \d{18}", t) for t in texts)
+
+
+def test_sk_penetapan_sections_in_order_and_lampiran(tmp_path):
+    _, d = _render("sk_penetapan", tmp_path)
+    texts = _texts(d)
+    heads = [
+        "KEPUTUSAN KEPALA DINAS KOMUNIKASI DAN INFORMATIKA PROVINSI KALIMANTAN TIMUR",
+        f"NOMOR {NUMBER}",
+        "TENTANG",
+        "Menimbang\t:\ta.\t",
+        "\t\tb.\t",
+        "Mengingat\t:\t1.\tUndang-Undang Nomor 14 Tahun 2008",
+        "\t\t2.\tUndang-Undang Nomor 25 Tahun 2009",
+        "\t\t3.\tUndang-Undang Nomor 19 Tahun 2016 tentang Perubahan atas Undang-Undang Nomor 11 Tahun 2008",
+        "\t\t4.\tPeraturan Pemerintah Nomor 12 Tahun 2017",
+        "MEMUTUSKAN:",
+        "Menetapkan\t:\t",
+        "KESATU\t:\t",
+        "KEDUA\t:\t",
+        "KETIGA\t:\t",
+        "Ditetapkan di Samarinda",
+        "pada tanggal 25 November 2026",
+        "LAMPIRAN",
+    ]
+    positions = []
+    for head in heads:
+        positions.append(
+            next(
+                i
+                for i, t in enumerate(texts)
+                if t.startswith(head) and i > (positions[-1] if positions else -1)
+            )
+        )
+    assert positions == sorted(positions)
+    ranking = _table_texts(d)[0]
+    assert ranking[0] == ["Peringkat", "Kode", "Kabupaten/Kota", "Nilai", "Predikat"]
+    assert [r[0] for r in ranking[1:]] == [str(i) for i in range(1, 11)]
+    totals = [float(r[3].replace(",", ".")) for r in ranking[1:]]
+    assert totals == sorted(totals, reverse=True)
+
+
+def test_laporan_charts_ranking_timeline_and_findings(tmp_path):
+    data = example_inputs(0)["laporan"]
+    _, d = _render("laporan", tmp_path, data, number=None)
+    texts = _texts(d)
+    for head in (
+        "LAPORAN HASIL KEGIATAN",
+        "BAB I PENDAHULUAN",
+        "B. Dasar Hukum",
+        "BAB II PELAKSANAAN KEGIATAN",
+        "BAB III HASIL PENILAIAN",
+        "BAB IV TEMUAN DAN REKOMENDASI",
+        "BAB V PENUTUP",
+        "LAMPIRAN",
+    ):
+        assert head in texts, head
+    # Charts are inline PNG images: the totals chart plus one profile chart per 10 regions.
+    assert len(d.inline_shapes) == 2
+    with zipfile.ZipFile(tmp_path / "laporan.docx") as zf:
+        media = [n for n in zf.namelist() if n.startswith("word/media/")]
+        assert len(media) == 2 and all(zf.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in media)
+    tables = _table_texts(d)
+    timeline = tables[0]
+    assert timeline[0][:2] == ["No", "Kegiatan"] and len(timeline) == 15
+    ranking = tables[1]
+    assert (
+        ranking[0] == ["Peringkat", "Kode", "Kabupaten/Kota", "Nilai", "Predikat"]
+        and len(ranking) == 11
+    )
+    best = min(data["results"], key=lambda r: r["rank"])
+    assert ranking[1][2] == best["region_name"]
+    per_dim = tables[2]
+    assert per_dim[0] == ["Kabupaten/Kota", *data["dimensions"], "Total"]
+    # Findings name each region's weakest dimension.
+    first = data["results"][0]
+    weakest = min(first["dimensions"], key=first["dimensions"].get)
+    finding = texts[
+        texts.index(
+            f"{[r['region_name'] for r in sorted(data['results'], key=lambda r: r['rank'])].index(first['region_name']) + 1}. {first['region_name']}"
+        )
+        + 1
+    ]
+    assert finding.startswith("Dimensi terlemah:") and weakest in finding
+
+
+def test_laporan_recommendation_from_input(tmp_path):
+    data = example_inputs(0)["laporan"]
+    data["results"] = data["results"][:1]
+    data["results"][0]["dimensions"] = {"Kebijakan Internal SPBE": 1.0, "Tata Kelola SPBE": 3.0}
+    data["dimensions"] = ["Kebijakan Internal SPBE", "Tata Kelola SPBE"]
+    data["recommendations"] = {
+        "Kebijakan Internal SPBE": "Menetapkan Peraturan Kepala Daerah tentang SPBE."
+    }
+    _, d = _render("laporan", tmp_path, data, number=None)
+    assert "-\tMenetapkan Peraturan Kepala Daerah tentang SPBE." in _texts(d)
+
+
+def test_same_input_same_bytes(tmp_path):
+    a, _ = _render("laporan", tmp_path / "a")
+    b, _ = _render("laporan", tmp_path / "b")
+    assert a.sha256 == b.sha256
+
+
+def test_markup_errors_name_the_template(tmp_path, monkeypatch):
+    from models.settings import reset_settings
+
+    override = tmp_path / "wording"
+    override.mkdir()
+    (override / "pengingat.j2").write_text(".tabel\n.sel a | b\n", encoding="utf-8")
+    monkeypatch.setenv("PEMANTIK_TEMPLATES_DIR", str(override))
+    reset_settings()
+    with pytest.raises(TemplateProblem, match=r"Surat Pengingat .*pengingat\.j2.*tidak ditutup"):
+        _render("pengingat", tmp_path)
+    (override / "pengingat.j2").write_text("{% if %}\n", encoding="utf-8")
+    with pytest.raises(TemplateProblem, match=r"pengingat\.j2 baris 1 tidak sah"):
+        _render("pengingat", tmp_path)
+    assert not (tmp_path / "pengingat.docx").exists()
