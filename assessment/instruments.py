@@ -324,6 +324,10 @@ def load_instrument_file(path: Path) -> Instrument:
 
 def _search_dirs() -> list[Path]:
     extra = assessment_settings().instruments_dir
+    if extra and not Path(extra).is_dir():
+        raise InstrumentError(
+            "PEMANTIK_INSTRUMENTS_DIR", [f"PEMANTIK_INSTRUMENTS_DIR: folder {extra} tidak ada"]
+        )
     dirs = [Path(extra)] if extra else []
     return [*dirs, BUILTIN_DIR]
 

@@ -109,6 +109,9 @@ def test_list_and_extra_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert load_instrument("mini").indicator_codes == ["X1", "X2", "Y1", "Y2"]
     with pytest.raises(InstrumentError, match="tidak dikenal"):
         load_instrument("tidak-ada")
+    monkeypatch.setenv("PEMANTIK_INSTRUMENTS_DIR", str(tmp_path / "salah"))
+    with pytest.raises(InstrumentError, match="PEMANTIK_INSTRUMENTS_DIR: folder .* tidak ada"):
+        list_instruments()
 
 
 def _line_of(text: str, needle: str, occurrence: int = 1) -> int:
