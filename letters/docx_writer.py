@@ -38,6 +38,7 @@ import io
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -52,7 +53,6 @@ from letters.errors import TemplateProblem
 TWIPS_PER_CM = 567
 TEXT_WIDTH_CM = 16.0  # A4 21 cm minus left 3 cm and right 2 cm margins
 RIGHT_COLUMN_TWIPS = 4536  # 8 cm: where the date line and the signature block start
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
 _INLINE = re.compile(r"(\*\*.+?\*\*|__.+?__)")
@@ -425,6 +425,76 @@ def _core_xml(core: CoreInfo) -> bytes:
     ).encode()
 
 
+@dataclass(frozen=True)
+class _Entry:
+    name: bytes
+    crc: int
+    size: int
+    data: bytes  # raw deflate stream
+
+
+def _deflate(name: str, data: bytes) -> _Entry:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return _Entry(
+        name.encode(), zlib.crc32(data), len(data), packer.compress(data) + packer.flush()
+    )
+
+
+# DOS date of 1980-01-01, time 00:00: every entry carries the same stamp (reproducible files).
+_DOS_DATE, _DOS_TIME = (0 << 9) | (1 << 5) | 1, 0
+
+
+def _zip(entries: list[_Entry]) -> bytes:
+    """A plain deflate zip with fixed stamps, from entries compressed beforehand."""
+    out = bytearray()
+    central = bytearray()
+    for e in entries:
+        offset = len(out)
+        out += struct.pack(
+            "<4sHHHHHIIIHH",
+            b"PK\x03\x04",
+            20,
+            0,
+            8,
+            _DOS_TIME,
+            _DOS_DATE,
+            e.crc,
+            len(e.data),
+            e.size,
+            len(e.name),
+            0,
+        )
+        out += e.name
+        out += e.data
+        central += struct.pack(
+            "<4sHHHHHHIIIHHHHHII",
+            b"PK\x01\x02",
+            20,
+            20,
+            0,
+            8,
+            _DOS_TIME,
+            _DOS_DATE,
+            e.crc,
+            len(e.data),
+            e.size,
+            len(e.name),
+            0,
+            0,
+            0,
+            0,
+            0o644 << 16,
+            offset,
+        )
+        central += e.name
+    start = len(out)
+    out += central
+    out += struct.pack(
+        "<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), start, 0
+    )
+    return bytes(out)
+
+
 class Master:
     """A parsed master document: every zip part kept in memory, the body split at the kop's end."""
 
@@ -460,6 +530,9 @@ class Master:
             )
         }
         self.root_rels = root_rels.encode()
+        # The unchanged parts are compressed once; each document only deflates its own XML.
+        self._root_rels_entry = _deflate("_rels/.rels", self.root_rels)
+        self._static_entries = [_deflate(name, data) for name, data in self.static.items()]
         used = [int(n) for n in re.findall(r'Id="rId(\d+)"', self.rels)]
         self.first_free_rel = max(used, default=0) + 1
 
@@ -475,25 +548,16 @@ class Master:
                 for m in media
             )
             rels = rels.replace("</Relationships>", extra + "</Relationships>")
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-
-            def put(name: str, data: bytes) -> None:
-                info = zipfile.ZipInfo(name, ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, data)
-
-            put("[Content_Types].xml", self.content_types.encode())
-            put("_rels/.rels", self.root_rels)
-            put("docProps/core.xml", _core_xml(core))
-            put("word/document.xml", (self.doc_head + body_xml + self.doc_tail).encode())
-            put("word/_rels/document.xml.rels", rels.encode())
-            for name, data in self.static.items():
-                put(name, data)
-            for m in media:
-                put(m.name, m.data)
-        return out.getvalue()
+        entries = [
+            _deflate("[Content_Types].xml", self.content_types.encode()),
+            self._root_rels_entry,
+            _deflate("docProps/core.xml", _core_xml(core)),
+            _deflate("word/document.xml", (self.doc_head + body_xml + self.doc_tail).encode()),
+            _deflate("word/_rels/document.xml.rels", rels.encode()),
+            *self._static_entries,
+            *(_deflate(m.name, m.data) for m in media),
+        ]
+        return _zip(entries)
 
 
 def build_master(kop_markup: str, logo: Path | None, source: str = "_kop.j2") -> Master:

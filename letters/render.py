@@ -180,19 +180,36 @@ def template_environment(templates_dir: Path | None) -> jinja2.Environment:
     return env
 
 
+_sources_lock = threading.Lock()
+_sources_cache: dict[tuple[int, str], tuple[dict[str, str], list]] = {}
+
+
 def template_sources(env: jinja2.Environment, name: str) -> dict[str, str]:
-    """The source of a template and of every template it extends, includes or imports."""
+    """The source of a template and of every template it extends, includes or imports.
+
+    Cached per environment; an entry is dropped as soon as one of its files changes on disk.
+    """
+    key = (id(env), name)
+    with _sources_lock:
+        cached = _sources_cache.get(key)
+    if cached is not None and all(check() for check in cached[1]):
+        return dict(cached[0])
     sources: dict[str, str] = {}
+    checks: list = []
     pending = [name]
     while pending:
         current = pending.pop()
         if current in sources:
             continue
-        source, _, _ = env.loader.get_source(env, current)
+        source, _, uptodate = env.loader.get_source(env, current)
         sources[current] = source
+        if uptodate is not None:
+            checks.append(uptodate)
         for ref in meta.find_referenced_templates(env.parse(source)):
             if ref:
                 pending.append(ref)
+    with _sources_lock:
+        _sources_cache[key] = (dict(sources), checks)
     return sources
 
 
@@ -411,7 +428,7 @@ def prepare(
         env = template_environment(settings.templates_dir)
         try:
             sources = template_sources(env, f"{kind}.j2")
-            sources.setdefault("_kop.j2", env.loader.get_source(env, "_kop.j2")[0])
+            sources.update(template_sources(env, "_kop.j2"))
         except jinja2.TemplateNotFound as exc:
             raise TemplateProblem(
                 f"{title} ({kind}): templat '{exc.name}' tidak ditemukan", kind=kind
