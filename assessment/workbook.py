@@ -19,6 +19,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from assessment.instruments import Instrument
@@ -260,6 +261,7 @@ def build_questionnaire(
         ms.append([key, value])
     ms.sheet_state = "veryHidden"
     ms.protection.sheet = True
+    wb.security = WorkbookProtection(lockStructure=True)  # no adding, removing, unhiding sheets
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.name + ".tmp")

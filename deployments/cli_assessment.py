@@ -11,6 +11,23 @@ from sqlmodel import select
 from deployments.cli_common import console, fail, ready_database
 
 instrumen_app = typer.Typer(help="Instrumen penilaian (berkas YAML).", no_args_is_help=True)
+kuesioner_app = typer.Typer(help="Lembar Kuesioner (berkas Excel).", no_args_is_help=True)
+
+
+def _cycle_and_instrument(session, siklus: int):  # noqa: ANN001, ANN202
+    from assessment.instruments import InstrumentError, load_instrument
+    from models.tables import Cycle
+
+    cycle = session.exec(
+        select(Cycle).where(Cycle.year == siklus).order_by(Cycle.id.desc())
+    ).first()
+    if cycle is None:
+        fail(f"--siklus: siklus tahun {siklus} tidak ditemukan")
+    try:
+        return cycle, load_instrument(cycle.instrument_code)
+    except InstrumentError as exc:
+        fail(str(exc))
+        raise
 
 
 def hasil(
@@ -24,21 +41,11 @@ def hasil(
     """Tampilkan dan ekspor hasil penilaian siklus: per indikator, per dimensi, total, predikat, peringkat."""
     from assessment.charts import dimension_profile_chart, totals_chart
     from assessment.export import cycle_results, export_csv, export_xlsx
-    from assessment.instruments import InstrumentError, load_instrument
     from models.db import session_scope
-    from models.tables import Cycle
 
     url = ready_database()
     with session_scope(url) as session:
-        cycle = session.exec(
-            select(Cycle).where(Cycle.year == siklus).order_by(Cycle.id.desc())
-        ).first()
-        if cycle is None:
-            fail(f"--siklus: siklus tahun {siklus} tidak ditemukan")
-        try:
-            instrument = load_instrument(cycle.instrument_code)
-        except InstrumentError as exc:
-            fail(str(exc))
+        cycle, instrument = _cycle_and_instrument(session, siklus)
         rows = cycle_results(session, cycle.id)
     if cycle.instrument_version and cycle.instrument_version != instrument.version:
         console.print(
@@ -115,6 +122,55 @@ def instrumen_periksa(berkas: Path = typer.Argument(..., help="Berkas YAML instr
     )
 
 
+@kuesioner_app.command("buat")
+def kuesioner_buat(
+    siklus: int = typer.Option(..., "--siklus", help="Tahun siklus, mis. 2026."),
+    wilayah: str = typer.Option(..., "--wilayah", help="Kode wilayah, mis. 64.72."),
+    keluar: Path = typer.Option(..., "--keluar", help="Berkas .xlsx yang dibuat."),
+) -> None:
+    """Buat Lembar Kuesioner untuk satu wilayah (mis. untuk dikirim ulang)."""
+    from assessment.workbook import build_questionnaire
+    from models.db import session_scope
+    from models.tables import Region
+
+    url = ready_database()
+    with session_scope(url) as session:
+        cycle, instrument = _cycle_and_instrument(session, siklus)
+        region = session.get(Region, wilayah)
+        if region is None:
+            fail(f"--wilayah: kode wilayah {wilayah} tidak terdaftar")
+        path = build_questionnaire(
+            instrument,
+            cycle_year=cycle.year,
+            cycle_id=cycle.id,
+            region_code=region.code,
+            region_name=region.name,
+            out_path=keluar,
+        )
+    console.print(f"Lembar Kuesioner {region.name} disimpan: {path}")
+
+
+@kuesioner_app.command("periksa")
+def kuesioner_periksa(
+    berkas: Path = typer.Argument(..., help="Berkas jawaban (.xlsx)."),
+    siklus: int = typer.Option(..., "--siklus", help="Tahun siklus, mis. 2026."),
+    wilayah: str = typer.Option(..., "--wilayah", help="Kode wilayah, mis. 64.72."),
+) -> None:
+    """Periksa berkas jawaban kuesioner tanpa menyimpannya; semua kesalahan ditampilkan."""
+    from assessment.answers import AnswerValidationError, parse_workbook
+    from models.db import session_scope
+
+    url = ready_database()
+    with session_scope(url) as session:
+        cycle, instrument = _cycle_and_instrument(session, siklus)
+    try:
+        payload = parse_workbook(berkas, instrument, cycle_id=cycle.id, region_code=wilayah)
+    except AnswerValidationError as exc:
+        fail(str(exc))
+    console.print(f"Jawaban sah: {len(payload.answers)} indikator terisi lengkap.")
+
+
 def register(app: typer.Typer) -> None:
     app.command("hasil")(hasil)
     app.add_typer(instrumen_app, name="instrumen")
+    app.add_typer(kuesioner_app, name="kuesioner")

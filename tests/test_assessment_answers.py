@@ -356,3 +356,33 @@ def test_json_door_same_rules(session, cycle, mini) -> None:
         parse_answers_json(
             {**good, "Y1": {"level": True}}, mini, cycle_id=cycle.id, region_code="64.72"
         )
+
+
+def test_other_installation_secret_refused(
+    spbe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PEMANTIK_WORKBOOK_SECRET", "rahasia-instalasi-lain")
+    filled = fill(make(spbe, tmp_path / "k.xlsx"), tmp_path / "j.xlsx")
+    assert parse_workbook(filled, spbe, cycle_id=1, region_code="64.72").answers
+    monkeypatch.setenv("PEMANTIK_WORKBOOK_SECRET", "rahasia-kami")
+    with pytest.raises(AnswerValidationError, match="checksum tidak cocok"):
+        parse_workbook(filled, spbe, cycle_id=1, region_code="64.72")
+
+
+def test_pegi_scale_is_one_to_four(tmp_path: Path) -> None:
+    pegi = load_instrument("pegi")
+    blank = make(pegi, tmp_path / "k.xlsx")
+    filled = fill(blank, tmp_path / "j.xlsx", level=lambda i, c: i % 4 + 1, P20=("D", 5))
+    with pytest.raises(AnswerValidationError) as exc:
+        parse_workbook(filled, pegi, cycle_id=1, region_code="64.72")
+    assert len(exc.value.errors) == 1
+    assert exc.value.errors[0].startswith("Lembar 'Perencanaan' sel D")
+    assert exc.value.errors[0].endswith("(P20): tingkat 5 di luar skala 1–4")
+
+
+def test_bad_setting_named(spbe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.settings import SettingsError
+
+    monkeypatch.setenv("PEMANTIK_WORKBOOK_MAX_MB", "banyak")
+    with pytest.raises(SettingsError, match="PEMANTIK_WORKBOOK_MAX_MB"):
+        make(spbe, tmp_path / "k.xlsx")

@@ -112,3 +112,34 @@ def test_charts_direct(tmp_path: Path) -> None:
     a = totals_chart(results, tmp_path / "t.png", names={"64.01": "Paser"}, instrument=mini)
     b = dimension_profile_chart(results, tmp_path / "d.png")
     assert a.stat().st_size > 1000 and b.stat().st_size > 1000
+
+
+def test_kuesioner_buat_and_periksa(db_url: str, tmp_path: Path) -> None:
+    with session_scope(db_url) as session:
+        ensure_reference_data(session)
+        session.add(Cycle(year=2026, instrument_code="pegi", start_date=date(2026, 7, 1)))
+    runner = CliRunner()
+    out = tmp_path / "kuesioner-6472.xlsx"
+    made = runner.invoke(
+        app, ["kuesioner", "buat", "--siklus", "2026", "--wilayah", "64.72", "--keluar", str(out)]
+    )
+    assert made.exit_code == 0, made.output
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[1:6] == [
+        "Kebijakan",
+        "Kelembagaan",
+        "Infrastruktur",
+        "Aplikasi",
+        "Perencanaan",
+    ]
+    checked = runner.invoke(
+        app, ["kuesioner", "periksa", str(out), "--siklus", "2026", "--wilayah", "64.72"]
+    )
+    assert checked.exit_code == 1
+    text = " ".join(checked.output.split())  # undo the console's line wrapping
+    assert "ditolak (40 kesalahan)" in text  # 20 levels + 20 required evidence
+    assert "tingkat belum diisi (pilih 1–4)" in text
+    unknown = runner.invoke(
+        app, ["kuesioner", "buat", "--siklus", "2026", "--wilayah", "99.99", "--keluar", str(out)]
+    )
+    assert unknown.exit_code == 1 and "99.99 tidak terdaftar" in unknown.output
