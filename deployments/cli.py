@@ -150,6 +150,11 @@ from deployments import cli_mail  # noqa: E402
 cli_mail.register(app)
 
 
+from deployments import cli_letters  # noqa: E402
+
+cli_letters.register(app)
+
+
 def main() -> None:
     try:
         app()
