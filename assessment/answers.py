@@ -18,7 +18,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from assessment.instruments import Indicator, Instrument
@@ -35,7 +35,7 @@ from assessment.workbook import (
     WorkbookMeta,
     compute_checksum,
 )
-from models.tables import AnswerSet
+from models.tables import AnswerSet, Region
 
 MAX_ZIP_ENTRIES = 500
 _DIGITS = re.compile(r"^\s*\d+\s*$")
@@ -361,6 +361,10 @@ def store_answers(
                 f"dapat disimpan sebagai jawaban wilayah {region_code} siklus {cycle_id}"
             ]
         )
+    # A no-op write on the region's row takes its write lock first (a row lock on PostgreSQL,
+    # the database write lock on SQLite), so two imports at once get versions n+1 and n+2
+    # instead of both reading the same maximum and one failing on the unique constraint.
+    session.execute(update(Region).where(Region.code == region_code).values(active=Region.active))
     current = session.exec(
         select(func.max(AnswerSet.version)).where(
             AnswerSet.cycle_id == cycle_id, AnswerSet.region_code == region_code

@@ -88,7 +88,7 @@ def submit_scores(
             clean[ind.code] = (level, str(item.get("note") or "").strip())
     if errors:
         raise ScoringError(f"Nilai asesor {assessor.name} ditolak:", errors)
-    session.exec(
+    session.execute(
         delete(Score).where(
             Score.cycle_id == cycle_id,
             Score.region_code == region_code,

@@ -386,3 +386,44 @@ def test_bad_setting_named(spbe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PEMANTIK_WORKBOOK_MAX_MB", "banyak")
     with pytest.raises(SettingsError, match="PEMANTIK_WORKBOOK_MAX_MB"):
         make(spbe, tmp_path / "k.xlsx")
+
+
+def test_concurrent_imports_get_consecutive_versions(db_url: str, mini) -> None:
+    """Two doors storing at the same moment: both kept, as versions 1 and 2."""
+    import threading
+
+    from models.db import session_scope
+
+    with session_scope(db_url) as s:
+        s.add(Region(code="64.72", name="Kota Samarinda", pic_name="PIC", pic_email="p@x.id"))
+        cycle = Cycle(year=2026, instrument_code="mini", start_date=date(2026, 7, 1))
+        s.add(cycle)
+        s.flush()
+        cycle_id = cycle.id
+    data = {c: {"level": 2, "evidence": "b"} for c in mini.indicator_codes}
+    errors: list[BaseException] = []
+
+    def store(who: str) -> None:
+        try:
+            with session_scope(db_url) as s:
+                validate_and_store(
+                    s,
+                    mini,
+                    cycle_id=cycle_id,
+                    region_code="64.72",
+                    source="json",
+                    submitted_by=who,
+                    data=data,
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=store, args=(f"pintu-{n}",)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with session_scope(db_url) as s:
+        versions = sorted(r.version for r in s.exec(select(AnswerSet)))
+    assert versions == [1, 2]
