@@ -157,6 +157,7 @@ class BodyWriter:
     chunks: list[str] = field(default_factory=list)
     media: list[Media] = field(default_factory=list)
     _table: list[str] | None = None
+    _kolom: list[tuple[str, str]] = field(default_factory=list)
     _table_opts: dict = field(default_factory=dict)
 
     def problem(self, lineno: int, message: str) -> TemplateProblem:
@@ -172,10 +173,32 @@ class BodyWriter:
                 self._directive(directive[1:], rest.strip(), lineno)
             else:
                 self._need_no_table(lineno, line)
+                self._flush_kolom()
                 self.chunks.append(_para(_runs(line), jc="both", first_line=709, after=120))
+        self._flush_kolom()
         if self._table is not None:
             raise self.problem(0, "tabel tidak ditutup dengan '.akhir'")
         return self
+
+    def _flush_kolom(self) -> None:
+        """Lay out consecutive '.kolom' lines with one label column wide enough for all."""
+        if not self._kolom:
+            return
+        longest = max(len(label) for label, _ in self._kolom)
+        # About 0.22 cm per character of Arial 11 pt; at least 2.5 cm (Nomor/Sifat/Lampiran/Hal).
+        colon = max(1418, int(longest * 0.22 * TWIPS_PER_CM) + 113)
+        text_at = colon + 170
+        for label, text in self._kolom:
+            self.chunks.append(
+                _para(
+                    _runs(f"{label}\t:\t{text}"),
+                    left=text_at,
+                    hanging=text_at,
+                    tabs=(colon, text_at),
+                    after=0,
+                )
+            )
+        self._kolom = []
 
     def _need_no_table(self, lineno: int, line: str) -> None:
         if self._table is not None:
@@ -195,6 +218,8 @@ class BodyWriter:
                 )
             return
         self._need_no_table(lineno, f".{name} {rest}")
+        if name != "kolom":
+            self._flush_kolom()
         add = self.chunks.append
         if name == "polos":
             add(_para(_runs(rest), jc="both", after=120))
@@ -222,15 +247,8 @@ class BodyWriter:
             )
         elif name == "kolom":
             label, _, text = rest.partition("|")
-            add(
-                _para(
-                    _runs(f"{label.strip()}\t:\t{text.strip()}"),
-                    left=1588,
-                    hanging=1588,
-                    tabs=(1418, 1588),
-                    after=0,
-                )
-            )
+            self._kolom.append((label.strip(), text.strip()))
+            return  # laid out with its neighbours (one label width per group)
         elif name == "pasal":
             parts = [p.strip() for p in rest.split("|", 2)]
             while len(parts) < 3:

@@ -112,7 +112,21 @@ def _abjad(n: int) -> str:
     return letters
 
 
+_SMALL_WORDS = {"dan", "atau", "di", "ke", "dari", "yang", "untuk", "pada", "dengan", "se"}
+
+
+def _judul(text: str) -> str:
+    """Title case the Indonesian way: 'DINAS KOMUNIKASI DAN INFORMATIKA' → 'Dinas Komunikasi dan
+    Informatika' (conjunctions and prepositions stay lower case, except the first word)."""
+    words = text.split()
+    return " ".join(
+        w.lower() if i and w.lower() in _SMALL_WORDS else w[:1].upper() + w[1:].lower()
+        for i, w in enumerate(words)
+    )
+
+
 FILTERS = {
+    "judul": _judul,
     "tanggal": format_date_id,
     "tanggal_hari": lambda d: format_date_id(d, with_day=True),
     "hari": day_name_id,
@@ -364,16 +378,15 @@ def _laporan_extras(
     model: Any, template: jinja2.Template, context: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
     from letters import charts
+    from letters.laporan import weakest_dimensions
 
     results = sorted(model.results, key=lambda r: (r.rank or 10**6, -r.total, r.region_name))
     dims = list(model.dimensions) or sorted({d for r in results for d in r.dimensions})
     findings = []
     for r in results:
-        scored = [(d, r.dimensions[d]) for d in dims if d in r.dimensions]
-        if not scored:
-            continue
-        low = min(s for _, s in scored)
-        findings.append({"result": r, "weakest": [d for d, s in scored if s == low], "score": low})
+        weakest = weakest_dimensions(r, dims)
+        if weakest:
+            findings.append({"result": r, "weakest": weakest, "score": r.dimensions[weakest[0]]})
     images: dict[str, bytes] = {}
     names = [r.region_name for r in results]
     images["total"] = charts.totals_chart(

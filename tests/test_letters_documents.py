@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import docx
@@ -277,3 +277,61 @@ def test_markup_errors_name_the_template(tmp_path, monkeypatch):
     with pytest.raises(TemplateProblem, match=r"pengingat\.j2 baris 1 tidak sah"):
         _render("pengingat", tmp_path)
     assert not (tmp_path / "pengingat.docx").exists()
+
+
+def test_timeline_from_step_records_feeds_the_laporan(tmp_path):
+    from datetime import datetime
+
+    from letters.laporan import timeline_from_records
+    from models.tables import StepRecord
+
+    records = [
+        StepRecord(
+            cycle_id=1,
+            region_code="64.72",
+            step_no=1,
+            actor="Aptika",
+            event="done",
+            due_date=date(2026, 7, 2),
+            completed_at=datetime(2026, 7, 1, 17, 0, tzinfo=UTC),
+        ),
+        StepRecord(
+            cycle_id=1,
+            region_code="64.71",
+            step_no=1,
+            actor="Aptika",
+            event="done",
+            due_date=date(2026, 7, 2),
+            completed_at=datetime(2026, 7, 1, 1, 0, tzinfo=UTC),
+        ),
+        {"step_no": 3, "region_code": "64.72", "event": "waiting", "due_date": date(2026, 7, 13)},
+        {
+            "step_no": 3,
+            "region_code": "64.72",
+            "event": "done",
+            "due_date": date(2026, 7, 15),
+            "completed_at": datetime(2026, 7, 14, 3, 0, tzinfo=UTC),
+        },
+    ]
+    items = timeline_from_records(records, total=2)
+    assert len(items) == 14
+    first, third = items[0], items[2]
+    # 17:00 UTC on 1 July is 2 July in WITA.
+    assert (first.completed_on, first.due_date, first.done, first.total) == (
+        date(2026, 7, 2),
+        date(2026, 7, 2),
+        2,
+        2,
+    )
+    assert (third.due_date, third.completed_on, third.done) == (
+        date(2026, 7, 15),
+        date(2026, 7, 14),
+        1,
+    )
+    assert items[13].completed_on is None and items[13].done == 0
+    data = example_inputs(0)["laporan"]
+    data["timeline"] = [i.model_dump(mode="json") for i in items]
+    _, d = _render("laporan", tmp_path, data, number=None)
+    timeline = _table_texts(d)[0]
+    assert timeline[1][0] == "1" and timeline[1][4] == "2 Juli 2026" and timeline[1][5] == "2/2"
+    assert timeline[3][5] == "1/2" and timeline[14][4] == "-"
