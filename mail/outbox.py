@@ -60,12 +60,11 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from mail.message import AttachmentChanged, build_message, content_type_for, envelope_recipients
+from mail.message import AttachmentChanged, content_type_for, envelope_recipients, message_bytes
 from mail.render import TemplateContextError, render_bodies
-from mail.smtp import SmtpFailure, classify, make_client
+from mail.smtp import SmtpFailure, classify, make_client, send_prepared
 from models.db import get_engine
 from models.settings import Settings, get_settings
 from models.tables import Assessor, Cycle, Dispatch, DispatchState, Letter, Region, StepRecord
@@ -248,16 +247,26 @@ def enqueue(
         references=" ".join(references or []),
         state=DispatchState.QUEUED,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        # Another transaction queued the same key first: that row wins.
-        winner = session.exec(select(Dispatch).where(Dispatch.idempotency_key == key)).first()
-        if winner is None:
-            raise
-        return winner
-    return row
+    # INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite): a concurrent enqueue of the same
+    # key cannot fail the caller's transaction, and no savepoint is needed (with the pysqlite
+    # driver, releasing a savepoint opened outside a transaction commits it).
+    data = row.model_dump(exclude={"id"})
+    data["state"] = DispatchState.QUEUED.value
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
+        session.add(row)
+        session.flush()
+        return row
+    session.execute(
+        insert(Dispatch.__table__)
+        .values(**data)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    return session.exec(select(Dispatch).where(Dispatch.idempotency_key == key)).one()
 
 
 def find_by_message_id(session: Session, message_id: str) -> Dispatch | None:
@@ -572,10 +581,12 @@ async def _run_round(
     sender = str(settings.sender)
     workers = max(1, min(settings.smtp.concurrency, -(-len(ids) // chunk_size)))
     down = [SmtpFailure(True, None, "server SMTP tidak dapat dihubungi", True)]
+    # Encoded attachment parts, shared by the workers of this round (checked against the hash
+    # once per round; the same questionnaire is attached to every region's letter).
+    cache: dict[tuple, bytes] = {}
 
     async def worker() -> None:
         client = None
-        cache: dict[str, bytes] = {}
         try:
             while pending and not server_down.is_set():
                 chunk = [pending.popleft() for _ in range(min(chunk_size, len(pending)))]
@@ -587,7 +598,7 @@ async def _run_round(
                         results.append(_Result(row, False, down[0]))
                         continue
                     try:
-                        payload = build_message(row, settings, cache=cache).as_bytes()
+                        payload = message_bytes(row, settings, cache=cache)
                     except AttachmentChanged as exc:
                         results.append(_Result(row, False, SmtpFailure(False, None, str(exc))))
                         continue
@@ -595,8 +606,8 @@ async def _run_round(
                         if client is None:
                             client = make_client(settings)
                             await client.connect()
-                        errors, reply = await client.sendmail(
-                            sender, envelope_recipients(row), payload
+                        errors, reply = await send_prepared(
+                            client, sender, envelope_recipients(row), payload
                         )
                         if errors:
                             refused = "; ".join(

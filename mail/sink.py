@@ -281,3 +281,19 @@ def run_sink(
         pass
     finally:
         handle.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m mail.sink --maildir DIR --port N`` (the benchmark runs the sink this way)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="PeManTIK SMTP sink (Maildir)")
+    parser.add_argument("--maildir", type=Path, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025)
+    args = parser.parse_args(argv)
+    run_sink(args.maildir, args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

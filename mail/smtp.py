@@ -15,6 +15,7 @@ import ssl
 from dataclasses import dataclass
 
 import aiosmtplib
+from aiosmtplib.response import SMTPResponse
 
 from models.settings import Settings
 
@@ -84,3 +85,60 @@ def classify(exc: BaseException) -> SmtpFailure:
     if isinstance(exc, OSError):
         return SmtpFailure(True, None, f"koneksi SMTP gagal: {exc.strerror or exc}", True)
     raise exc
+
+
+async def send_prepared(
+    client: aiosmtplib.SMTP, sender: str, recipients: list[str], payload: bytes
+) -> tuple[dict[str, SMTPResponse], str]:
+    """Send a message that is already in wire form (CRLF line endings, see mail.message).
+
+    Same contract as ``aiosmtplib.SMTP.sendmail`` (returns the refused recipients and the final
+    reply; raises ``SMTPRecipientsRefused`` when every recipient is refused, and resets the
+    envelope after an error), but without re-normalising line endings with a regular expression
+    twice per message: for a 140 KB message that was most of the client's CPU time. Dot-stuffing
+    is a plain ``bytes.replace``.
+    """
+    options = [f"SIZE={len(payload)}"] if client.supports_extension("size") else []
+    refused: list[aiosmtplib.SMTPRecipientRefused] = []
+    try:
+        await client.mail(sender, options=options)
+        for rcpt in recipients:
+            try:
+                await client.rcpt(rcpt)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                refused.append(exc)
+        if len(refused) == len(recipients):
+            raise aiosmtplib.SMTPRecipientsRefused(refused)
+        response = await _data(client, payload)
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+        try:
+            await client.rset()
+        except (ConnectionError, aiosmtplib.SMTPResponseException):
+            pass
+        raise
+    errors = {exc.recipient: SMTPResponse(exc.code, exc.message) for exc in refused}
+    return errors, response.message
+
+
+async def _data(client: aiosmtplib.SMTP, payload: bytes) -> SMTPResponse:
+    if not payload.endswith(b"\r\n"):
+        payload += b"\r\n"
+    stuffed = payload.replace(b"\r\n.", b"\r\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    start = await client.execute_command(b"DATA")
+    if start.code != 354:
+        raise aiosmtplib.SMTPDataError(start.code, start.message)
+    protocol = client.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    try:
+        # No await between the write and read_response: the reply cannot be missed.
+        protocol.write(stuffed + b".\r\n")
+        response = await protocol.read_response(timeout=client.timeout)
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+        client.close()
+        raise
+    if response.code != 250:
+        raise aiosmtplib.SMTPDataError(response.code, response.message)
+    return response

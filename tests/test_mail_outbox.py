@@ -451,3 +451,46 @@ async def test_async_delivery_and_threading_headers(db: str, sink) -> None:
     with session_scope(db) as s:
         assert find_by_message_id(s, first.message_id.strip("<>")).id == first.id
         assert find_by_message_id(s, "<tidak@ada>") is None
+
+
+def test_enqueue_belongs_to_the_callers_transaction(db: str) -> None:
+    settings = mail_settings(free_port())
+    engine = get_engine(db)
+    with Session(engine) as s:
+        for i in range(3):
+            enqueue(
+                s,
+                key=f"tx-{i}",
+                recipient="pic@samarinda.go.id",
+                subject="Uji transaksi",
+                template="umum",
+                context={"paragraf": ["x"]},
+                settings=settings,
+            )
+        assert s.exec(select(func.count()).select_from(Dispatch)).one() == 3
+        s.rollback()  # the flow's step failed: nothing it queued may go out
+    assert count_rows(db) == 0
+
+
+def test_non_ascii_headers_and_file_names(db: str, sink, tmp_path: Path) -> None:
+    settings = mail_settings(sink.port)
+    odd = tmp_path / 'Lembar "Kuesioner" – Kota Samarinda.xlsx'
+    odd.write_bytes(os.urandom(3000))
+    row = queue_one(
+        db,
+        settings,
+        recipient_name="Ir. Señora Ayu, M.T.",
+        subject="Pemberitahuan — penilaian tahap ke-2 " + "sangat panjang " * 8,
+        attachments=[odd],
+        context={"paragraf": ["Baris dengan é dan titik:\n.awal baris titik", "x" * 300]},
+    )
+    deliver_pending_sync(db, settings=settings)
+    [msg] = sink.messages()
+    assert msg["Subject"] == row.subject
+    assert msg["To"].addresses[0].display_name == "Ir. Señora Ayu, M.T."
+    [part] = [p for p in msg.walk() if p.get_filename()]
+    assert part.get_filename() == odd.name
+    assert hashlib.sha256(part.get_payload(decode=True)).hexdigest() == row.attachments[0]["sha256"]
+    text = msg.get_body(("plain",)).get_content()
+    assert "Baris dengan é dan titik:\n.awal baris titik" in text and "x" * 300 in text
+    assert msg.get_body(("html",)).get_content().count("x" * 300) == 1
