@@ -66,9 +66,13 @@ def number_to_words_id(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-def date_in_words_id(value: date) -> str:
-    """'hari Rabu tanggal dua puluh lima bulan November tahun dua ribu dua puluh enam'."""
-    return (
-        f"hari {day_name_id(value)} tanggal {number_to_words_id(value.day)} "
+def date_in_words_id(value: date, with_hari: bool = True) -> str:
+    """'hari Rabu tanggal dua puluh lima bulan November tahun dua ribu dua puluh enam'.
+
+    ``with_hari=False`` drops the leading 'hari ' for "Pada hari ini, Rabu tanggal …".
+    """
+    words = (
+        f"{day_name_id(value)} tanggal {number_to_words_id(value.day)} "
         f"bulan {month_name_id(value)} tahun {number_to_words_id(value.year)}"
     )
+    return f"hari {words}" if with_hari else words

@@ -66,6 +66,9 @@ def test_dates_in_indonesian():
     assert date_in_words_id(d) == (
         "hari Rabu tanggal dua puluh lima bulan November tahun dua ribu dua puluh enam"
     )
+    assert date_in_words_id(date(2027, 1, 1), with_hari=False) == (
+        "Jumat tanggal satu bulan Januari tahun dua ribu dua puluh tujuh"
+    )
 
 
 def test_template_filters():

@@ -154,7 +154,7 @@ def test_berita_acara_date_in_words_and_closing(tmp_path):
     assert f"Nomor: {NUMBER}" in texts
     opening = next(t for t in texts if t.startswith("Pada "))
     assert opening.startswith(
-        "Pada hari Rabu tanggal dua belas bulan Agustus tahun dua ribu dua puluh enam"
+        "Pada hari ini, Rabu tanggal dua belas bulan Agustus tahun dua ribu dua puluh enam"
     )
     assert "Demikian Berita Acara ini dibuat untuk dipergunakan sebagaimana mestinya." in texts
     parties = _table_texts(d)[0]

@@ -294,3 +294,65 @@ def test_missing_template_folder_is_refused(session, isolated_settings, monkeypa
             pdf=False,
         )
     _assert_nothing_happened(session, isolated_settings)
+
+
+def test_failure_after_number_leaves_no_file_and_rollback_returns_the_number(
+    session, isolated_settings, monkeypatch
+):
+    import letters.service as service
+
+    def broken_insert(*_a, **_k):
+        raise RuntimeError("disk penuh")
+
+    monkeypatch.setattr(service, "sha256_bytes", broken_insert)  # fails after the file is written
+    with pytest.raises(RuntimeError, match="disk penuh"):
+        issue_letter(
+            session,
+            "pemberitahuan",
+            example_inputs(0)["pemberitahuan"],
+            idempotency_key="f1",
+            letter_date=DAY,
+            pdf=False,
+        )
+    session.rollback()
+    _assert_nothing_happened(session, isolated_settings)
+    monkeypatch.undo()
+    letter = issue_letter(
+        session,
+        "pemberitahuan",
+        example_inputs(0)["pemberitahuan"],
+        idempotency_key="f1",
+        letter_date=DAY,
+        pdf=False,
+    )
+    assert letter.seq == 1
+
+
+def test_logo_in_the_kop_and_reproducible(session, isolated_settings, monkeypatch, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from models.settings import reset_settings
+
+    logo = tmp_path / "logo.png"
+    fig = plt.figure(figsize=(1, 1))
+    fig.savefig(logo, metadata={"Software": None})
+    plt.close(fig)
+    monkeypatch.setenv("PEMANTIK_ORGANISATION__LOGO", str(logo))
+    monkeypatch.setenv("PEMANTIK_ORGANISATION__INSTANSI", "DINAS KOMINFO CONTOH")
+    reset_settings()
+    letter = issue_letter(
+        session,
+        "undangan",
+        example_inputs(0)["undangan"],
+        idempotency_key="logo",
+        letter_date=DAY,
+        pdf=False,
+    )
+    d = docx.Document(letter.file_path)
+    kop = d.tables[0]
+    assert len(kop.rows[0].cells[0]._tc.xpath(".//pic:pic")) == 1
+    assert "DINAS KOMINFO CONTOH" in kop.rows[0].cells[1].text
+    assert _sha(regenerate(session, letter.number, tmp_path / "ulang.docx")) == letter.sha256
