@@ -144,6 +144,8 @@ def _check_file(path: Path) -> list[str]:
         return [f"Berkas '{name}' bukan berkas Excel (.xlsx) yang sah"]
     if len(infos) > MAX_ZIP_ENTRIES:
         return [f"Berkas '{name}' memuat {len(infos)} bagian, melebihi batas {MAX_ZIP_ENTRIES}"]
+    # The declared sizes are binding: Python's zipfile never inflates a member beyond its
+    # declared file_size, so checking them bounds what openpyxl can unpack.
     unpacked = sum(i.file_size for i in infos)
     if unpacked > cfg.workbook_max_uncompressed_mb * 1024 * 1024:
         return [

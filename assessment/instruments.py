@@ -107,6 +107,7 @@ class Instrument(_Strict):
     predicates: list[Predicate] = Field(min_length=1)
     dimensions: list[Dimension] = Field(min_length=1)
 
+    _flat: list[Indicator] = PrivateAttr(default_factory=list)
     _by_code: dict[str, Indicator] = PrivateAttr(default_factory=dict)
     _dimension_of: dict[str, Dimension] = PrivateAttr(default_factory=dict)
     _aspect_of: dict[str, Aspect] = PrivateAttr(default_factory=dict)
@@ -115,6 +116,7 @@ class Instrument(_Strict):
         for d in self.dimensions:
             for a in d.aspects:
                 for i in a.indicators:
+                    self._flat.append(i)
                     self._by_code[i.code] = i
                     self._dimension_of[i.code] = d
                     self._aspect_of[i.code] = a
@@ -123,7 +125,7 @@ class Instrument(_Strict):
     @property
     def indicators(self) -> list[Indicator]:
         """Every indicator, flat, in the file's order."""
-        return [i for d in self.dimensions for i in d.indicators]
+        return list(self._flat)
 
     @property
     def indicator_codes(self) -> list[str]:
