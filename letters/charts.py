@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+# The object API (no pyplot state machine) is safe to use from several threads at once.
+from matplotlib.figure import Figure  # noqa: E402
 
 # No "Software"/date chunks: the same data gives the same bytes (regeneration, sha256).
 _PNG_META = {"Software": None}
@@ -17,7 +18,6 @@ _PNG_META = {"Software": None}
 def _png(fig) -> bytes:  # noqa: ANN001
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata=_PNG_META)
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -27,7 +27,8 @@ def totals_chart(
     """Horizontal bars of the total per region, best on top."""
     order = sorted(range(len(names)), key=lambda i: (totals[i], names[i]))
     height = max(2.5, 0.32 * len(names) + 1.2)
-    fig, ax = plt.subplots(figsize=(7.5, height))
+    fig = Figure(figsize=(7.5, height))
+    ax = fig.subplots()
     ax.barh([names[i] for i in order], [totals[i] for i in order], color="#2f6f9f")
     for pos, i in enumerate(order):
         ax.text(
@@ -56,7 +57,8 @@ def profile_chart(
     """Grouped bars: for each region, one bar per dimension (scores[region][dimension])."""
     n_dim = max(len(dimensions), 1)
     width = 0.8 / n_dim
-    fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.45 * len(names) * max(1, n_dim / 3) + 1.5)))
+    fig = Figure(figsize=(7.5, max(3.0, 0.45 * len(names) * max(1, n_dim / 3) + 1.5)))
+    ax = fig.subplots()
     for d, dim in enumerate(dimensions):
         ys = [r + d * width for r in range(len(names))]
         ax.barh(ys, [row[d] for row in scores], height=width, label=dim)

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from letters.errors import LetterError
-from letters.inputs import KIND_TITLES, NUMBERED_KINDS
+from letters.inputs import INPUT_MODELS, KIND_TITLES, NUMBERED_KINDS
 from letters.pdf import convert_to_pdf, pdf_available, warn_no_pdf
 from letters.register import give_back, take_number
 from letters.render import RenderResult, prepare, render_document, sha256_bytes, write_atomic
@@ -80,6 +80,10 @@ def issue_letter(
     existing = _by_key(session, idempotency_key)
     if existing is not None:
         return existing
+    if kind not in INPUT_MODELS:
+        raise LetterError(
+            f"jenis dokumen tidak dikenal '{kind}'; pilihan: {', '.join(INPUT_MODELS)}", kind=kind
+        )
     if kind not in NUMBERED_KINDS:
         title = KIND_TITLES.get(kind, kind)
         raise LetterError(
@@ -217,7 +221,12 @@ def store_document(
     name = f"{kind}-{_safe(region_code or 'semua')}-{cycle_id or 0}-{digest[:10]}.docx"
     path = (settings.docs_dir / str(year) / kind / name).resolve()
     existing = session.exec(
-        select(Document).where(Document.sha256 == digest, Document.kind == kind)
+        select(Document).where(
+            Document.sha256 == digest,
+            Document.kind == kind,
+            Document.cycle_id == cycle_id,
+            Document.region_code == region_code,
+        )
     ).first()
     if existing is not None and Path(existing.file_path).is_file():
         return existing
