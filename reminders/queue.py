@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
+import jinja2
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
-from mail import outbox
-from mail.render import TemplateContextError, render_bodies
+from mail import outbox, render
 from models.settings import Settings
 from models.tables import Dispatch, DispatchState
 
@@ -83,9 +84,64 @@ class _Checks:
         return cached
 
 
-def _row_values(
-    item: Outgoing, settings: Settings, checks: _Checks, renders: dict
-) -> dict[str, Any]:
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    """The outbox's template environment with its date filters memoised.
+
+    ``mail.render.render_bodies`` lists the template folder and formats dates with babel on every
+    call; for thousands of messages a day that dominates. This overlay shares the outbox's
+    loader, undefined-handling and filters, and only caches the (pure) date formatting.
+    """
+    base = render.environment()
+    env = base.overlay()
+    env.filters = dict(base.filters)
+    for name in ("tanggal", "tanggal_hari"):
+        env.filters[name] = _memoised_date_filter(base.filters[name])
+    return env
+
+
+def _memoised_date_filter(original: Any) -> Any:
+    cached = lru_cache(maxsize=4096)(original)
+
+    def apply(value: Any) -> str:
+        if isinstance(value, date):  # hashable, and the common case
+            return cached(value)
+        return original(value)
+
+    return apply
+
+
+def render_fast(template: str, values: dict[str, Any]) -> tuple[str, str]:
+    """(text, html) exactly as :func:`mail.render.render_bodies` renders them, with its errors."""
+    if template not in _known_templates():
+        try:
+            return render.render_bodies(template, values)  # the outbox's own error, or a new file
+        except render.TemplateContextError as exc:
+            raise outbox.OutboxError(str(exc)) from None
+    try:
+        text = _template(f"{template}.txt.j2").render(values)
+        html = _template(f"{template}.html.j2").render(values)
+    except jinja2.UndefinedError as exc:
+        raise outbox.OutboxError(
+            f"templat surel '{template}': nilai konteks tidak lengkap ({exc.message})"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise outbox.OutboxError(f"templat surel '{template}': {exc}") from None
+    return text, html
+
+
+@lru_cache(maxsize=64)
+def _template(name: str) -> jinja2.Template:
+    # Loaded once per process: no file-system check per message (templates change on deploy).
+    return _environment().get_template(name)
+
+
+@lru_cache(maxsize=1)
+def _known_templates() -> frozenset[str]:
+    return frozenset(render.available_templates())
+
+
+def _row_values(item: Outgoing, settings: Settings, checks: _Checks) -> dict[str, Any]:
     recipient = checks.address(item.recipient, "alamat penerima")
     outbox._check_header(item.recipient_name, f"nama penerima {item.recipient_name!r}")
     cc = [checks.address(a, "alamat tembusan (Cc)") for a in item.cc]
@@ -103,14 +159,7 @@ def _row_values(
         "org": settings.organisation,
         "lampiran": [],
     }
-    # Identical messages (same template and values) are rendered once.
-    fingerprint = (item.template, repr(sorted(values.items(), key=lambda kv: kv[0])))
-    bodies = renders.get(fingerprint)
-    if bodies is None:
-        try:
-            bodies = renders[fingerprint] = render_bodies(item.template, values)
-        except TemplateContextError as exc:
-            raise outbox.OutboxError(str(exc)) from None
+    bodies = render_fast(item.template, values)
     return {
         "idempotency_key": item.key,
         "cycle_id": item.cycle_id,
@@ -142,7 +191,6 @@ def enqueue_many(session: Session, items: Sequence[Outgoing], settings: Settings
         return result
     result.existing = existing_keys(session, (i.key for i in items))
     checks = _Checks()
-    renders: dict = {}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in items:
@@ -150,27 +198,69 @@ def enqueue_many(session: Session, items: Sequence[Outgoing], settings: Settings
             continue
         seen.add(item.key)
         try:
-            rows.append(_row_values(item, settings, checks, renders))
+            rows.append(_row_values(item, settings, checks))
         except outbox.OutboxError as exc:
             result.refused[item.key] = str(exc)
     if not rows:
         return result
-    table = Dispatch.__table__
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = datetime.now(UTC)
     for row in rows:
         row["created_at"] = now
-    for start in range(0, len(rows), CHUNK):
-        stmt = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(table.c.id, table.c.idempotency_key)
-        )
-        for row_id, key in session.execute(stmt, rows[start : start + CHUNK]):
-            result.inserted[key] = row_id
+    if session.get_bind().dialect.name == "postgresql":
+        result.inserted.update(_insert_postgresql(session, rows))
+    else:
+        table = Dispatch.__table__
+        for start in range(0, len(rows), CHUNK):
+            stmt = (
+                sqlite.insert(table)
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(table.c.id, table.c.idempotency_key)
+            )
+            for row_id, key in session.execute(stmt, rows[start : start + CHUNK]):
+                result.inserted[key] = row_id
     # A key inserted by a concurrent run between our lookup and our insert counts as existing.
     result.existing.update(
         r["idempotency_key"] for r in rows if r["idempotency_key"] not in result.inserted
     )
+    return result
+
+
+def copy_rows(session: Session, table: str, columns: list[str], rows: Iterable[Sequence]) -> None:
+    """PostgreSQL ``COPY table (columns) FROM STDIN`` on the session's own connection.
+
+    psycopg re-parses every multi-row ``INSERT … VALUES`` statement (thousands of parameters);
+    COPY streams the rows instead, in the same transaction.
+    """
+    from psycopg.types.json import Json
+
+    raw = session.connection().connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([Json(v) if isinstance(v, dict | list) else v for v in row])
+
+
+def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING."""
+    from sqlalchemy import text
+
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    # Same column types as the outbox table, no constraints; dropped at the end (or with the
+    # transaction when anything fails, since DDL is transactional in PostgreSQL).
+    session.execute(
+        text(
+            f"CREATE TEMP TABLE reminder_dispatch_in ON COMMIT DROP AS "
+            f'SELECT {names} FROM "dispatch" WITH NO DATA'
+        )
+    )
+    copy_rows(session, "reminder_dispatch_in", columns, ([r[c] for c in columns] for r in rows))
+    inserted = session.execute(
+        text(
+            f'INSERT INTO "dispatch" ({names}) SELECT {names} FROM reminder_dispatch_in '
+            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key"
+        )
+    )
+    result = {key: row_id for row_id, key in inserted}
+    session.execute(text("DROP TABLE reminder_dispatch_in"))
     return result

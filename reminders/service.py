@@ -32,7 +32,7 @@ from models.tables import (
 from models.workdays import WorkCalendar, calendar_from_settings
 from reminders.decide import DayPlan, Decision, WaitView, decide_day, digest_key
 from reminders.ladder import Ladder, load_ladder
-from reminders.queue import Outgoing, enqueue_many, existing_keys
+from reminders.queue import Outgoing, copy_rows, enqueue_many, existing_keys
 
 log = logging.getLogger("pemantik.reminders")
 
@@ -415,7 +415,10 @@ def plan_and_queue(
     # One audit record per reminder actually queued by this run.
     now = datetime.now(UTC)
     records = [_step_record(d, dispatch_id, now, letter_id) for d, dispatch_id, letter_id in queued]
-    if records:
+    if records and session.get_bind().dialect.name == "postgresql":
+        columns = list(records[0])
+        copy_rows(session, "steprecord", columns, ([r[c] for c in columns] for r in records))
+    elif records:
         session.execute(insert(StepRecord.__table__), records)
     report.step_records = len(records)
     session.flush()

@@ -189,3 +189,38 @@ def test_ladder_file_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_bad_ladder_is_refused_with_the_field(text: str, expected: str) -> None:
     with pytest.raises(LadderError, match=expected):
         parse_ladder(text, source="uji.yaml")
+
+
+@pytest.mark.parametrize("template", ["pengingat", "notifikasi_admin", "umum"])
+def test_bulk_rendering_matches_the_outbox(template: str) -> None:
+    from mail.render import render_bodies
+    from models.settings import get_settings
+    from reminders.decide import decide_day
+    from reminders.queue import render_fast
+    from reminders.service import _context
+
+    settings = get_settings()
+    (d,) = decide_day(
+        [_wait(date(2026, 7, 10))], date(2026, 7, 13), WorkCalendar(), load_ladder(), ADMIN
+    ).decisions
+    values = {
+        **_context(d),
+        "subject": d.subject,
+        "reference": "[PEMANTIK-2026-64.72]",
+        "recipient_name": d.recipient_name,
+        "sender_name": settings.sender_name,
+        "org": settings.organisation,
+        "lampiran": [],
+    }
+    assert render_fast(template, values) == render_bodies(template, values)
+    assert "Jumat, 10 Juli 2026" in render_fast(template, values)[0] or template != "pengingat"
+
+
+def test_bulk_rendering_refuses_like_the_outbox() -> None:
+    from mail.outbox import OutboxError
+    from reminders.queue import render_fast
+
+    with pytest.raises(OutboxError, match="tidak dikenal"):
+        render_fast("tidak_ada", {})
+    with pytest.raises(OutboxError, match="tidak lengkap"):
+        render_fast("pengingat", {"tahun": 2026})

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
-from models.tables import Extension, NonWorkingDay, RegionProcess, StepRecord, Wait
+from models.tables import Dispatch, Extension, NonWorkingDay, RegionProcess, StepRecord, Wait
 from reminders.deadlines import DeadlineError, wait_due_date
 from reminders.extensions import ExtensionError, grant_extension
 from reminders.sample import make_cycle, open_wait
@@ -170,3 +170,59 @@ def test_status_grid_without_activity_lists_active_regions(session) -> None:
     assert grid.counts()[CellStatus.BLANK] == 140
     with pytest.raises(StatusError, match="2031"):
         status_grid(session, 2031)
+
+
+def _outgoing(key: str, cycle_id: int):
+    from reminders.queue import Outgoing
+
+    return Outgoing(
+        key=key,
+        recipient="PIC.Samarinda@Contoh.Example",
+        recipient_name="PIC Samarinda",
+        cc=["admin.pemantik@kaltimprov.go.id"],
+        subject="Pengingat: pengembalian Jawaban Kuesioner",
+        template="pengingat",
+        context={"tahun": 2026, "hal": "pengembalian Jawaban Kuesioner",
+                 "tenggat": date(2026, 3, 25), "nama_wilayah": "Kota Samarinda", "sisa_hari": 1},
+        year=2026, kind="pengingat", cycle_id=cycle_id, region_code="64.72",
+    )  # fmt: skip
+
+
+def test_bulk_rows_equal_outbox_enqueue_rows(session) -> None:
+    from dataclasses import asdict
+
+    from mail.outbox import enqueue, message_id_for
+    from models.settings import get_settings
+    from reminders.queue import enqueue_many
+
+    cycle = make_cycle(session, 2026, date(2026, 3, 2))
+    item = _outgoing("bulk/1", cycle.id)
+    result = enqueue_many(session, [item], get_settings())
+    bulk = session.get(Dispatch, result.inserted["bulk/1"])
+    args = {k: v for k, v in asdict(item).items() if k != "year"}
+    args.update(key="single/1", cc=list(item.cc))
+    single = enqueue(session, **args)
+    for column in ("recipient", "recipient_name", "cc", "subject", "body_text", "body_html",
+                   "kind", "state", "region_code", "cycle_id"):  # fmt: skip
+        assert getattr(bulk, column) == getattr(single, column), column
+    assert bulk.recipient == "PIC.Samarinda@contoh.example"
+    assert bulk.message_id == message_id_for("bulk/1", get_settings().smtp.message_id_domain)
+
+
+def test_bulk_insert_skips_a_key_queued_concurrently(session, monkeypatch) -> None:
+    from mail.outbox import enqueue
+    from models.settings import get_settings
+    from reminders import queue
+
+    cycle = make_cycle(session, 2026, date(2026, 3, 2))
+    first = _outgoing("race/1", cycle.id)
+    from dataclasses import asdict
+
+    args = {k: v for k, v in asdict(first).items() if k != "year"}
+    enqueue(session, **{**args, "cc": list(first.cc)})
+    session.flush()
+    # Simulate the race: the lookup misses the key, the insert meets the unique index.
+    monkeypatch.setattr(queue, "existing_keys", lambda s, keys: set())
+    result = queue.enqueue_many(session, [first, _outgoing("race/2", cycle.id)], get_settings())
+    assert set(result.inserted) == {"race/2"} and result.existing == {"race/1"}
+    assert len(session.exec(select(Dispatch)).all()) == 2
