@@ -388,14 +388,20 @@ def _laporan_extras(
         if weakest:
             findings.append({"result": r, "weakest": weakest, "score": r.dimensions[weakest[0]]})
     images: dict[str, bytes] = {}
-    names = [r.region_name for r in results]
-    images["total"] = charts.totals_chart(
-        names,
-        [r.total for r in results],
-        title=_render_block(template, "judul_grafik_total", context),
-        xlabel=_render_block(template, "sumbu_nilai", context),
-        scale_max=model.scale_max,
-    )
+    # Long lists are split so each chart fits on a page (40 bars, 10 region profiles).
+    total_names = []
+    per_chart = 40
+    for start in range(0, len(results), per_chart):
+        part = results[start : start + per_chart]
+        name = f"total{start // per_chart + 1}"
+        images[name] = charts.totals_chart(
+            [r.region_name for r in part],
+            [r.total for r in part],
+            title=_render_block(template, "judul_grafik_total", context),
+            xlabel=_render_block(template, "sumbu_nilai", context),
+            scale_max=model.scale_max,
+        )
+        total_names.append(name)
     profile_names = []
     chunk = 10
     for start in range(0, len(results), chunk):
@@ -414,6 +420,7 @@ def _laporan_extras(
         "dims": dims,
         "findings": findings,
         "profile_images": profile_names,
+        "total_images": total_names,
     }, images
 
 
