@@ -53,6 +53,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,16 @@ from mail.render import TemplateContextError, render_bodies
 from mail.smtp import SmtpFailure, classify, make_client, send_prepared
 from models.db import get_engine
 from models.settings import Settings, get_settings
-from models.tables import Assessor, Cycle, Dispatch, DispatchState, Letter, Region, StepRecord
+from models.tables import (
+    Assessor,
+    Cycle,
+    Dispatch,
+    DispatchState,
+    Letter,
+    Region,
+    StepRecord,
+    utcnow,
+)
 
 log = logging.getLogger("pemantik.mail")
 
@@ -155,6 +165,22 @@ def _attachment_records(paths: list[Path], settings: Settings) -> list[dict[str,
     return records
 
 
+def _check_reference(session: Session, model: Any, key: Any, message: str) -> Any:
+    """Refuse an unknown region/assessor/letter/cycle; remembered per session (cheap batches).
+
+    Returns the cycle's year for a cycle, True otherwise.
+    """
+    if key is None:
+        return None
+    known: dict = session.info.setdefault("pemantik_mail_known", {})
+    if (model, key) not in known:
+        obj = session.get(model, key)
+        if obj is None:
+            raise OutboxError(message)
+        known[(model, key)] = obj.year if model is Cycle else True
+    return known[(model, key)]
+
+
 def enqueue(
     session: Session,
     *,
@@ -198,17 +224,17 @@ def enqueue(
         _check_header(ref, "References")
     files = _attachment_records(list(attachments or []), settings)
 
-    if region_code is not None and session.get(Region, region_code) is None:
-        raise OutboxError(f"wilayah dengan kode {region_code} tidak terdaftar")
-    if assessor_id is not None and session.get(Assessor, assessor_id) is None:
-        raise OutboxError(f"asesor dengan id {assessor_id} tidak terdaftar")
-    if letter_id is not None and session.get(Letter, letter_id) is None:
-        raise OutboxError(f"surat dengan id {letter_id} tidak ditemukan")
+    _check_reference(
+        session, Region, region_code, f"wilayah dengan kode {region_code} tidak terdaftar"
+    )
+    _check_reference(
+        session, Assessor, assessor_id, f"asesor dengan id {assessor_id} tidak terdaftar"
+    )
+    _check_reference(session, Letter, letter_id, f"surat dengan id {letter_id} tidak ditemukan")
     if cycle_id is not None:
-        cycle = session.get(Cycle, cycle_id)
-        if cycle is None:
-            raise OutboxError(f"siklus dengan id {cycle_id} tidak ditemukan")
-        year = cycle.year
+        year = _check_reference(
+            session, Cycle, cycle_id, f"siklus dengan id {cycle_id} tidak ditemukan"
+        )
     else:
         year = datetime.now(settings.tz).year
     token = reference_token(year, region_code or assessor_id)
@@ -228,45 +254,51 @@ def enqueue(
     except TemplateContextError as exc:
         raise OutboxError(str(exc)) from None
 
-    row = Dispatch(
-        idempotency_key=key,
-        cycle_id=cycle_id,
-        region_code=region_code,
-        assessor_id=assessor_id,
-        kind=kind or template,
-        recipient=recipient_addr,
-        recipient_name=recipient_name,
-        cc=cc_addrs or None,
-        subject=full_subject,
-        body_text=text,
-        body_html=html,
-        attachments=files or None,
-        letter_id=letter_id,
-        message_id=message_id_for(key, settings.smtp.message_id_domain),
-        in_reply_to=in_reply_to,
-        references=" ".join(references or []),
-        state=DispatchState.QUEUED,
-    )
+    # Every column is given: a Core INSERT does not run the model's Python defaults.
+    data = {
+        "idempotency_key": key,
+        "cycle_id": cycle_id,
+        "region_code": region_code,
+        "assessor_id": assessor_id,
+        "kind": kind or template,
+        "recipient": recipient_addr,
+        "recipient_name": recipient_name,
+        "cc": cc_addrs or None,
+        "subject": full_subject,
+        "body_text": text,
+        "body_html": html,
+        "attachments": files or None,
+        "letter_id": letter_id,
+        "message_id": message_id_for(key, settings.smtp.message_id_domain),
+        "in_reply_to": in_reply_to,
+        "references": " ".join(references or []),
+        "state": DispatchState.QUEUED.value,
+        "attempts": 0,
+        "next_attempt_at": None,
+        "smtp_code": None,
+        "smtp_reply": "",
+        "sent_at": None,
+        "error": "",
+        "created_at": utcnow(),
+    }
     # INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite): a concurrent enqueue of the same
     # key cannot fail the caller's transaction, and no savepoint is needed (with the pysqlite
     # driver, releasing a savepoint opened outside a transaction commits it).
-    data = row.model_dump(exclude={"id"})
-    data["state"] = DispatchState.QUEUED.value
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only PostgreSQL and SQLite are supported
-        session.add(row)
-        session.flush()
-        return row
-    session.execute(
-        insert(Dispatch.__table__)
-        .values(**data)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
+        raise OutboxError(f"basis data {dialect} tidak didukung")
+    # Parameters go separately so the compiled statement is cached across calls.
+    session.execute(_insert_ignore(dialect, insert), [data])
     return session.exec(select(Dispatch).where(Dispatch.idempotency_key == key)).one()
+
+
+@lru_cache(maxsize=4)
+def _insert_ignore(dialect: str, insert: Any) -> Any:
+    return insert(Dispatch.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def find_by_message_id(session: Session, message_id: str) -> Dispatch | None:
@@ -591,7 +623,8 @@ async def _run_round(
             while pending and not server_down.is_set():
                 chunk = [pending.popleft() for _ in range(min(chunk_size, len(pending)))]
                 lease = datetime.now(UTC) + timedelta(seconds=lease_seconds)
-                rows = _claim(engine, chunk, lease)
+                # Database work runs in a thread so the other sessions keep sending meanwhile.
+                rows = await asyncio.to_thread(_claim, engine, chunk, lease)
                 results: list[_Result] = []
                 for row in rows:
                     if server_down.is_set():
@@ -625,7 +658,7 @@ async def _run_round(
                             if not _is_mid_session(exc):
                                 down[0] = failure
                                 server_down.set()
-                _record(engine, results, settings, report)
+                await asyncio.to_thread(_record, engine, results, settings, report)
         finally:
             if client is not None:
                 try:

@@ -90,7 +90,7 @@ def available_templates() -> list[str]:
 
 def render_bodies(template: str, values: Mapping[str, Any]) -> tuple[str, str]:
     """Return (text, html) for ``template`` rendered with ``values``."""
-    if template not in available_templates():
+    if template.startswith("_") or not (TEMPLATES_DIR / f"{template}.txt.j2").is_file():
         raise TemplateContextError(
             f"templat surel '{template}' tidak dikenal; yang tersedia: "
             + ", ".join(available_templates())

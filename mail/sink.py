@@ -24,8 +24,11 @@ import logging
 import mailbox
 import os
 import re
+import socket
 import ssl
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email import message_from_binary_file
@@ -76,6 +79,19 @@ class MaildirHandler:
                 if mid:
                     self.seen.add(mid)
 
+    def _store(self, data: bytes) -> str:
+        """Write one message the Maildir way: tmp/, fsync, then rename into new/."""
+        host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
+        now = time.time_ns()
+        name = f"{now // 10**9}.M{now // 1000 % 10**6}P{os.getpid()}Q{uuid.uuid4().hex}.{host}"
+        tmp = self.maildir / "tmp" / name
+        with tmp.open("xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.rename(tmp, self.maildir / "new" / name)
+        return name
+
     async def handle_RCPT(  # noqa: N802 - aiosmtpd hook name
         self, server: SMTP, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
@@ -106,7 +122,8 @@ class MaildirHandler:
             f"X-Pemantik-Sink-To: {', '.join(envelope.rcpt_tos)}\r\n"
         ).encode()
         try:
-            key = self.box.add(trace + raw)
+            # Off the event loop: the fsync of one message must not stall the other sessions.
+            key = await asyncio.to_thread(self._store, trace + raw)
         except OSError:
             with self._lock:
                 self.seen.discard(mid or "")
