@@ -120,8 +120,8 @@ def _instructions(wb: Workbook, inst: Instrument, year: int, region_name: str) -
             None,
         ),
         (
-            "6. Kirim kembali berkas ini (format .xlsx) tanpa mengganti namanya sebagai "
-            "Jawaban Kuesioner. Berkas yang tidak lengkap akan dikembalikan beserta alasannya.",
+            "6. Kirimkan kembali berkas ini dalam format .xlsx sebagai Jawaban Kuesioner. "
+            "Jawaban yang belum lengkap akan dikembalikan disertai alasannya.",
             None,
         ),
         ("", None),
