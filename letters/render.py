@@ -195,20 +195,42 @@ def template_environment(templates_dir: Path | None) -> jinja2.Environment:
 
 
 _sources_lock = threading.Lock()
-_sources_cache: dict[tuple[int, str], tuple[dict[str, str], list]] = {}
+_sources_cache: dict[tuple[int, str], tuple[dict[str, str], list, tuple]] = {}
+
+
+def _origins(env: jinja2.Environment, names: list[str]) -> tuple:
+    """Which file each template comes from (an override added later changes this)."""
+    loader = env.loader
+    if not isinstance(loader, jinja2.FileSystemLoader):
+        return ()
+    found = []
+    for name in names:
+        for folder in loader.searchpath:
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate):
+                found.append(candidate)
+                break
+        else:
+            found.append(None)
+    return tuple(found)
 
 
 def template_sources(env: jinja2.Environment, name: str) -> dict[str, str]:
     """The source of a template and of every template it extends, includes or imports.
 
-    Cached per environment; an entry is dropped as soon as one of its files changes on disk.
+    Cached per environment; an entry is dropped as soon as one of its files changes on disk or
+    an override file appears or disappears (then jinja2's compiled templates are dropped too).
     """
     key = (id(env), name)
     with _sources_lock:
         cached = _sources_cache.get(key)
-    if cached is not None and all(check() for check in cached[1]):
-        return dict(cached[0])
-    sources: dict[str, str] = {}
+    if cached is not None:
+        sources, checks, origins = cached
+        if all(check() for check in checks) and _origins(env, sorted(sources)) == origins:
+            return dict(sources)
+        if env.cache is not None:
+            env.cache.clear()
+    sources = {}
     checks: list = []
     pending = [name]
     while pending:
@@ -223,7 +245,7 @@ def template_sources(env: jinja2.Environment, name: str) -> dict[str, str]:
             if ref:
                 pending.append(ref)
     with _sources_lock:
-        _sources_cache[key] = (dict(sources), checks)
+        _sources_cache[key] = (dict(sources), checks, _origins(env, sorted(sources)))
     return sources
 
 

@@ -335,3 +335,18 @@ def test_timeline_from_step_records_feeds_the_laporan(tmp_path):
     timeline = _table_texts(d)[0]
     assert timeline[1][0] == "1" and timeline[1][4] == "2 Juli 2026" and timeline[1][5] == "2/2"
     assert timeline[3][5] == "1/2" and timeline[14][4] == "-"
+
+
+def test_override_added_while_running_is_picked_up(tmp_path, monkeypatch):
+    from models.settings import reset_settings
+
+    override = tmp_path / "wording"
+    override.mkdir()
+    monkeypatch.setenv("PEMANTIK_TEMPLATES_DIR", str(override))
+    reset_settings()
+    first, d1 = _render("pengingat", tmp_path / "a")
+    assert first.template_version.startswith("2026.1+")
+    (override / "_ttd.j2").write_text(".ttd Penandatangan Khusus\n", encoding="utf-8")
+    second, d2 = _render("pengingat", tmp_path / "b")
+    assert second.template_version != first.template_version
+    assert "Penandatangan Khusus" in _texts(d2) and "Penandatangan Khusus" not in _texts(d1)
