@@ -66,14 +66,20 @@ def perpanjang(
     oleh: str = typer.Option(
         None, "--oleh", help="Nama pemberi perpanjangan; bawaan: pengguna OS."
     ),
+    beritahu: bool = typer.Option(
+        True,
+        "--beritahu/--tanpa-beritahu",
+        help="Kirim surel tenggat baru ke PIC/asesor (Cc admin).",
+    ),
 ) -> None:
     """Perpanjang tenggat penantian sebuah wilayah (atau asesor) pada satu langkah, dengan alasan."""
     from sqlmodel import select
 
     from letters.dates import format_date_id
+    from mail.outbox import OutboxError, deliver_pending_sync
     from models.db import session_scope
     from models.tables import Assessor
-    from reminders.extensions import ExtensionError, grant_extension
+    from reminders.extensions import ExtensionError, grant_extension, notify_extension
     from reminders.status import StatusError, find_cycle
 
     if (hari is None) == (sampai is None):
@@ -103,13 +109,24 @@ def perpanjang(
                 granted_by=oleh or getpass.getuser(),
                 assessor_id=assessor_id,
             )
-    except (ExtensionError, StatusError) as exc:
+            key = notify_extension(session, ext) if beritahu else None
+    except (ExtensionError, StatusError, OutboxError) as exc:
         fail(str(exc))
     console.print(
         f"Tenggat langkah {langkah} untuk {wilayah} diperpanjang dari "
         f"{format_date_id(ext.old_due, with_day=True)} menjadi "
         f"{format_date_id(ext.new_due, with_day=True)}. Pengingat mengikuti tanggal baru."
     )
+    if key:
+        report = deliver_pending_sync(url, keys=[key])
+        if report.sent:
+            console.print(f"Pemberitahuan tenggat baru terkirim ke {report.sent[0].recipient}.")
+        else:
+            console.print(
+                "[yellow]Pemberitahuan tenggat baru belum terkirim[/] (tetap di antrean surel): "
+                + report.summary(),
+                highlight=False,
+            )
 
 
 def pengingat(

@@ -109,11 +109,13 @@ def extension_flow(
         "", description="Email asesor; kosongkan bila yang diperpanjang penantian wilayah."
     ),
     pemberi: str = Field("admin", description="Nama pemberi perpanjangan."),
+    beritahu: bool = Field(True, description="Kirim surel tenggat baru ke PIC/asesor (Cc admin)."),
 ) -> dict:
     """Formulir perpanjangan tenggat (Custom run di UI Prefect): memindahkan tenggat penantian
     yang terbuka; pengingat berikutnya mengikuti tanggal baru."""
+    from mail.outbox import deliver_pending_sync
     from models.tables import Assessor
-    from reminders.extensions import ExtensionError, grant_extension
+    from reminders.extensions import ExtensionError, grant_extension, notify_extension
     from reminders.status import find_cycle
 
     with session_scope() as session:
@@ -138,6 +140,10 @@ def extension_flow(
             assessor_id=assessor_id,
         )
         result = {"lama": ext.old_due.isoformat(), "baru": ext.new_due.isoformat()}
+        key = notify_extension(session, ext) if beritahu else None
+    if key:
+        delivery = deliver_pending_sync(keys=[key])
+        result["pemberitahuan"] = delivery.summary()
     create_markdown_artifact(
         markdown=(
             f"Tenggat langkah {langkah} untuk {wilayah} (siklus {siklus}) diperpanjang dari "

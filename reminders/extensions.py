@@ -143,3 +143,58 @@ def grant_extension(
     )
     session.flush()
     return extension
+
+
+def notify_extension(session: Session, extension: Extension) -> str:
+    """Queue an email telling the waited-on party (PIC or assessor) its new due date, admin in
+    Cc. Returns the outbox key (idempotent per extension); send it with the outbox."""
+    from mail.outbox import enqueue
+    from models.settings import get_settings
+    from models.sop import step
+
+    settings = get_settings()
+    cycle = session.get(Cycle, extension.cycle_id)
+    region = session.get(Region, extension.region_code)
+    query = select(Wait).where(
+        Wait.cycle_id == extension.cycle_id,
+        Wait.region_code == extension.region_code,
+        Wait.step_no == extension.step_no,
+    )
+    query = query.where(
+        Wait.assessor_id == extension.assessor_id
+        if extension.assessor_id is not None
+        else Wait.assessor_id.is_(None)
+    )
+    wait = session.exec(query.order_by(Wait.id.desc())).first()
+    what = wait.description if wait and wait.description else step(extension.step_no).activity
+    if extension.assessor_id is not None:
+        assessor = session.get(Assessor, extension.assessor_id)
+        recipient, name = assessor.email, assessor.name
+    else:
+        recipient, name = region.pic_email, region.pic_name
+    key = f"perpanjangan/{extension.id}"
+    enqueue(
+        session,
+        key=key,
+        recipient=recipient,
+        recipient_name=name,
+        cc=[str(settings.admin_email)],
+        subject=f"Perpanjangan tenggat: {what} PeManTIK {cycle.year}",
+        template="umum",
+        context={
+            "paragraf": [
+                f"Dengan hormat, bersama ini kami sampaikan bahwa tenggat {what} untuk "
+                f"PeManTIK Tahun {cycle.year} {region.name} diperpanjang dari "
+                f"{format_date_id(extension.old_due, with_day=True)} menjadi "
+                f"{format_date_id(extension.new_due, with_day=True)}.",
+                f"Alasan perpanjangan: {extension.reason}",
+                "Atas perhatian dan kerja samanya kami ucapkan terima kasih.",
+            ]
+        },
+        kind="perpanjangan",
+        cycle_id=extension.cycle_id,
+        region_code=extension.region_code,
+        assessor_id=extension.assessor_id,
+        settings=settings,
+    )
+    return key

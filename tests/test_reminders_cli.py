@@ -48,7 +48,19 @@ def test_status_prints_and_exports_coloured_xlsx(cycle_with_waits: str, tmp_path
     assert "Keterangan" in values and any("Diperpanjang" in str(v) for v in values)
 
 
-def test_perpanjang_moves_the_due_date(cycle_with_waits: str) -> None:
+@pytest.fixture
+def sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from mail.sink import start_sink
+    from models.settings import reset_settings
+
+    handle = start_sink(tmp_path / "maildir")
+    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(handle.port))
+    reset_settings()
+    yield handle
+    handle.stop()
+
+
+def test_perpanjang_moves_the_due_date_and_tells_the_pic(cycle_with_waits: str, sink) -> None:
     result = runner.invoke(
         app,
         ["perpanjang", "--siklus", "2026", "--wilayah", "64.72", "--langkah", "3",
@@ -56,6 +68,12 @@ def test_perpanjang_moves_the_due_date(cycle_with_waits: str) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "1 April 2026" in result.output
+    assert "terkirim ke pic.samarinda@contoh.example" in result.output
+    (message,) = sink.messages()
+    assert "Perpanjangan tenggat" in message["Subject"]
+    assert "admin.pemantik@kaltimprov.go.id" in message["Cc"]
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert "Rabu, 25 Maret 2026 menjadi Rabu, 1 April 2026" in body and "Listrik padam" in body
     with session_scope(cycle_with_waits) as s:
         wait = s.exec(select(Wait).where(Wait.region_code == "64.72")).one()
         assert wait.due_date == date(2026, 4, 1) and wait.extended
@@ -110,3 +128,13 @@ def test_wide_terminal_gets_a_table(cycle_with_waits: str) -> None:
     text = console.export_text(styles=True)
     assert "Kode" in text and "Kuesioner" in text and "Samarinda" in text
     assert "\x1b[1;37;41mlewat 3 hk" in text  # red background for overdue
+
+
+def test_perpanjang_without_notice_sends_nothing(cycle_with_waits: str, sink) -> None:
+    result = runner.invoke(
+        app,
+        ["perpanjang", "--siklus", "2026", "--wilayah", "64.71", "--langkah", "3",
+         "--sampai", "2026-04-08", "--alasan", "Rapat pimpinan", "--tanpa-beritahu"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sink.messages() == []

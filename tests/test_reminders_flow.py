@@ -74,9 +74,11 @@ def test_flow_sends_and_publishes_the_grid(
             siklus=2026, wilayah="64.72", langkah=3, alasan="Gangguan jaringan",
             tambahan_hari_kerja=3,
         )  # fmt: skip
-        assert moved == {"lama": "2026-03-25", "baru": "2026-03-30"}
+        assert (moved["lama"], moved["baru"]) == ("2026-03-25", "2026-03-30")
+        assert moved["pemberitahuan"].startswith("1 terkirim")
         with session_scope(url) as s:
             assert s.exec(select(Wait)).one().due_date == date(2026, 3, 30)
-            assert len(s.exec(select(Dispatch)).all()) == 2
+            assert len(s.exec(select(Dispatch)).all()) == 3
+        assert "Perpanjangan tenggat" in sink.messages()[-1]["Subject"]
     finally:
         sink.stop()
