@@ -58,8 +58,14 @@ W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 _INLINE = re.compile(r"(\*\*.+?\*\*|__.+?__)")
 
 
+# A "|" inside a filled-in value stands as this character until the line is split into cells.
+PIPE = "\ue000"
+# Characters XML 1.0 does not allow (a stray control character would make Word refuse the file).
+_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _esc(text: str) -> str:
-    return escape(text, {'"': "&quot;"})
+    return escape(_BAD_XML.sub("", text).replace(PIPE, "|"), {'"': "&quot;"})
 
 
 def _runs(

@@ -29,7 +29,7 @@ from letters.dates import (
     month_name_id,
     number_to_words_id,
 )
-from letters.docx_writer import CoreInfo, Master, build_master
+from letters.docx_writer import PIPE, CoreInfo, Master, build_master
 from letters.errors import LetterError, LetterInputError, TemplateProblem, describe_input_error
 from letters.inputs import INPUT_MODELS, KIND_TITLES, SignatoryInput
 from models.settings import Organisation, Settings, get_settings
@@ -157,6 +157,14 @@ class _SnapshotLoader(jinja2.BaseLoader):
         return self.sources[template], None, lambda: True
 
 
+def _finalize(value: Any) -> Any:
+    """Keep a filled-in value on its line and inside its cell: a newline becomes a space and a
+    '|' is protected until the markup has split the line (see docx_writer.PIPE)."""
+    if isinstance(value, str):
+        return value.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("|", PIPE)
+    return value
+
+
 def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=loader,
@@ -168,6 +176,7 @@ def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=True,
+        finalize=_finalize,
     )
     env.filters.update(FILTERS)
     env.globals["score_for"] = _score_for
@@ -512,6 +521,7 @@ def prepare(
     try:
         template = env.get_template(f"{kind}.j2")
         subject = getattr(model, "subject", "") or _render_block(template, "hal", context)
+        subject = subject.replace(PIPE, "|")
         context["subject"] = subject
         images: dict[str, bytes] = {}
         if kind == "laporan":

@@ -350,3 +350,13 @@ def test_override_added_while_running_is_picked_up(tmp_path, monkeypatch):
     second, d2 = _render("pengingat", tmp_path / "b")
     assert second.template_version != first.template_version
     assert "Penandatangan Khusus" in _texts(d2) and "Penandatangan Khusus" not in _texts(d1)
+
+
+def test_values_cannot_break_the_layout(tmp_path):
+    data = example_inputs(0)["formulir"]
+    data["indicators"][0]["name"] = "Nama | dengan garis\nbaris baru dan kontrol \x0b"
+    data["region_name"] = "Kota | Uji"
+    _, d = _render("formulir", tmp_path, data, number=None)
+    row = _table_texts(d)[0][1]
+    assert len(row) == 6 and row[1].startswith("Nama | dengan garis baris baru dan kontrol")
+    assert "Kabupaten/Kota\t:\tKota | Uji (64.72)" in _texts(d)
