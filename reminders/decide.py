@@ -130,8 +130,14 @@ def decide_day(
     calendar: WorkCalendar,
     ladder: Ladder,
     admin_email: str,
+    sent_catch_up: set[tuple[int, str]] | None = None,
 ) -> DayPlan:
-    """Every message the ladder sends ``today``; nothing on a weekend or holiday."""
+    """Every message the ladder sends ``today``; nothing on a weekend or holiday.
+
+    ``sent_catch_up``: the (wait id, rung key) pairs of catch-up rungs already queued on any
+    day. With it, a catch-up rung whose day was missed (no run that day) fires on the next run;
+    without it (None) rungs fire only on their own day.
+    """
     if not calendar.is_working_day(today):
         return DayPlan(today, working_day=False, holiday=calendar.holiday_name(today))
     plan = DayPlan(today, working_day=True)
@@ -143,6 +149,10 @@ def decide_day(
         if offset >= min_overdue:
             plan.overdue.append((wait, offset))
         rung = ladder.rung_for(offset, wait.party)
+        if rung is None and sent_catch_up is not None and offset > 0:
+            rung = ladder.missed_rung(offset, wait.party)
+            if rung is not None and (wait.wait_id, rung.key) in sent_catch_up:
+                rung = None
         if rung is None:
             continue
         due_text = due_texts.get(wait.due_date)

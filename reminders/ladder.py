@@ -42,6 +42,8 @@ class Rung(BaseModel):
     subject: str
     pesan: str = ""
     letter: str = ""  # kind of numbered letter to issue and attach ("" = none)
+    # Fire on a later run when the rung's own day was missed (the job did not run that day).
+    catch_up: bool = False
 
     @field_validator("subject", "pesan")
     @classmethod
@@ -87,6 +89,14 @@ class Ladder(BaseModel):
 
     def rung_for(self, offset: int, party: str) -> Rung | None:
         return self._index().get((offset, party))
+
+    def missed_rung(self, offset: int, party: str) -> Rung | None:
+        """The latest catch-up rung for ``party`` whose day lies before ``offset``."""
+        passed = [r for r in self.rungs if r.catch_up and r.offset < offset and r.applies_to(party)]
+        return max(passed, key=lambda r: r.offset) if passed else None
+
+    def catch_up_keys(self) -> set[str]:
+        return {r.key for r in self.rungs if r.catch_up}
 
     def _index(self) -> dict[tuple[int, str], Rung]:
         index = self.__dict__.get("_cached_index")

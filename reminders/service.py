@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
@@ -23,6 +23,7 @@ from models.tables import (
     Assessor,
     Cycle,
     CycleState,
+    Dispatch,
     Letter,
     Region,
     StepRecord,
@@ -132,6 +133,20 @@ def load_open_waits(session: Session) -> list[WaitView]:
     ]
 
 
+def sent_catch_up(session: Session, ladder: Ladder) -> set[tuple[int, str]]:
+    """(wait id, rung key) of every catch-up rung already queued, whatever the day."""
+    rungs = ladder.catch_up_keys()
+    if not rungs:
+        return set()
+    column = Dispatch.__table__.c.idempotency_key
+    query = sa_select(column).where(or_(*(column.like(f"pengingat/%/{r}/%") for r in rungs)))
+    found = set()
+    for key in session.execute(query).scalars():
+        _, wait_id, rung, _ = key.split("/", 3)
+        found.add((int(wait_id), rung))
+    return found
+
+
 def _context(decision: Decision) -> dict:
     """Values for any of the reminder templates (pengingat, umum, notifikasi_admin)."""
     wait = decision.wait
@@ -194,6 +209,7 @@ def _step_record(decision: Decision, dispatch_id: int, now: datetime, letter_id:
             "wait_id": wait.wait_id,
             "rung": decision.rung.key,
             "offset": decision.offset,
+            "caught_up": decision.offset != decision.rung.offset,
             "key": decision.key,
             "dispatch_id": dispatch_id,
             "recipient": decision.recipient,
@@ -393,7 +409,9 @@ def plan_and_queue(
     report.seconds["query"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    plan = decide_day(waits, today, calendar, ladder, str(settings.admin_email))
+    plan = decide_day(
+        waits, today, calendar, ladder, str(settings.admin_email), sent_catch_up(session, ladder)
+    )
     report.decided = len(plan.decisions)
     report.overdue = len(plan.overdue)
     report.warnings.extend(sorted({d.warning for d in plan.decisions if d.warning}))

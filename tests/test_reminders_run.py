@@ -170,3 +170,18 @@ def test_run_with_a_session_and_a_bad_address_is_reported(db_url: str, sink) -> 
     assert report.errors and "bukan alamat surel yang sah" in report.errors[0]
     assert reminder_key(ids["region"], "h-1", date(2026, 3, 17)) in report.errors[0]
     assert _dispatch_count(db_url) == 0
+
+
+def test_a_missed_run_still_escalates_once(db_url: str, sink) -> None:
+    ids = _scenario(db_url)
+    # The job did not run on Mon 30 March, the region's +3 day.
+    for day in (date(2026, 3, 27), date(2026, 3, 31), date(2026, 4, 1)):
+        run_reminders(db_url, day, deliver=False)
+    with session_scope(db_url) as s:
+        keys = set(s.exec(select(Dispatch.idempotency_key)).all())
+        head = [k for k in keys if k.startswith(f"pengingat/{ids['region']}/h+3/")]
+        assert head == [reminder_key(ids["region"], "h+3", date(2026, 3, 31))]
+        record = s.exec(
+            select(StepRecord).where(StepRecord.event == "reminder", StepRecord.document_id != None)  # noqa: E711
+        ).one()
+        assert record.detail["caught_up"] is True and record.detail["offset"] == 4
