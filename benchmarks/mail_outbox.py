@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -86,12 +87,13 @@ def outbox(url: str, port: int, n: int, attachment: Path, concurrency: int) -> t
     settings = load_settings(
         database_url=url, smtp={"host": "127.0.0.1", "port": port, "concurrency": concurrency}
     )
+    run = uuid.uuid4().hex[:8]  # fresh keys: an existing database is fine
     start = time.perf_counter()
     with session_scope(url) as session:
         for i in range(n):
             enqueue(
                 session,
-                key=dispatch_key(1, "64.72", "pemberitahuan", f"pic{i}@contoh.go.id"),
+                key=dispatch_key(None, "64.72", f"bench-{run}", f"pic{i}@contoh.go.id"),
                 recipient=f"pic{i}@contoh.go.id",
                 recipient_name=f"PIC {i}",
                 subject=f"Outbox {i}",
@@ -102,7 +104,8 @@ def outbox(url: str, port: int, n: int, attachment: Path, concurrency: int) -> t
                 settings=settings,
             )
     queued = time.perf_counter()
-    report = deliver_pending_sync(url, settings=settings)
+    keys = [dispatch_key(None, "64.72", f"bench-{run}", f"pic{i}@contoh.go.id") for i in range(n)]
+    report = deliver_pending_sync(url, keys=keys, settings=settings)
     done = time.perf_counter()
     if len(report.sent) != n:
         raise SystemExit(f"outbox sent {len(report.sent)} of {n}: {report.summary()}")
@@ -114,7 +117,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--attachment-kb", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--db-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--db-url", default="", help="default: a fresh SQLite file; a PostgreSQL URL is migrated"
+    )
     parser.add_argument("--sink", choices=["aiosmtpd", "fast"], default="fast")
     args = parser.parse_args()
 

@@ -49,6 +49,11 @@ def smtp_sink(
     tolak: list[str] = typer.Option(
         [], "--tolak", help="Alamat penerima yang dijawab 550 (untuk uji coba); boleh berulang."
     ),
+    cepat: bool = typer.Option(
+        False,
+        "--cepat",
+        help="Mode cepat untuk tolok ukur: protokol minimal tanpa TLS/AUTH, penyimpanan sama.",
+    ),
 ) -> None:
     """Jalankan server SMTP lokal (aiosmtpd) yang menyimpan setiap pesan ke Maildir."""
     import logging
@@ -67,7 +72,12 @@ def smtp_sink(
         )
 
     try:
-        run_sink(maildir, host, port, reject=tolak, on_ready=ready)
+        if cepat:
+            from mail.fastsink import run_fast_sink
+
+            run_fast_sink(maildir, host, port, reject=tolak, on_ready=ready)
+        else:
+            run_sink(maildir, host, port, reject=tolak, on_ready=ready)
     except OSError as exc:
         fail(f"server SMTP tidak dapat dijalankan di {host}:{port}: {exc.strerror or exc}")
 

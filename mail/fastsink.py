@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,7 @@ async def _session(
             verb, _, arg = line.rstrip(b"\r\n").partition(b" ")
             verb = verb.upper()
             if verb == b"EHLO":
+                handler.sessions += 1
                 writer.write(
                     b"250-pemantik-fastsink\r\n250-PIPELINING\r\n250-8BITMIME\r\n"
                     + f"250-SIZE {DATA_SIZE_LIMIT}\r\n".encode()
@@ -91,13 +93,46 @@ async def _session(
         writer.close()
 
 
-async def serve(maildir: Path, host: str = "127.0.0.1", port: int = 8025) -> None:
-    handler = MaildirHandler(Path(maildir))
+@dataclass
+class FastSinkInfo:
+    host: str
+    port: int
+    maildir: Path
+    handler: MaildirHandler
+
+
+async def serve(
+    maildir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8025,
+    *,
+    reject: Iterable[str] = (),
+    on_ready: Callable[[FastSinkInfo], None] | None = None,
+) -> None:
+    handler = MaildirHandler(Path(maildir), reject=set(reject))
     server = await asyncio.start_server(
         lambda r, w: _session(handler, r, w), host, port, limit=DATA_SIZE_LIMIT
     )
+    if on_ready:
+        bound = server.sockets[0].getsockname()[1]
+        on_ready(FastSinkInfo(host, bound, Path(maildir), handler))
     async with server:
         await server.serve_forever()
+
+
+def run_fast_sink(
+    maildir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8025,
+    *,
+    reject: Iterable[str] = (),
+    on_ready: Callable[[FastSinkInfo], None] | None = None,
+) -> None:
+    """Run the fast sink until interrupted (``pemantik smtp-sink --cepat``)."""
+    try:
+        asyncio.run(serve(maildir, host, port, reject=reject, on_ready=on_ready))
+    except KeyboardInterrupt:
+        pass
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,10 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8025)
     args = parser.parse_args(argv)
-    try:
-        asyncio.run(serve(args.maildir, args.host, args.port))
-    except KeyboardInterrupt:
-        pass
+    run_fast_sink(args.maildir, args.host, args.port)
 
 
 if __name__ == "__main__":

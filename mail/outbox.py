@@ -698,12 +698,11 @@ async def deliver_pending(
     await _run_round(
         engine, keys, settings, report, lease_seconds=lease_seconds, chunk_size=chunk_size
     )
-    seen: set[str] = set()
-    while keys is not None or report.notices:
-        fresh = [k for k in report.notices if k not in seen]
-        if not fresh:
-            break
-        seen.update(fresh)
+    # Notices queued by this call go out now. A notice never triggers another notice, so this
+    # ends after one more round; the loop only guards against that rule ever changing.
+    done: set[str] = set()
+    while fresh := [k for k in report.notices if k not in done]:
+        done.update(fresh)
         await _run_round(
             engine, fresh, settings, report, lease_seconds=lease_seconds, chunk_size=chunk_size
         )

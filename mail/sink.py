@@ -65,6 +65,7 @@ class MaildirHandler:
     stored: int = 0
     duplicates: int = 0
     refused: int = 0
+    sessions: int = 0  # EHLO/HELO greetings seen: how many SMTP sessions clients opened
 
     def __post_init__(self) -> None:
         self.maildir = Path(self.maildir)
@@ -91,6 +92,18 @@ class MaildirHandler:
             os.fsync(fh.fileno())
         os.rename(tmp, self.maildir / "new" / name)
         return name
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd hook name
+        self, server: SMTP, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        # A STARTTLS client greets twice in one session; count the first greeting only.
+        if not getattr(session, "pemantik_counted", False):
+            session.pemantik_counted = True
+            with self._lock:
+                self.sessions += 1
+        # With this (5-argument) hook aiosmtpd leaves host_name to us.
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd hook name
         self, server: SMTP, session: Any, envelope: Any, address: str, rcpt_options: list[str]

@@ -494,3 +494,21 @@ def test_non_ascii_headers_and_file_names(db: str, sink, tmp_path: Path) -> None
     text = msg.get_body(("plain",)).get_content()
     assert "Baris dengan é dan titik:\n.awal baris titik" in text and "x" * 300 in text
     assert msg.get_body(("html",)).get_content().count("x" * 300) == 1
+
+
+def test_sessions_are_reused_within_the_concurrency_limit(db: str, sink) -> None:
+    settings = mail_settings(sink.port, concurrency=2)
+    with session_scope(db) as s:
+        for i in range(25):
+            enqueue(
+                s,
+                key=f"sesi-{i}",
+                recipient=f"orang{i}@contoh.go.id",
+                subject=f"Pesan {i}",
+                template="umum",
+                context={"paragraf": ["Isi"]},
+                settings=settings,
+            )
+    report = deliver_pending_sync(db, settings=settings, chunk_size=5)
+    assert len(report.sent) == 25 and len(sink.messages()) == 25
+    assert 1 <= sink.handler.sessions <= 2  # 25 messages over at most 2 SMTP sessions

@@ -77,22 +77,18 @@ def test_reject_and_temporary_failures(tmp_path: Path) -> None:
         assert [m["Message-ID"] for m in sink.messages()] == ["<y@uji>"]
 
 
-def test_cli_smtp_sink(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["aiosmtpd", "cepat"])
+def test_cli_smtp_sink(tmp_path: Path, mode: str) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PEMANTIK_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
+    args = ["smtp-sink", "--maildir", str(tmp_path / "md"), "--port", str(port)]
+    args += ["--tolak", "tolak@contoh.go.id"]
+    if mode == "cepat":
+        args.append("--cepat")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "deployments.cli",
-            "smtp-sink",
-            "--maildir",
-            str(tmp_path / "md"),
-            "--port",
-            str(port),
-        ],
+        [sys.executable, "-m", "deployments.cli", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -105,18 +101,29 @@ def test_cli_smtp_sink(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-                    client.send_message(make_message("<cli@uji>"))
+                client = smtplib.SMTP("127.0.0.1", port, timeout=30)
                 break
             except ConnectionRefusedError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        with client:
+            sent = make_message("<cli@uji>")
+            client.send_message(sent)
+            client.send_message(make_message("<cli@uji>"))  # duplicate: accepted, not stored
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                client.send_message(make_message("<lain@uji>", to="tolak@contoh.go.id"))
+            client.send_message(make_message("<dua@uji>"))
     finally:
         proc.terminate()
         proc.wait(30)
     box = mailbox.Maildir(str(tmp_path / "md"), create=False)
-    assert [m["Message-ID"] for m in box] == ["<cli@uji>"]
+    stored = {m["Message-ID"]: m for m in box}
+    assert set(stored) == {"<cli@uji>", "<dua@uji>"}
+    # Dot-stuffing undone, attachment intact.
+    got = stored["<cli@uji>"]
+    assert ".baris yang diawali titik" in got.get_payload()[0].get_payload()
+    assert got.get_payload()[1].get_payload(decode=True) == sent.get_payload()[1].get_content()
 
 
 def test_cli_smtp_sink_bad_port() -> None:
