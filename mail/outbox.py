@@ -337,16 +337,22 @@ class DeliveryReport:
     notices: list[str] = field(default_factory=list)  # keys of admin notices queued
     step_records: list[int] = field(default_factory=list)  # StepRecord ids appended
     lost_fence: list[int] = field(default_factory=list)  # receipts skipped: row re-claimed
+    # Left queued without an attempt because the server could not be reached (or refused the
+    # session) for an earlier message of the same run; the next run picks them up.
+    deferred: list[int] = field(default_factory=list)
 
     @property
     def attempted(self) -> int:
         return len(self.sent) + len(self.failed) + len(self.retrying)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{len(self.sent)} terkirim, {len(self.retrying)} dijadwalkan ulang, "
             f"{len(self.failed)} gagal"
         )
+        if self.deferred:
+            text += f", {len(self.deferred)} ditunda (server tidak dapat dihubungi)"
+        return text
 
 
 def _due_clause(now: datetime) -> Any:
@@ -432,6 +438,7 @@ class _Result:
     ok: bool
     failure: SmtpFailure | None = None
     reply: str = ""
+    released: bool = False  # claimed but never attempted (the server went away first)
 
 
 def _step_for_kind(kind: str) -> int:
@@ -505,6 +512,18 @@ def _record(
             )
             values: dict[str, Any]
             bucket: list[DispatchOutcome]
+            if res.released:
+                session.execute(
+                    update(table)
+                    .where(fence)
+                    .values(
+                        state=DispatchState.QUEUED.value,
+                        attempts=t.attempts - 1,
+                        next_attempt_at=None,
+                    )
+                )
+                report.deferred.append(row.id)
+                continue
             if res.ok:
                 values = {
                     "state": DispatchState.SENT.value,
@@ -612,7 +631,6 @@ async def _run_round(
     server_down = asyncio.Event()
     sender = str(settings.sender)
     workers = max(1, min(settings.smtp.concurrency, -(-len(ids) // chunk_size)))
-    down = [SmtpFailure(True, None, "server SMTP tidak dapat dihubungi", True)]
     # Encoded attachment parts, shared by the workers of this round (checked against the hash
     # once per round; the same questionnaire is attached to every region's letter).
     cache: dict[tuple, bytes] = {}
@@ -628,7 +646,8 @@ async def _run_round(
                 results: list[_Result] = []
                 for row in rows:
                     if server_down.is_set():
-                        results.append(_Result(row, False, down[0]))
+                        # Not this message's fault: give the claim back untouched.
+                        results.append(_Result(row, False, released=True))
                         continue
                     try:
                         payload = message_bytes(row, settings, cache=cache)
@@ -656,7 +675,6 @@ async def _run_round(
                                 client.close()
                                 client = None
                             if not _is_mid_session(exc):
-                                down[0] = failure
                                 server_down.set()
                 await asyncio.to_thread(_record, engine, results, settings, report)
         finally:

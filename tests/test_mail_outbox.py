@@ -215,21 +215,29 @@ def test_concurrent_enqueue_same_key(db: str) -> None:
 def test_server_down_then_up_delivered_once(db: str, tmp_path: Path) -> None:
     port = free_port()
     settings = mail_settings(port)
-    row = queue_one(db, settings)
+    rows = [queue_one(db, settings, recipient=f"pic{i}@samarinda.go.id") for i in range(5)]
+    first, rest = rows[0], rows[1:]
 
     report = deliver_pending_sync(db, settings=settings)
-    assert [o.id for o in report.retrying] == [row.id] and not report.sent
-    stored = get_row(db, row.id)
+    assert not report.sent and not report.failed
+    # The first attempt finds the server down; the others are not charged an attempt.
+    assert [o.id for o in report.retrying] == [first.id]
+    assert sorted(report.deferred) == [r.id for r in rest]
+    stored = get_row(db, first.id)
     assert stored.state == DispatchState.QUEUED and stored.attempts == 1
     assert "koneksi" in stored.error
+    assert {get_row(db, r.id).attempts for r in rest} == {0}
+    assert {get_row(db, r.id).state for r in rest} == {DispatchState.QUEUED}
 
     with start_sink(tmp_path / "maildir", port=port) as sink:
         report = deliver_pending_sync(db, settings=settings)
-        assert [o.id for o in report.sent] == [row.id]
+        assert sorted(o.id for o in report.sent) == [r.id for r in rows]
         assert deliver_pending_sync(db, settings=settings).attempted == 0
-        assert len(sink.messages()) == 1
-    stored = get_row(db, row.id)
-    assert stored.state == DispatchState.SENT and stored.attempts == 2
+        got = sorted(m["To"].addresses[0].addr_spec for m in sink.messages())
+        assert got == sorted(r.recipient for r in rows)
+        assert sink.handler.duplicates == 0
+    assert get_row(db, first.id).attempts == 2
+    assert {get_row(db, r.id).attempts for r in rest} == {1}
 
 
 def test_backoff_is_exponential(db: str) -> None:
