@@ -1,7 +1,7 @@
-"""A real Prefect server for the integration tests (``prefect server start`` on SQLite).
+"""Starting a local Prefect server (``prefect server start``, SQLite) for the demo and tests.
 
-conftest.py points PREFECT_API_URL at a free port before Prefect is imported; the server is
-started lazily by the ``prefect_server`` fixture, once per test session.
+The caller points PREFECT_API_URL at the port before Prefect is imported in its process;
+tests start it lazily through the ``prefect_server`` fixture.
 """
 
 from __future__ import annotations
@@ -21,12 +21,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, home: Path, log_path: Path, timeout: float = 90.0) -> subprocess.Popen:
+def start_server(
+    port: int, home: Path, log_path: Path, timeout: float = 90.0, ui: bool = False
+) -> subprocess.Popen:
+    """Start the server and wait until /api/health answers; raises when it does not."""
+    home.mkdir(parents=True, exist_ok=True)
     env = dict(
         os.environ,
         PREFECT_HOME=str(home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_UI_ENABLED="false",
+        PREFECT_UI_ENABLED="true" if ui else "false",
         PREFECT_API_URL="",
     )
     env.pop("PREFECT_API_URL")

@@ -39,7 +39,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.deployments.runner import RunnerDeployment
-from prefect.exceptions import Abort
+from prefect.exceptions import Abort, Pause
 from prefect.flow_engine import run_flow
 from prefect.states import Cancelled, Pending, Scheduled
 from prefect.utilities.engine import propose_state
@@ -97,7 +97,13 @@ class InProcessRunner:
             )
 
     def _execute(self, flow: Flow, flow_run: Any) -> Any:
-        return run_flow(flow, flow_run=flow_run, return_type="state")
+        try:
+            return run_flow(flow, flow_run=flow_run, return_type="state")
+        except Pause:  # the run suspended itself: its state is already Suspended
+            return None
+        except Exception:  # the engine has recorded the failure on the run
+            log.exception("Run %s berakhir dengan galat", flow_run.id)
+            return None
 
     async def run(
         self, stop: threading.Event | None = None, ready: threading.Event | None = None

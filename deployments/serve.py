@@ -54,3 +54,33 @@ def serve_all(
     serve_in_process(
         deployment_pairs(), poll_seconds=poll_seconds, limit=limit, stop=stop, ready=ready
     )
+
+
+class BackgroundServe:
+    """``serve_all`` on a background thread of this process (the demo and the tests)."""
+
+    def __init__(self, poll_seconds: float = 0.5) -> None:
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+        self.poll_seconds = poll_seconds
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> BackgroundServe:
+        self.thread = threading.Thread(
+            target=serve_all,
+            kwargs={
+                "stop": self.stop_event,
+                "ready": self.ready,
+                "poll_seconds": self.poll_seconds,
+            },
+            daemon=True,
+        )
+        self.thread.start()
+        if not self.ready.wait(90):
+            raise RuntimeError("Runner tidak siap dalam 90 detik")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_event.set()
+        if self.thread:
+            self.thread.join(90)

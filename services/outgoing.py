@@ -19,11 +19,34 @@ from models.tables import Dispatch, DispatchState, Letter
 
 
 @dataclass
-class Outgoing:
-    """What a step queued: outbox keys and the letters it issued."""
+class MailSpec:
+    """An email to queue once the step's letters (and their PDFs) are committed."""
 
-    keys: list[str] = field(default_factory=list)
+    key: str
+    recipient: str
+    recipient_name: str
+    subject: str
+    template: str
+    context: dict[str, Any]
+    kind: str
+    cycle_id: int
+    region_code: str | None = None
+    assessor_id: int | None = None
+    letter_id: int | None = None
+    attachments: list[Path] = field(default_factory=list)
+    cc: list[str] | None = None
+
+
+@dataclass
+class Outgoing:
+    """What a step produced: letters issued and emails to queue."""
+
+    mails: list[MailSpec] = field(default_factory=list)
     letter_ids: list[int] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        return [m.key for m in self.mails]
 
 
 def letter_attachment(letter: Letter) -> Path:
@@ -49,10 +72,12 @@ def issue_and_mail(
     cc: list[str] | None = None,
     letter_date: date | None = None,
 ) -> Letter:
-    """Issue a numbered letter (idempotent by ``key``) and queue it by email."""
-    from letters.service import issue_letter
+    """Issue a numbered letter (idempotent by ``key``) and plan its email.
 
-    from mail.outbox import enqueue
+    The PDF is made after the transaction (LibreOffice takes about a second per call, too long
+    to hold the number register's lock), in one batch for the step.
+    """
+    from letters.service import issue_letter
 
     letter = issue_letter(
         session,
@@ -63,26 +88,26 @@ def issue_and_mail(
         region_code=region_code,
         assessor_id=assessor_id,
         letter_date=letter_date,
+        pdf=False,
     )
-    attachments = [letter_attachment(letter), *(extra_attachments or [])]
-    dispatch = enqueue(
-        session,
-        key=f"{key}/email",
-        recipient=recipient,
-        recipient_name=recipient_name,
-        subject=f"{letter.subject} — Nomor {letter.number}",
-        template=template,
-        context={**context, "nomor_surat": letter.number, "hal": letter.subject},
-        attachments=attachments,
-        kind=kind,
-        cycle_id=cycle_id,
-        region_code=region_code,
-        assessor_id=assessor_id,
-        letter_id=letter.id,
-        cc=cc,
-    )
-    out.keys.append(dispatch.idempotency_key)
     out.letter_ids.append(letter.id)  # type: ignore[arg-type]
+    out.mails.append(
+        MailSpec(
+            key=f"{key}/email",
+            recipient=recipient,
+            recipient_name=recipient_name,
+            subject=f"{letter.subject} — Nomor {letter.number}",
+            template=template,
+            context={**context, "nomor_surat": letter.number, "hal": letter.subject},
+            kind=kind,
+            cycle_id=cycle_id,
+            region_code=region_code,
+            assessor_id=assessor_id,
+            letter_id=letter.id,
+            attachments=list(extra_attachments or []),
+            cc=cc,
+        )
+    )
     return letter
 
 
@@ -101,40 +126,64 @@ def mail_only(
     assessor_id: int | None = None,
     attachments: list[Path] | None = None,
     kind: str = "",
-) -> Dispatch:
-    from mail.outbox import enqueue
-
-    dispatch = enqueue(
-        session,
-        key=key,
-        recipient=recipient,
-        recipient_name=recipient_name,
-        subject=subject,
-        template=template,
-        context=context,
-        attachments=attachments,
-        kind=kind or template,
-        cycle_id=cycle_id,
-        region_code=region_code,
-        assessor_id=assessor_id,
+) -> None:
+    out.mails.append(
+        MailSpec(
+            key=key,
+            recipient=recipient,
+            recipient_name=recipient_name,
+            subject=subject,
+            template=template,
+            context=context,
+            kind=kind or template,
+            cycle_id=cycle_id,
+            region_code=region_code,
+            assessor_id=assessor_id,
+            attachments=list(attachments or []),
+        )
     )
-    out.keys.append(dispatch.idempotency_key)
-    return dispatch
 
 
 def queue_then_deliver(build: Callable[[Session, Outgoing], Any]) -> tuple[Any, list[dict]]:
-    """Run ``build`` in one committed transaction, then deliver what it queued.
+    """Run ``build`` in one committed transaction, add PDFs, queue the emails, deliver.
 
     Returns ``build``'s result and a receipt per message (key, recipient, state, Message-ID,
     SMTP reply, sent time). A message that could not be delivered yet stays queued for the
-    next delivery (its state says so); the step does not fail for it.
+    next delivery (its state says so); the step does not fail for it. Every phase is
+    idempotent, so a crash between two of them is repaired by running the step again.
     """
-    from mail.outbox import deliver_pending_sync
+    from letters.pdf import pdf_available
+    from letters.service import make_pdfs
+    from mail.outbox import deliver_pending_sync, enqueue
 
     out = Outgoing()
     with session_scope() as session:
         result = build(session, out)
-    if out.keys:
+    if out.letter_ids and pdf_available():
+        with session_scope() as session:
+            make_pdfs(session, [session.get(Letter, i) for i in out.letter_ids])
+    if out.mails:
+        with session_scope() as session:
+            for m in out.mails:
+                attachments = list(m.attachments)
+                if m.letter_id is not None:
+                    attachments.insert(0, letter_attachment(session.get(Letter, m.letter_id)))
+                enqueue(
+                    session,
+                    key=m.key,
+                    recipient=m.recipient,
+                    recipient_name=m.recipient_name,
+                    subject=m.subject,
+                    template=m.template,
+                    context=m.context,
+                    attachments=attachments,
+                    kind=m.kind,
+                    cycle_id=m.cycle_id,
+                    region_code=m.region_code,
+                    assessor_id=m.assessor_id,
+                    letter_id=m.letter_id,
+                    cc=m.cc,
+                )
         deliver_pending_sync(keys=out.keys)
     return result, receipts(out.keys)
 

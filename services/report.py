@@ -59,7 +59,7 @@ def timeline(session, cycle_id: int, region_count: int) -> list[dict[str, Any]]:
 
 def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
     """Issue every step-14 document (idempotent by key) and return their numbers/paths."""
-    from letters.service import issue_letter, store_document
+    from letters.service import issue_letter, make_pdfs, store_document
 
     from assessment.instruments import load_instrument
 
@@ -75,6 +75,7 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
         regions = {r.code: r for r in session.exec(select(Region))}
         dims = {d.code: d.name for d in instrument.dimensions}
         issued: dict[str, Any] = {"berita_acara": [], "unfinished": unfinished}
+        made: list[Letter] = []
         for res in results:
             region = regions[res.region_code]
             assessors = [
@@ -208,6 +209,7 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
                 session, "laporan", laporan_input, cycle_id=ctx.id, region_code=None
             )
             issued["laporan"] = {"file": doc.file_path, "sha256": doc.sha256}
+        make_pdfs(session, made)  # one LibreOffice call for every step-14 letter
         return issued
 
 

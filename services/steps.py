@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from letters.dates import format_date_id
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import (
@@ -46,7 +45,7 @@ def _contact() -> str:
 def _region_context(ctx: CycleContext, region: Region) -> dict[str, Any]:
     return {
         "tahun": ctx.params.year,
-        "wilayah": region.name,
+        "nama_wilayah": region.name,
         "kode_wilayah": region.code,
         "nama_penerima": region.pic_name,
         "instansi": get_settings().organisation.instansi,
@@ -128,9 +127,7 @@ def send_pemberitahuan(cycle_id: int, region_code: str, sent_on: date) -> dict[s
             template="pemberitahuan",
             context={
                 **_region_context(ctx, region),
-                "tenggat": format_date_id(deadline, True),
-                "instrumen": instrument.name,
-                "berkas_kuesioner": workbook.name,
+                "tenggat": deadline,
             },
             cycle_id=ctx.id,
             region_code=region.code,
@@ -188,6 +185,7 @@ def send_tanda_terima(cycle_id: int, region_code: str) -> dict[str, Any]:
             context={
                 **_region_context(ctx, region),
                 "versi": answers.version,
+                "diterima_pada": answers.submitted_at,
                 "jumlah_indikator": len(answers.answers or {}),
             },
             cycle_id=ctx.id,
@@ -240,12 +238,11 @@ def send_undangan(cycle_id: int, region_code: str, round_no: int) -> dict[str, A
             template="undangan",
             context={
                 **_region_context(ctx, region),
-                "tanggal": format_date_id(when, True),
-                "waktu": ctx.params.session_time,
-                "tempat": ctx.params.venue,
-                "tautan": ctx.params.online_link,
+                "tanggal_acara": when,
+                "waktu": f"{ctx.params.session_time} WITA – selesai",
+                "tempat": ctx.params.venue or ctx.params.online_link,
                 "acara": ctx.params.agenda,
-                "balas_sebelum": format_date_id(reply_by, True),
+                "batas_konfirmasi": reply_by,
             },
             cycle_id=ctx.id,
             region_code=region.code,
@@ -295,15 +292,10 @@ def send_permohonan(cycle_id: int, region_code: str) -> dict[str, Any]:
                 template="permohonan",
                 context={
                     "tahun": ctx.params.year,
-                    "nama_penerima": assessor.name,
-                    "wilayah": region.name,
-                    "kode_wilayah": region.code,
-                    "tanggal": format_date_id(when, True),
-                    "waktu": ctx.params.session_time,
-                    "tempat": ctx.params.venue,
-                    "tautan": ctx.params.online_link,
-                    "balas_sebelum": format_date_id(reply_by, True),
-                    "instansi": get_settings().organisation.instansi,
+                    "wilayah": [region.name],
+                    "tanggal_acara": when,
+                    "tempat": ctx.params.venue or ctx.params.online_link,
+                    "batas_konfirmasi": reply_by,
                 },
                 cycle_id=ctx.id,
                 region_code=region.code,
@@ -451,9 +443,12 @@ def send_result_to_region(cycle_id: int, region_code: str) -> dict[str, Any]:
             template="hasil",
             context={
                 **_region_context(ctx, region),
-                "total": f"{result.total:.2f}",
+                "nilai": result.total,
                 "predikat": result.predicate,
-                "dimensi": {k: f"{v:.2f}" for k, v in (result.dimension_scores or {}).items()},
+                "dimensi": [
+                    {"nama": _dimension_name(ctx, k), "nilai": v}
+                    for k, v in (result.dimension_scores or {}).items()
+                ],
             },
             cycle_id=ctx.id,
             region_code=region.code,
@@ -463,6 +458,13 @@ def send_result_to_region(cycle_id: int, region_code: str) -> dict[str, Any]:
 
     result, receipts = queue_then_deliver(build)
     return {**result, "receipts": receipts}
+
+
+def _dimension_name(ctx: CycleContext, code: str) -> str:
+    from assessment.instruments import load_instrument
+
+    names = {d.code: d.name for d in load_instrument(ctx.cycle.instrument_code).dimensions}
+    return names.get(code, code)
 
 
 def mark_cycle(cycle_id: int, state: CycleState, reason: str = "") -> None:

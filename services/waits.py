@@ -71,6 +71,7 @@ class Stage:
     title: str
     accept: Callable[[Session, int, str, dict[str, Any], str, str], str]
     check: Callable[[Session, int, str], StageStatus]
+    done_steps: tuple[int, ...] = ()  # SOP steps the stage completes when it is answered
 
 
 # --- jawaban (steps 3–5) --------------------------------------------------------------------
@@ -433,7 +434,9 @@ def _scores_present(session: Session, cycle_id: int, region: str) -> bool:
 STAGES: dict[str, Stage] = {
     s.kind: s
     for s in (
-        Stage("jawaban", 4, "wilayah", "Jawaban kuesioner", _accept_answers, _check_answers),
+        Stage(
+            "jawaban", 4, "wilayah", "Jawaban kuesioner", _accept_answers, _check_answers, (3, 4)
+        ),
         Stage(
             "konfirmasi",
             8,
@@ -441,6 +444,7 @@ STAGES: dict[str, Stage] = {
             "Konfirmasi kehadiran dan kesediaan",
             _accept_confirmation,
             _check_confirmations,
+            (8,),
         ),
         Stage(
             "kehadiran",
@@ -449,8 +453,9 @@ STAGES: dict[str, Stage] = {
             "Daftar hadir penilaian",
             _accept_attendance,
             _check_attendance,
+            (10,),
         ),
-        Stage("nilai", 11, "asesor", "Nilai asesor", _accept_scores, _check_scores),
+        Stage("nilai", 11, "asesor", "Nilai asesor", _accept_scores, _check_scores, (11,)),
         Stage(
             "penerimaan",
             13,
@@ -546,19 +551,36 @@ def open_wait(
         return row
 
 
-def close_waits(kind: str, cycle_id: int, region: str) -> None:
+def close_waits(kind: str, cycle_id: int, region: str) -> int:
+    """Close the open waits of a completed stage; record its SOP steps as done (once)."""
+    st = stage(kind)
     with session_scope() as session:
-        for row in session.exec(
+        rows = session.exec(
             select(Wait).where(
                 Wait.cycle_id == cycle_id,
                 Wait.region_code == region,
                 Wait.kind == kind,
                 Wait.state == WaitState.OPEN,
             )
-        ):
+        ).all()
+        for row in rows:
             row.state = WaitState.ANSWERED
             row.closed_at = utcnow()
             session.add(row)
+        if rows:
+            first = min(rows, key=lambda r: r.opened_at)
+            for step_no in st.done_steps:
+                record_step(
+                    session,
+                    cycle_id=cycle_id,
+                    region_code=region,
+                    step_no=step_no,
+                    event="done",
+                    started_at=first.opened_at,
+                    due_date=rows[-1].due_date,
+                    outcome=f"{st.title} lengkap",
+                )
+        return len(rows)
 
 
 def open_wait_for(session: Session, cycle_id: int, region: str, kind: str) -> Wait | None:

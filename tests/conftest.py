@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.prefect_server import free_port, start_server
+from deployments.prefect_server import free_port, start_server
 
 # Point Prefect at a test server before anything imports Prefect; the server itself starts
 # only when a test asks for the ``prefect_server`` fixture.

@@ -1,0 +1,625 @@
+"""``pemantik demo``: a whole cycle for the Kab/Kota of Kalimantan Timur on embedded defaults.
+
+The parent process starts a local Prefect server (SQLite, with the UI) and then runs this
+module as a child process with the environment pointing at it (Prefect reads its settings at
+import time, so the child gets them cleanly). The child starts the SMTP sink, serves every
+deployment in-process, starts the cycle deployment and plays the people: officers and
+assessors read their mail from the sink's Maildir and answer through the same door a person's
+answer takes (``services.waits.submit``; one invalid answer goes through the Prefect resume
+form instead). Some answers are invalid at first, one assessor declines, one region is late
+and gets the reminder ladder (the reminder job is run for simulated later days).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+LATE_REGION_INDEX = 6  # which region (in code order) is late; chosen by position, not code
+INVALID_VIA_API = 1  # region positions whose first answer is invalid
+INVALID_VIA_FORM = 3
+
+
+# --- the parent: server, environment, child ------------------------------------------------
+
+
+def run_demo(out: Path, seed: int, keep: bool, echo: Any = print) -> int:
+    from deployments.prefect_server import free_port, start_server
+
+    out = out.resolve()
+    if out.exists():
+        for name in (
+            "mail",
+            "documents",
+            "data",
+            "prefect",
+            "results.json",
+            "audit.csv",
+            "simulasi",
+        ):
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    echo("Menyalakan server Prefect lokal (SQLite) ...")
+    server = start_server(port, out / "prefect" / "home", out / "prefect" / "server.log", ui=True)
+    ui = f"http://127.0.0.1:{port}"
+    echo(f"Prefect UI: {ui}")
+    env = dict(
+        os.environ,
+        PREFECT_API_URL=f"{ui}/api",
+        PREFECT_HOME=str(out / "prefect" / "home"),
+        PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
+        PREFECT_LOCAL_STORAGE_PATH=str(out / "prefect" / "results"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="WARNING",
+        PEMANTIK_DATA_DIR=str(out / "data"),
+        PEMANTIK_DOCUMENTS_DIR=str(out / "documents"),
+        PEMANTIK_DATABASE_URL=f"sqlite:///{out / 'data' / 'pemantik.db'}",
+    )
+    try:
+        code = subprocess.call(
+            [sys.executable, "-m", "deployments.demo", "--keluar", str(out), "--seed", str(seed)],
+            env=env,
+        )
+        if keep and code == 0:
+            echo(f"Server tetap menyala: buka {ui} untuk melihat run. Tekan Ctrl+C untuk berhenti.")
+            try:
+                server.wait()
+            except KeyboardInterrupt:
+                pass
+        return code
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+# --- the child: the product plus simulated people -------------------------------------------
+
+
+class Simulation:
+    def __init__(self, out: Path, seed: int, sink: Any, year: int) -> None:
+        self.out = out
+        self.rng = random.Random(seed)
+        self.sink = sink
+        self.year = year
+        self.done: set[tuple[str, str, int]] = set()  # (region, wait key, wait id) handled
+        self.declined_once = False
+        self.late_handled = False
+        self.regions: list[str] = []
+        self.self_levels: dict[str, dict[str, int]] = {}
+
+    # -- mail, as a person reads it
+    def inbox(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.sink.messages() if address.lower() in str(m["To"]).lower()]
+
+    def attachment(self, address: str, suffix: str) -> tuple[str, bytes] | None:
+        for message in reversed(self.inbox(address)):
+            for part in message.iter_attachments():
+                name = part.get_filename() or ""
+                if name.endswith(suffix):
+                    return name, part.get_payload(decode=True)
+        return None
+
+    # -- the region officer
+    def fill_workbook(self, code: str, raw: bytes, invalid: bool) -> Path:
+        import openpyxl
+
+        from assessment.workbook import META_SHEET
+
+        folder = self.out / "simulasi" / code
+        folder.mkdir(parents=True, exist_ok=True)
+        source = folder / "kuesioner-diterima.xlsx"
+        source.write_bytes(raw)
+        wb = openpyxl.load_workbook(source)
+        meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
+        layout = json.loads(meta["layout"])
+        levels = self.self_levels.setdefault(code, {})
+        for i, (indicator, (sheet, row)) in enumerate(layout.items()):
+            level = levels.setdefault(indicator, self.rng.choice([1, 2, 2, 3, 3, 3, 4, 4, 5]))
+            cell_level = level
+            if invalid and i == 0:
+                cell_level = None  # a blank answer
+            if invalid and i == 1:
+                cell_level = 9  # off the scale
+            wb[sheet].cell(row=row, column=4, value=cell_level)
+            wb[sheet].cell(
+                row=row,
+                column=5,
+                value=f"https://{code.replace('.', '')}.contoh.example/bukti/{indicator}",
+            )
+        target = folder / ("jawaban-salah.xlsx" if invalid else "jawaban.xlsx")
+        wb.save(target)
+        return target
+
+    def answer_questionnaire(self, code: str, region: Any, wait: Any) -> str:
+        from prefect.flow_runs import resume_flow_run
+
+        from services.waits import InputRefused, submit
+
+        position = self.regions.index(code)
+        found = self.attachment(region.pic_email, ".xlsx")
+        if found is None:
+            return ""
+        first_try = wait.input_key.endswith("-0")
+        if position == INVALID_VIA_FORM and first_try:
+            # Through the Prefect resume form (the UI door): the run re-asks and emails errors.
+            resume_flow_run(
+                wait.flow_run_id,
+                run_input={
+                    "melalui": "ui",
+                    "jawaban": [{"kode": "bukan-kode", "tingkat": 7, "bukti": ""}],
+                },
+            )
+            return "mengisi formulir UI dengan jawaban keliru (ditolak, diminta ulang)"
+        invalid = (
+            position == INVALID_VIA_API
+            and not (self.out / "simulasi" / code / "jawaban-salah.xlsx").exists()
+        )
+        path = self.fill_workbook(code, found[1], invalid)
+        try:
+            submit(
+                "jawaban",
+                year=self.year,
+                region=code,
+                payload={"berkas": str(path)},
+                via="email",
+                who=region.pic_name,
+                resume_timeout=5,
+            )
+        except InputRefused as exc:
+            path = self.fill_workbook(code, found[1], False)
+            submit(
+                "jawaban",
+                year=self.year,
+                region=code,
+                payload={"berkas": str(path)},
+                via="email",
+                who=region.pic_name,
+                resume_timeout=5,
+            )
+            return f"jawaban pertama ditolak ({len(exc.errors)} kesalahan), diperbaiki dan dikirim ulang"
+        return "mengirim jawaban kuesioner"
+
+    def confirm(self, code: str, region: Any) -> str:
+        from sqlmodel import select
+
+        from models.db import session_scope
+        from models.tables import Assessor, Assignment, AssignmentState, Confirmation
+        from services.waits import submit
+
+        said = []
+        with session_scope() as session:
+            pending = [
+                session.get(Assessor, a.assessor_id)
+                for a in session.exec(
+                    select(Assignment).where(
+                        Assignment.region_code == code,
+                        Assignment.state == AssignmentState.REQUESTED,
+                    )
+                )
+            ]
+            confirmed = session.exec(
+                select(Confirmation).where(Confirmation.region_code == code)
+            ).first()
+        for assessor in pending:
+            if not self.inbox(assessor.email):
+                continue
+            if not self.declined_once:
+                self.declined_once = True
+                submit(
+                    "konfirmasi",
+                    year=self.year,
+                    region=code,
+                    via="email",
+                    who=assessor.name,
+                    payload={
+                        "pihak": assessor.email,
+                        "jawaban": "tidak",
+                        "alasan": "bertugas di luar kota",
+                    },
+                    resume_timeout=5,
+                )
+                said.append(f"{assessor.name} tidak bersedia")
+            else:
+                submit(
+                    "konfirmasi",
+                    year=self.year,
+                    region=code,
+                    via="email",
+                    who=assessor.name,
+                    payload={
+                        "pihak": assessor.email,
+                        "jawaban": "ya",
+                        "pernyataan_benturan_kepentingan": "Tidak memiliki benturan kepentingan",
+                    },
+                    resume_timeout=5,
+                )
+                said.append(f"{assessor.name} bersedia")
+        if confirmed is None and self.inbox(region.pic_email):
+            submit(
+                "konfirmasi",
+                year=self.year,
+                region=code,
+                via="email",
+                who=region.pic_name,
+                payload={
+                    "pihak": "wilayah",
+                    "jawaban": "ya",
+                    "delegasi": [
+                        {"nama": region.pic_name, "jabatan": "Pranata Komputer"},
+                        {"nama": f"Kepala Bidang Aptika {region.name}", "jabatan": "Kepala Bidang"},
+                    ],
+                },
+                resume_timeout=5,
+            )
+            said.append("Kab/Kota hadir")
+        return ", ".join(said)
+
+    def attendance(self, code: str, region: Any) -> str:
+        from sqlmodel import select
+
+        from models.db import session_scope
+        from models.tables import Confirmation
+        from services.waits import submit
+
+        with session_scope() as session:
+            conf = session.exec(
+                select(Confirmation).where(
+                    Confirmation.region_code == code, Confirmation.attend == True
+                )  # noqa: E712
+            ).first()
+            people = [
+                {"nama": d["nama"], "jabatan": d.get("jabatan", ""), "instansi": region.name}
+                for d in (conf.delegates if conf else [])
+            ]
+        submit(
+            "kehadiran",
+            year=self.year,
+            region=code,
+            via="cli",
+            who="admin",
+            payload={"peserta": people},
+            resume_timeout=5,
+        )
+        return f"daftar hadir {len(people)} orang dicatat"
+
+    def scores(self, code: str) -> str:
+        from assessment.results import missing_assessors
+        from models.db import session_scope
+        from models.tables import Assessor
+        from services.context import cycle_by_year
+        from services.steps import active_assessor_ids
+        from services.waits import submit
+
+        with session_scope() as session:
+            cycle_id = cycle_by_year(session, self.year).id
+            ids = active_assessor_ids(session, cycle_id, code)
+            missing = set(missing_assessors(session, cycle_id, code, ids))
+            assessors = [session.get(Assessor, i) for i in ids if i in missing]
+        for assessor in assessors:
+            levels = {}
+            for indicator, own in self.self_levels[code].items():
+                verified = min(5, max(1, own + self.rng.choice([-1, -1, 0, 0, 0, 1])))
+                levels[indicator] = {
+                    "level": verified,
+                    "note": "diverifikasi terhadap bukti dukung",
+                }
+            submit(
+                "nilai",
+                year=self.year,
+                region=code,
+                via="email",
+                who=assessor.name,
+                payload={"asesor": assessor.email, "data": levels},
+                resume_timeout=5,
+            )
+        return f"{len(assessors)} asesor mengirim nilai"
+
+    def accept_results(self, code: str) -> str:
+        from assessment.instruments import load_instrument
+        from assessment.results import assessor_levels, region_result
+        from models.db import session_scope
+        from services.context import cycle_by_year
+        from services.waits import submit
+
+        with session_scope() as session:
+            cycle = cycle_by_year(session, self.year)
+            rr = region_result(session, cycle.id, code, load_instrument(cycle.instrument_code))
+            levels = assessor_levels(session, cycle.id, code)
+        consensus = []
+        for indicator in rr.needs_consensus:
+            values = [lv[indicator] for lv in levels.values() if indicator in lv]
+            consensus.append(
+                {
+                    "kode": indicator,
+                    "tingkat": round(sum(values) / len(values)),
+                    "catatan": "konsensus Tim Penilai dalam rapat penilaian",
+                }
+            )
+        submit(
+            "penerimaan",
+            year=self.year,
+            region=code,
+            via="cli",
+            who="admin",
+            payload={"keputusan": "terima", "konsensus": consensus},
+            resume_timeout=5,
+        )
+        return "hasil diterima" + (
+            f" ({len(consensus)} indikator dengan konsensus)" if consensus else ""
+        )
+
+    def late_reminders(self, code: str, wait: Any) -> str:
+        """The late region: run the daily reminder job for simulated days around its due date."""
+        from models.workdays import calendar_from_settings
+        from reminders.service import run_reminders
+
+        calendar = calendar_from_settings()
+        days = []
+        for offset in (-2, -1, 0, 1, 3):
+            day = wait.due_date
+            step = 1 if offset > 0 else -1
+            for _ in range(abs(offset)):
+                day = day + timedelta(days=step)
+                while not calendar.is_working_day(day):
+                    day = day + timedelta(days=step)
+            days.append(day)
+        sent = 0
+        for day in days:
+            report = run_reminders(None, day)
+            sent += getattr(report, "queued", 0) or len(getattr(report, "dispatch_ids", []) or [])
+        self.late_handled = True
+        return (
+            f"terlambat: tangga pengingat dijalankan untuk {', '.join(d.isoformat() for d in days)}"
+        )
+
+    # -- one pass over every open wait
+    def step(self) -> list[tuple[str, str]]:
+        from sqlmodel import select
+
+        from models.db import session_scope
+        from models.tables import Region, Wait, WaitState
+
+        events = []
+        with session_scope() as session:
+            open_waits = session.exec(
+                select(Wait).where(Wait.state == WaitState.OPEN).order_by(Wait.id)
+            ).all()
+            regions = {r.code: r for r in session.exec(select(Region))}
+        for wait in open_waits:
+            marker = (wait.region_code, wait.input_key, wait.id)
+            if marker in self.done:
+                continue
+            code = wait.region_code
+            region = regions[code]
+            if wait.kind == "jawaban":
+                if self.regions.index(code) == LATE_REGION_INDEX and not self.late_handled:
+                    others_pending = [
+                        w for w in open_waits if w.kind == "jawaban" and w.region_code != code
+                    ]
+                    if others_pending:
+                        continue
+                    events.append((code, self.late_reminders(code, wait)))
+                said = self.answer_questionnaire(code, region, wait)
+            elif wait.kind == "konfirmasi":
+                said = self.confirm(code, region)
+            elif wait.kind == "kehadiran":
+                said = self.attendance(code, region)
+            elif wait.kind == "nilai":
+                said = self.scores(code)
+            elif wait.kind == "penerimaan":
+                said = self.accept_results(code)
+            else:
+                said = ""
+            if said:
+                self.done.add(marker)
+                events.append((code, said))
+        return events
+
+
+def write_outputs(out: Path, year: int) -> dict[str, Any]:
+    from sqlmodel import select
+
+    from assessment.results import assessor_levels
+    from models.db import session_scope
+    from models.tables import AnswerSet, Assessor, Region, Result, StepRecord
+    from services.context import cycle_by_year
+
+    with session_scope() as session:
+        cycle = cycle_by_year(session, year)
+        regions = {r.code: r for r in session.exec(select(Region))}
+        results: dict[str, Any] = {}
+        for res in session.exec(
+            select(Result).where(Result.cycle_id == cycle.id).order_by(Result.region_code)
+        ):
+            answers = session.exec(
+                select(AnswerSet)
+                .where(AnswerSet.cycle_id == cycle.id, AnswerSet.region_code == res.region_code)
+                .order_by(AnswerSet.version.desc())
+            ).first()
+            per_assessor = {
+                session.get(Assessor, aid).email: lv
+                for aid, lv in assessor_levels(session, cycle.id, res.region_code).items()
+            }
+            results[res.region_code] = {
+                "region": regions[res.region_code].name,
+                "self_levels": {c: a["level"] for c, a in (answers.answers or {}).items()}
+                if answers
+                else {},
+                "assessor_levels": per_assessor,
+                "final_levels": res.final_levels,
+                "dimension_scores": res.dimension_scores,
+                "total": res.total,
+                "predicate": res.predicate,
+                "rank": res.rank,
+                "locked": res.locked,
+            }
+        (out / "results.json").write_text(
+            json.dumps(
+                {
+                    "year": year,
+                    "cycle_id": cycle.id,
+                    "instrument": cycle.instrument_code,
+                    "regions": results,
+                },
+                ensure_ascii=False,
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+        with (out / "audit.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(
+                [
+                    "id",
+                    "siklus",
+                    "wilayah",
+                    "asesor",
+                    "langkah",
+                    "pelaksana",
+                    "peristiwa",
+                    "mulai",
+                    "tenggat",
+                    "selesai",
+                    "hasil",
+                    "oleh",
+                    "dokumen",
+                    "dicatat",
+                ]
+            )
+            for r in session.exec(
+                select(StepRecord).where(StepRecord.cycle_id == cycle.id).order_by(StepRecord.id)
+            ):
+                writer.writerow(
+                    [
+                        r.id,
+                        r.cycle_id,
+                        r.region_code or "",
+                        r.assessor_id or "",
+                        r.step_no,
+                        r.actor,
+                        r.event,
+                        r.started_at or "",
+                        r.due_date or "",
+                        r.completed_at or "",
+                        r.outcome,
+                        r.who,
+                        r.document_id or "",
+                        r.recorded_at,
+                    ]
+                )
+        return results
+
+
+def child_main(out: Path, seed: int) -> int:
+    from deployments.prefect_server import free_port
+    from mail.sink import start_sink
+
+    sink = start_sink(out / "mail", port=free_port())
+    os.environ["PEMANTIK_SMTP__PORT"] = str(sink.port)
+    os.environ["PEMANTIK_SMTP__RETRY_BASE_SECONDS"] = "0.5"
+
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    from deployments.serve import BackgroundServe
+    from models.db import migrate, session_scope
+    from models.registry import ensure_reference_data
+    from models.settings import reset_settings
+    from models.tables import RegionProcess
+
+    reset_settings()
+    migrate()
+    with session_scope() as session:
+        ensure_reference_data(session)
+    year = 2026
+    started = time.monotonic()
+    sim = Simulation(out, seed, sink, year)
+    with BackgroundServe(poll_seconds=0.5):
+        start = date(year, 7, 1)
+        run = run_deployment(
+            "siklus-pemantik/siklus",
+            timeout=0,
+            parameters={
+                "params": {
+                    "year": year,
+                    "start_date": start.isoformat(),
+                    "instrument": "spbe-2020",
+                    "venue": "Ruang Rapat Diskominfo Prov. Kaltim, Samarinda",
+                }
+            },
+        )
+        print(f"Siklus {year} dimulai (run {run.id}).", flush=True)
+        last: dict[str, tuple] = {}
+        with get_client(sync_client=True) as client:
+            while True:
+                with session_scope() as session:
+                    rows = session.exec(select_processes(RegionProcess)).all()
+                    sim.regions = sorted(r.region_code for r in rows)
+                    for row in rows:
+                        now = (row.current_step, row.state)
+                        if last.get(row.region_code) != now:
+                            last[row.region_code] = now
+                            waiting = (
+                                f" — menunggu {row.waiting_for}" if row.state == "waiting" else ""
+                            )
+                            print(
+                                f"  [{time.monotonic() - started:6.1f} s] {row.region_code}: langkah "
+                                f"{row.current_step} ({row.state}){waiting}",
+                                flush=True,
+                            )
+                for code, said in sim.step():
+                    print(f"  [{time.monotonic() - started:6.1f} s] {code}: {said}", flush=True)
+                state = client.read_flow_run(run.id).state
+                if state.is_final():
+                    break
+                if time.monotonic() - started > 900:
+                    print("Demo melebihi 15 menit; dihentikan.", flush=True)
+                    return 1
+                time.sleep(0.5)
+        if not state.is_completed():
+            print(f"Siklus berakhir dengan status {state.name}: {state.message}", flush=True)
+            return 1
+    results = write_outputs(out, year)
+    sink.stop()
+    elapsed = time.monotonic() - started
+    print(f"Selesai dalam {elapsed:.1f} s: {len(results)} wilayah dinilai.", flush=True)
+    for code, r in sorted(results.items(), key=lambda kv: kv[1]["rank"] or 99):
+        print(
+            f"  {r['rank']:>2}. {code} {r['region']}: {r['total']:.2f} ({r['predicate']})",
+            flush=True,
+        )
+    print(f"Keluaran: {out}/mail, {out}/documents, {out}/results.json, {out}/audit.csv", flush=True)
+    return 0
+
+
+def select_processes(model: Any) -> Any:
+    from sqlmodel import select
+
+    return select(model).order_by(model.region_code)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keluar", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    sys.exit(child_main(args.keluar.resolve(), args.seed))
