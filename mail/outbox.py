@@ -24,6 +24,15 @@ Claiming
     time) uses a conditional ``UPDATE … WHERE state = 'queued' … RETURNING``. Two deliverers
     running at once therefore never send the same row. The receipt is written with the claim's
     attempt number as a fence, so a deliverer whose lease ran out cannot overwrite a newer claim.
+    When the server cannot be reached (refused, timed out, TLS or AUTH refused), only the row
+    being attempted is charged; the other rows of the claim are released (back to ``queued``,
+    attempt count restored, listed in ``DeliveryReport.deferred``) and the run stops. A row in
+    ``sending`` without a lease is treated as expired.
+
+Sessions
+    Up to ``settings.smtp.concurrency`` SMTP sessions run at once, each reused for many
+    messages; claims and receipts run in worker threads so one session's database commit does
+    not stall the others.
 
 The window between "server accepted" and "receipt written"
     If the process dies after the SMTP server answered 250 but before the receipt was committed,
@@ -57,6 +66,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, or_, update
 from sqlalchemy import select as sa_select
@@ -615,6 +625,57 @@ def _record(
         session.commit()
 
 
+class _SmtpSession:
+    """One worker's SMTP session: opened on first use, reused for every message it sends."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sender = str(settings.sender)
+        self.client: aiosmtplib.SMTP | None = None
+        self.unreachable = False  # connecting failed: the server is down or refuses us
+
+    async def send(self, row: Dispatch, cache: dict[tuple, bytes]) -> _Result:
+        try:
+            payload = message_bytes(row, self.settings, cache=cache)
+        except AttachmentChanged as exc:
+            return _Result(row, False, SmtpFailure(False, None, str(exc)))
+        connecting = self.client is None
+        try:
+            if self.client is None:
+                self.client = make_client(self.settings)
+                await self.client.connect()
+            errors, reply = await send_prepared(
+                self.client, self.sender, envelope_recipients(row), payload
+            )
+        except Exception as exc:  # noqa: BLE001 - classified; unknown ones re-raise
+            failure = classify(exc)
+            if failure.connection_lost:
+                self._drop()
+                # A session that dropped after working is retried on a fresh connection by the
+                # next row; a connect that fails means the server is down: stop this run.
+                self.unreachable = connecting or not isinstance(
+                    exc, aiosmtplib.SMTPServerDisconnected
+                )
+            return _Result(row, False, failure)
+        if errors:
+            refused = "; ".join(f"{rcpt}: {r.code} {r.message}" for rcpt, r in errors.items())
+            reply = f"{reply} (sebagian ditolak: {refused})"
+        return _Result(row, True, reply=reply)
+
+    def _drop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    async def close(self) -> None:
+        if self.client is not None:
+            try:
+                await self.client.quit()
+            except Exception:  # noqa: BLE001 - closing a session that is already gone
+                self._drop()
+            self.client = None
+
+
 async def _run_round(
     engine: Engine,
     keys: list[str] | None,
@@ -629,14 +690,13 @@ async def _run_round(
         return
     pending = deque(ids)
     server_down = asyncio.Event()
-    sender = str(settings.sender)
     workers = max(1, min(settings.smtp.concurrency, -(-len(ids) // chunk_size)))
     # Encoded attachment parts, shared by the workers of this round (checked against the hash
     # once per round; the same questionnaire is attached to every region's letter).
     cache: dict[tuple, bytes] = {}
 
     async def worker() -> None:
-        client = None
+        session = _SmtpSession(settings)
         try:
             while pending and not server_down.is_set():
                 chunk = [pending.popleft() for _ in range(min(chunk_size, len(pending)))]
@@ -644,55 +704,28 @@ async def _run_round(
                 # Database work runs in a thread so the other sessions keep sending meanwhile.
                 rows = await asyncio.to_thread(_claim, engine, chunk, lease)
                 results: list[_Result] = []
-                for row in rows:
-                    if server_down.is_set():
-                        # Not this message's fault: give the claim back untouched.
-                        results.append(_Result(row, False, released=True))
-                        continue
-                    try:
-                        payload = message_bytes(row, settings, cache=cache)
-                    except AttachmentChanged as exc:
-                        results.append(_Result(row, False, SmtpFailure(False, None, str(exc))))
-                        continue
-                    try:
-                        if client is None:
-                            client = make_client(settings)
-                            await client.connect()
-                        errors, reply = await send_prepared(
-                            client, sender, envelope_recipients(row), payload
-                        )
-                        if errors:
-                            refused = "; ".join(
-                                f"{rcpt}: {r.code} {r.message}" for rcpt, r in errors.items()
-                            )
-                            reply = f"{reply} (sebagian ditolak: {refused})"
-                        results.append(_Result(row, True, reply=reply))
-                    except Exception as exc:  # noqa: BLE001 - classified, unknown ones re-raise
-                        failure = classify(exc)
-                        results.append(_Result(row, False, failure))
-                        if failure.connection_lost:
-                            if client is not None:
-                                client.close()
-                                client = None
-                            if not _is_mid_session(exc):
-                                server_down.set()
+                try:
+                    for row in rows:
+                        if server_down.is_set():
+                            # Not this message's fault: give the claim back untouched.
+                            results.append(_Result(row, False, released=True))
+                            continue
+                        result = await session.send(row, cache)
+                        results.append(result)
+                        if session.unreachable:
+                            server_down.set()
+                except BaseException:
+                    # A bug or a cancellation: keep the receipts of what was sent and give
+                    # back the rest (a row in flight is re-sent later with its Message-ID).
+                    seen = {r.row.id for r in results}
+                    results += [_Result(r, False, released=True) for r in rows if r.id not in seen]
+                    _record(engine, results, settings, report)
+                    raise
                 await asyncio.to_thread(_record, engine, results, settings, report)
         finally:
-            if client is not None:
-                try:
-                    await client.quit()
-                except Exception:  # noqa: BLE001 - closing a session that is already gone
-                    client.close()
+            await session.close()
 
     await asyncio.gather(*(worker() for _ in range(workers)))
-
-
-def _is_mid_session(exc: BaseException) -> bool:
-    # A session that dropped after working is retried on a fresh connection by the next row;
-    # a connect that fails means the server is down: stop and leave the rest queued.
-    import aiosmtplib
-
-    return isinstance(exc, aiosmtplib.SMTPServerDisconnected)
 
 
 async def deliver_pending(
