@@ -71,6 +71,8 @@ def read_attachment(item: dict) -> bytes:
 
 def _header(name: str, value: str) -> bytes:
     """One header line, RFC 2047-encoded when not ASCII, folded at 78 columns."""
+    if value.isascii() and len(name) + len(value) < 76 and "\r" not in value and "\n" not in value:
+        return f"{name}: {value}\r\n".encode("ascii")  # the common case, without Header()
     try:
         value.encode("ascii")
         charset = "us-ascii"
