@@ -520,3 +520,12 @@ def test_sessions_are_reused_within_the_concurrency_limit(db: str, sink) -> None
     report = deliver_pending_sync(db, settings=settings, chunk_size=5)
     assert len(report.sent) == 25 and len(sink.messages()) == 25
     assert 1 <= sink.handler.sessions <= 2  # 25 messages over at most 2 SMTP sessions
+
+
+async def test_sync_wrapper_inside_a_running_loop(db: str, sink) -> None:
+    # An async caller (e.g. an async Prefect task) that uses the sync wrapper must not deadlock.
+    settings = mail_settings(sink.port)
+    row = queue_one(db, settings)
+    report = deliver_pending_sync(db, settings=settings)
+    assert [o.id for o in report.sent] == [row.id]
+    assert len(sink.messages()) == 1
