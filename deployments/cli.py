@@ -155,6 +155,11 @@ from deployments import cli_letters  # noqa: E402
 cli_letters.register(app)
 
 
+from deployments import cli_flows  # noqa: E402
+
+cli_flows.register(app)
+
+
 def main() -> None:
     try:
         app()

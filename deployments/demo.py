@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -382,14 +382,33 @@ class Simulation:
                 while not calendar.is_working_day(day):
                     day = day + timedelta(days=step)
             days.append(day)
-        sent = 0
+        sent, letters = 0, []
         for day in days:
             report = run_reminders(None, day)
-            sent += getattr(report, "queued", 0) or len(getattr(report, "dispatch_ids", []) or [])
+            sent += len(report.queued)
+            letters += report.letters
         self.late_handled = True
         return (
-            f"terlambat: tangga pengingat dijalankan untuk {', '.join(d.isoformat() for d in days)}"
+            f"terlambat: pengingat harian dijalankan untuk {', '.join(d.isoformat() for d in days)}: "
+            f"{sent} surel pengingat, Surat Pengingat {', '.join(letters) or '-'}"
         )
+
+    def suspended(self, flow_run_id: str) -> bool:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(flow_run_id).state
+        return state is not None and state.is_paused()
+
+    def others_done(self, code: str) -> bool:
+        from sqlmodel import select
+
+        from models.db import session_scope
+        from models.tables import ProcessState, RegionProcess
+
+        with session_scope() as session:
+            rows = session.exec(select(RegionProcess).where(RegionProcess.region_code != code)).all()
+            return all(r.state == ProcessState.DONE for r in rows)
 
     # -- one pass over every open wait
     def step(self) -> list[tuple[str, str]]:
@@ -410,12 +429,13 @@ class Simulation:
                 continue
             code = wait.region_code
             region = regions[code]
+            if not self.suspended(wait.flow_run_id):
+                continue  # act once the run has really stopped to wait (no blocking resume)
             if wait.kind == "jawaban":
                 if self.regions.index(code) == LATE_REGION_INDEX and not self.late_handled:
-                    others_pending = [
-                        w for w in open_waits if w.kind == "jawaban" and w.region_code != code
-                    ]
-                    if others_pending:
+                    # The late region answers only after every other region is through, and
+                    # after the reminder ladder has run for the days around its due date.
+                    if len(open_waits) > 1 or not self.others_done(code):
                         continue
                     events.append((code, self.late_reminders(code, wait)))
                 said = self.answer_questionnaire(code, region, wait)
@@ -554,7 +574,9 @@ def child_main(out: Path, seed: int) -> int:
     started = time.monotonic()
     sim = Simulation(out, seed, sink, year)
     with BackgroundServe(poll_seconds=0.5):
-        start = date(year, 7, 1)
+        from models.workdays import local_today
+
+        start = local_today()
         run = run_deployment(
             "siklus-pemantik/siklus",
             timeout=0,

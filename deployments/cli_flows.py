@@ -1,0 +1,251 @@
+"""CLI doors to the waiting flows, plus ``serve`` and ``demo``.
+
+Every answer command hands its input to ``services.waits.submit`` — the same validation the
+Prefect UI form and email replies get — and prints either what was stored (and whether the
+region's run was resumed) or every reason the input was refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from deployments.cli_common import console, fail, ready_database
+
+jawaban_app = typer.Typer(help="Jawaban kuesioner Kab/Kota.", no_args_is_help=True)
+
+
+def _submit(kind: str, year: int, region: str, payload: dict[str, Any], who: str) -> None:
+    from services.context import NotFound
+    from services.waits import InputRefused, NotWaiting, submit
+
+    ready_database()
+    try:
+        outcome = submit(kind, year=year, region=region, payload=payload, via="cli", who=who)
+    except (NotWaiting, NotFound) as exc:
+        fail(str(exc))
+    except InputRefused as exc:
+        fail("masukan ditolak, tidak ada yang disimpan:\n  - " + "\n  - ".join(exc.errors))
+    console.print(f"Diterima: {outcome.summary or 'tidak ada perubahan'}.")
+    if outcome.complete:
+        state = "dilanjutkan" if outcome.resumed else "akan dilanjutkan saat run siap"
+        console.print(f"Tahap ini lengkap; alur wilayah {region} {state}.")
+    else:
+        console.print("Masih ditunggu: " + "; ".join(outcome.missing))
+
+
+def _people(values: list[str], option: str) -> list[dict[str, str]]:
+    people = []
+    for value in values:
+        parts = [p.strip() for p in value.split("|")]
+        if not parts[0]:
+            fail(f"{option}: nama wajib diisi ('{value}')")
+        people.append(
+            {
+                "nama": parts[0],
+                "jabatan": parts[1] if len(parts) > 1 else "",
+                "instansi": parts[2] if len(parts) > 2 else "",
+            }
+        )
+    return people
+
+
+def _read_scores(path: Path) -> dict[str, dict[str, Any]]:
+    """Scores from JSON ({kode: {level, note}}) or CSV (kode,tingkat,catatan)."""
+    if not path.is_file():
+        fail(f"berkas {path} tidak ditemukan")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            fail(f"{path}: bukan JSON yang sah (baris {exc.lineno}: {exc.msg})")
+        if not isinstance(data, dict):
+            fail(f"{path}: harus berupa objek {{kode_indikator: {{level, note}}}}")
+        return data
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"kode", "tingkat"} - set(reader.fieldnames or [])
+            if missing:
+                fail(f"{path}: kolom wajib tidak ada: {', '.join(sorted(missing))}")
+            return {
+                row["kode"].strip(): {
+                    "level": row["tingkat"].strip(),
+                    "note": row.get("catatan", ""),
+                }
+                for row in reader
+                if row.get("kode", "").strip()
+            }
+    fail(f"{path}: gunakan berkas .json atau .csv")
+    return {}
+
+
+@jawaban_app.command("impor")
+def jawaban_impor(
+    berkas: Path = typer.Argument(..., help="Lembar Kuesioner yang sudah diisi (.xlsx)."),
+    wilayah: str = typer.Option(..., "--wilayah", help="Kode wilayah, mis. 64.72."),
+    siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus."),
+    oleh: str = typer.Option("admin (CLI)", "--oleh", help="Nama pengirim jawaban."),
+) -> None:
+    """Impor jawaban kuesioner sebuah Kab/Kota dan lanjutkan alurnya bila lengkap."""
+    if not berkas.is_file():
+        fail(f"berkas {berkas} tidak ditemukan")
+    _submit("jawaban", siklus, wilayah, {"berkas": str(berkas.resolve())}, oleh)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(jawaban_app, name="jawaban")
+
+    @app.command("konfirmasi")
+    def konfirmasi(
+        wilayah: str = typer.Option(..., "--wilayah", help="Kode wilayah."),
+        pihak: str = typer.Option("wilayah", "--pihak", help="'wilayah' atau email asesor."),
+        jawaban: str = typer.Option(..., "--jawaban", help="ya / tidak (hadir/bersedia)."),
+        delegasi: list[str] = typer.Option(
+            [], "--delegasi", help="'Nama|Jabatan' (boleh berulang)."
+        ),
+        pernyataan: str = typer.Option(
+            "", "--pernyataan", help="Pernyataan benturan kepentingan (asesor)."
+        ),
+        alasan: str = typer.Option("", "--alasan", help="Alasan bila tidak."),
+        siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus."),
+    ) -> None:
+        """Catat konfirmasi kehadiran Kab/Kota atau kesediaan asesor (langkah 8)."""
+        _submit(
+            "konfirmasi",
+            siklus,
+            wilayah,
+            {
+                "pihak": pihak,
+                "jawaban": jawaban,
+                "delegasi": _people(delegasi, "--delegasi"),
+                "pernyataan_benturan_kepentingan": pernyataan,
+                "alasan": alasan,
+            },
+            pihak,
+        )
+
+    @app.command("kehadiran")
+    def kehadiran(
+        wilayah: str = typer.Option(..., "--wilayah", help="Kode wilayah."),
+        peserta: list[str] = typer.Option(
+            ..., "--peserta", help="'Nama|Jabatan|Instansi' (berulang)."
+        ),
+        siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus."),
+    ) -> None:
+        """Catat daftar hadir pelaksanaan penilaian (langkah 10)."""
+        _submit(
+            "kehadiran", siklus, wilayah, {"peserta": _people(peserta, "--peserta")}, "admin (CLI)"
+        )
+
+    @app.command("nilai")
+    def nilai(
+        berkas: Path = typer.Argument(
+            ..., help="Nilai asesor: .json {kode: {level, note}} atau .csv kode,tingkat,catatan."
+        ),
+        wilayah: str = typer.Option(..., "--wilayah", help="Kode wilayah."),
+        asesor: str = typer.Option(..., "--asesor", help="Email asesor."),
+        siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus."),
+    ) -> None:
+        """Catat nilai terverifikasi seorang asesor (langkah 11–12)."""
+        _submit("nilai", siklus, wilayah, {"asesor": asesor, "data": _read_scores(berkas)}, asesor)
+
+    @app.command("terima-hasil")
+    def terima_hasil(
+        wilayah: str = typer.Option(..., "--wilayah", help="Kode wilayah."),
+        keputusan: str = typer.Option("terima", "--keputusan", help="terima / kembalikan."),
+        catatan: str = typer.Option("", "--catatan", help="Catatan (wajib bila dikembalikan)."),
+        konsensus: list[str] = typer.Option(
+            [], "--konsensus", help="'KODE=TINGKAT|catatan' (berulang)."
+        ),
+        siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus."),
+    ) -> None:
+        """Terima (dan kunci) atau kembalikan hasil akhir sebuah wilayah (langkah 13)."""
+        items = []
+        for value in konsensus:
+            head, _, note = value.partition("|")
+            code, _, level = head.partition("=")
+            if not code.strip() or not level.strip().isdigit():
+                fail(f"--konsensus: '{value}' harus berbentuk KODE=TINGKAT|catatan")
+            items.append({"kode": code.strip(), "tingkat": int(level), "catatan": note.strip()})
+        _submit(
+            "penerimaan",
+            siklus,
+            wilayah,
+            {"keputusan": keputusan, "catatan": catatan, "konsensus": items},
+            "admin (CLI)",
+        )
+
+    @app.command("tunggu")
+    def tunggu(siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus.")) -> None:
+        """Daftar penantian yang masih terbuka (siapa ditunggu, untuk apa, tenggatnya)."""
+        from sqlmodel import select
+
+        from models.db import session_scope
+        from models.tables import Wait, WaitState
+        from services.context import NotFound, cycle_by_year
+
+        url = ready_database()
+        table = Table(title=f"Penantian terbuka siklus {siklus}")
+        for column in ("Wilayah", "Langkah", "Menunggu", "Pihak", "Tenggat", "Diperpanjang"):
+            table.add_column(column)
+        with session_scope(url) as session:
+            try:
+                cycle = cycle_by_year(session, siklus)
+            except NotFound as exc:
+                fail(str(exc))
+            for w in session.exec(
+                select(Wait)
+                .where(Wait.cycle_id == cycle.id, Wait.state == WaitState.OPEN)
+                .order_by(Wait.due_date)
+            ):
+                table.add_row(
+                    w.region_code,
+                    str(w.step_no),
+                    w.kind,
+                    w.party,
+                    w.due_date.isoformat(),
+                    "ya" if w.extended else "",
+                )
+        console.print(table)
+
+    @app.command("serve")
+    def serve(
+        interval: float = typer.Option(
+            1.0, "--interval", help="Detik antar-pemeriksaan run terjadwal."
+        ),
+        batas: int = typer.Option(32, "--batas", help="Jumlah run bersamaan paling banyak."),
+    ) -> None:
+        """Layani semua deployment (siklus, wilayah, pengingat, aksi admin) dari satu proses."""
+        import os
+
+        from deployments.serve import prefect_environment
+
+        for key, value in prefect_environment().items():
+            os.environ.setdefault(key, value)
+        ready_database()
+        from deployments.serve import serve_all
+
+        console.print("Melayani deployment PeManTIK. Tekan Ctrl+C untuk berhenti.")
+        try:
+            serve_all(poll_seconds=interval, limit=batas)
+        except KeyboardInterrupt:
+            console.print("Berhenti.")
+
+    @app.command("demo")
+    def demo(
+        keluar: Path = typer.Option(Path("demo-out"), "--keluar", help="Folder keluaran demo."),
+        seed: int = typer.Option(2026, "--seed", help="Benih acak (hasil dapat diulang)."),
+        tetap: bool = typer.Option(
+            False, "--tetap", help="Biarkan server Prefect menyala setelah selesai."
+        ),
+    ) -> None:
+        """Jalankan satu siklus lengkap untuk 10 Kab/Kota Kaltim dengan petugas dan asesor simulasi."""
+        from deployments.demo import run_demo
+
+        raise typer.Exit(run_demo(keluar, seed, tetap, echo=console.print))
