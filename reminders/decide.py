@@ -34,6 +34,9 @@ class WaitView:
     assessor_id: int | None = None
     assessor_name: str = ""
     assessor_email: str = ""
+    # True when one wait of several assessors was split per assessor (see reminders.targets):
+    # the key then names the assessor.
+    per_assessor: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,17 @@ class DayPlan:
     overdue: list[tuple[WaitView, int]] = field(default_factory=list)  # (wait, working days late)
 
 
-def reminder_key(wait_id: int, rung_key: str, day: date) -> str:
-    """One idempotency key per wait, rung and day."""
-    return f"pengingat/{wait_id}/{rung_key}/{day.isoformat()}"
+def reminder_key(wait_id: int, rung_key: str, day: date, assessor_id: int | None = None) -> str:
+    """One idempotency key per wait, rung and day (and assessor, for a wait of several)."""
+    key = f"pengingat/{wait_id}/{rung_key}/{day.isoformat()}"
+    return f"{key}/a{assessor_id}" if assessor_id is not None else key
+
+
+def parse_reminder_key(key: str) -> tuple[int, str, int | None]:
+    """(wait id, rung key, assessor id or None) of a reminder key."""
+    parts = key.split("/")
+    assessor = int(parts[4][1:]) if len(parts) > 4 and parts[4].startswith("a") else None
+    return int(parts[1]), parts[2], assessor
 
 
 def digest_key(day: date) -> str:
@@ -130,11 +141,11 @@ def decide_day(
     calendar: WorkCalendar,
     ladder: Ladder,
     admin_email: str,
-    sent_catch_up: set[tuple[int, str]] | None = None,
+    sent_catch_up: set[tuple[int, str, int | None]] | None = None,
 ) -> DayPlan:
     """Every message the ladder sends ``today``; nothing on a weekend or holiday.
 
-    ``sent_catch_up``: the (wait id, rung key) pairs of catch-up rungs already queued on any
+    ``sent_catch_up``: (wait id, rung key, assessor id) of the catch-up rungs queued on any
     day. With it, a catch-up rung whose day was missed (no run that day) fires on the next run;
     without it (None) rungs fire only on their own day.
     """
@@ -151,7 +162,8 @@ def decide_day(
         rung = ladder.rung_for(offset, wait.party)
         if rung is None and sent_catch_up is not None and offset > 0:
             rung = ladder.missed_rung(offset, wait.party)
-            if rung is not None and (wait.wait_id, rung.key) in sent_catch_up:
+            target = wait.assessor_id if wait.per_assessor else None
+            if rung is not None and (wait.wait_id, rung.key, target) in sent_catch_up:
                 rung = None
         if rung is None:
             continue
@@ -170,7 +182,9 @@ def decide_day(
                 wait=wait,
                 rung=rung,
                 offset=offset,
-                key=reminder_key(wait.wait_id, rung.key, today),
+                key=reminder_key(
+                    wait.wait_id, rung.key, today, wait.assessor_id if wait.per_assessor else None
+                ),
                 recipient=recipient,
                 recipient_name=name,
                 cc=tuple(cc),

@@ -31,9 +31,17 @@ from models.tables import (
     WaitState,
 )
 from models.workdays import WorkCalendar, calendar_from_settings
-from reminders.decide import DayPlan, Decision, WaitView, decide_day, digest_key
+from reminders.decide import (
+    DayPlan,
+    Decision,
+    WaitView,
+    decide_day,
+    digest_key,
+    parse_reminder_key,
+)
 from reminders.ladder import Ladder, load_ladder
 from reminders.queue import Outgoing, copy_rows, enqueue_many, existing_keys
+from reminders.targets import expand_targets
 
 log = logging.getLogger("pemantik.reminders")
 
@@ -133,18 +141,14 @@ def load_open_waits(session: Session) -> list[WaitView]:
     ]
 
 
-def sent_catch_up(session: Session, ladder: Ladder) -> set[tuple[int, str]]:
+def sent_catch_up(session: Session, ladder: Ladder) -> set[tuple[int, str, int | None]]:
     """(wait id, rung key) of every catch-up rung already queued, whatever the day."""
     rungs = ladder.catch_up_keys()
     if not rungs:
         return set()
     column = Dispatch.__table__.c.idempotency_key
     query = sa_select(column).where(or_(*(column.like(f"pengingat/%/{r}/%") for r in rungs)))
-    found = set()
-    for key in session.execute(query).scalars():
-        _, wait_id, rung, _ = key.split("/", 3)
-        found.add((int(wait_id), rung))
-    return found
+    return {parse_reminder_key(key) for key in session.execute(query).scalars()}
 
 
 def _context(decision: Decision) -> dict:
@@ -406,6 +410,7 @@ def plan_and_queue(
         return report
     waits = load_open_waits(session)
     report.open_waits = len(waits)
+    waits = expand_targets(session, waits)
     report.seconds["query"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

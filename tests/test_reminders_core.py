@@ -232,11 +232,11 @@ def test_missed_escalation_day_is_caught_up_once() -> None:
     wait = _wait(date(2026, 3, 25))  # h+3 falls on Mon 30 March
     # Without the record of what was sent, rungs fire only on their own day.
     assert decide_day([wait], date(2026, 3, 31), calendar, ladder, ADMIN).decisions == []
-    sent: set[tuple[int, str]] = set()
+    sent: set[tuple[int, str, int | None]] = set()
     (late,) = decide_day([wait], date(2026, 3, 31), calendar, ladder, ADMIN, sent).decisions
     assert late.rung.key == "h+3" and late.offset == 4
     assert late.recipient == "kadis.samarinda@contoh.example"
-    sent.add((wait.wait_id, "h+3"))
+    sent.add((wait.wait_id, "h+3", None))
     assert decide_day([wait], date(2026, 4, 1), calendar, ladder, ADMIN, sent).decisions == []
     # Reminders before the due date are not caught up.
     early = _wait(date(2026, 3, 27), wait_id=2)  # h-1 was Wed 25, h0 Fri 27, h+1 Mon 30

@@ -185,3 +185,49 @@ def test_a_missed_run_still_escalates_once(db_url: str, sink) -> None:
             select(StepRecord).where(StepRecord.event == "reminder", StepRecord.document_id != None)  # noqa: E711
         ).one()
         assert record.detail["caught_up"] is True and record.detail["offset"] == 4
+
+
+def test_one_wait_of_several_people_reminds_only_who_still_owes(db_url: str) -> None:
+    """Waits as the region flow opens them: one per region and stage, naming several parties."""
+    from models.tables import Assignment, Confirmation, Score, Wait
+
+    with session_scope(db_url) as s:
+        cycle = make_cycle(s, 2026, date(2026, 7, 1))
+        a1, a2 = s.exec(select(Assessor).order_by(Assessor.id)).all()[:2]
+        s.add(Assignment(cycle_id=cycle.id, region_code="64.72", assessor_id=a1.id,
+                         state="requested"))  # fmt: skip
+        s.add(Assignment(cycle_id=cycle.id, region_code="64.72", assessor_id=a2.id,
+                         state="accepted"))  # fmt: skip
+        confirm = open_wait(s, cycle, "64.72", 8, date(2026, 7, 9), kind="konfirmasi",
+                            party="wilayah, asesor")  # fmt: skip  # due Thu 9 July
+        scores = open_wait(s, cycle, "64.72", 11, date(2026, 7, 9), kind="nilai",
+                           party="asesor")  # fmt: skip
+        ids = (confirm.id, scores.id, cycle.id, a1.id, a2.id)
+    confirm_id, scores_id, cycle_id, a1_id, a2_id = ids
+
+    def recipients(day: date) -> dict[str, str]:
+        report = run_reminders(db_url, day, deliver=False)
+        with session_scope(db_url) as s:
+            rows = s.exec(select(Dispatch).where(Dispatch.idempotency_key.in_(report.queued)))
+            return {r.idempotency_key: r.recipient for r in rows}
+
+    sent = recipients(date(2026, 7, 8))  # h-1 of both waits
+    assert sent == {
+        reminder_key(confirm_id, "h-1", date(2026, 7, 8)): "pic.samarinda@contoh.example",
+        # Only the assessor who has not answered the request is asked to confirm.
+        reminder_key(confirm_id, "h-1", date(2026, 7, 8), a1_id): "asesor1@contoh.example",
+        # Only the accepted assessor owes scores.
+        reminder_key(scores_id, "h-1", date(2026, 7, 8), a2_id): "asesor2@contoh.example",
+    }
+    with session_scope(db_url) as s:
+        s.add(Confirmation(cycle_id=cycle_id, region_code="64.72", attend=True))
+        s.add(Score(cycle_id=cycle_id, region_code="64.72", assessor_id=a2_id,
+                    indicator_code="1", level=3))  # fmt: skip
+    sent = recipients(date(2026, 7, 9))  # due date: the region and assessor 2 are done
+    assert sent == {
+        reminder_key(confirm_id, "h0", date(2026, 7, 9), a1_id): "asesor1@contoh.example",
+        # Nobody owes the scores any more but the wait is still open: the admin is told.
+        reminder_key(scores_id, "h0", date(2026, 7, 9)): "admin.pemantik@kaltimprov.go.id",
+    }
+    with session_scope(db_url) as s:
+        assert s.get(Wait, scores_id).state == "open"
