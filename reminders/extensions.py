@@ -71,6 +71,17 @@ def grant_extension(
         Wait.assessor_id == assessor_id if assessor_id is not None else Wait.assessor_id.is_(None)
     )
     waits = list(session.exec(query.with_for_update()))
+    if not waits and assessor_id is not None:
+        # One wait for all assessors of the region (as the region flow opens them): extending
+        # it for one assessor moves it for the wait as a whole.
+        shared = select(Wait).where(
+            Wait.cycle_id == cycle_id,
+            Wait.region_code == region_code,
+            Wait.step_no == step_no,
+            Wait.state == WaitState.OPEN,
+            Wait.assessor_id.is_(None),
+        )
+        waits = [w for w in session.exec(shared.with_for_update()) if "asesor" in w.party]
     if not waits:
         who = f"asesor {assessor_id} untuk " if assessor_id is not None else ""
         raise ExtensionError(

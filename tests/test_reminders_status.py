@@ -226,3 +226,17 @@ def test_bulk_insert_skips_a_key_queued_concurrently(session, monkeypatch) -> No
     result = queue.enqueue_many(session, [first, _outgoing("race/2", cycle.id)], get_settings())
     assert set(result.inserted) == {"race/2"} and result.existing == {"race/1"}
     assert len(session.exec(select(Dispatch)).all()) == 2
+
+
+def test_extension_for_one_assessor_of_a_shared_wait(session) -> None:
+    from models.tables import Assessor
+
+    cycle = make_cycle(session, 2026, date(2026, 7, 1))
+    assessor = session.exec(select(Assessor).order_by(Assessor.id)).first()
+    wait = open_wait(session, cycle, "64.72", 11, date(2026, 7, 9), kind="nilai", party="asesor")
+    ext = grant_extension(
+        session, cycle_id=cycle.id, region_code="64.72", step_no=11, extra_days=2,
+        reason="Asesor sakit", granted_by="admin", assessor_id=assessor.id,
+    )  # fmt: skip
+    session.refresh(wait)
+    assert wait.due_date == ext.new_due == date(2026, 7, 13) and ext.assessor_id == assessor.id
