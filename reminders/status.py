@@ -50,7 +50,13 @@ class Cell:
     open_waits: int = 0
 
     def text(self) -> str:
-        """A short Indonesian text for the cell, e.g. 'lewat 3 hk' or 's.d. 20/07'."""
+        """A short Indonesian text for the cell, e.g. 'lewat 3 hk' or 'menunggu s.d. 20/07'."""
+        base = self._text()
+        if self.open_waits > 1:
+            return f"{base} ({self.open_waits} penantian)"
+        return base
+
+    def _text(self) -> str:
         short = self.day.strftime("%d/%m") if self.day else ""
         if self.status == CellStatus.DONE:
             return f"selesai {short}".strip()

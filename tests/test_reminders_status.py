@@ -240,3 +240,14 @@ def test_extension_for_one_assessor_of_a_shared_wait(session) -> None:
     )  # fmt: skip
     session.refresh(wait)
     assert wait.due_date == ext.new_due == date(2026, 7, 13) and ext.assessor_id == assessor.id
+
+
+def test_cell_counts_several_open_waits(session) -> None:
+    cycle = make_cycle(session, 2026, date(2026, 7, 1))
+    open_wait(session, cycle, "64.72", 8, date(2026, 7, 9), kind="kehadiran")
+    open_wait(session, cycle, "64.72", 8, date(2026, 7, 6), kind="kesediaan", party="asesor",
+              assessor_id=1)  # fmt: skip
+    grid = status_grid(session, 2026, today=date(2026, 7, 8))
+    cell = grid.rows[0].cells[7]
+    assert cell.status == CellStatus.OVERDUE and cell.overdue_days == 2
+    assert cell.text() == "lewat 2 hk (2 penantian)"
