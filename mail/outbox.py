@@ -218,9 +218,9 @@ def enqueue(
     """
     if not key or not key.strip():
         raise OutboxError("kunci idempotensi surel kosong")
-    existing = session.exec(select(Dispatch).where(Dispatch.idempotency_key == key)).first()
-    if existing is not None:
-        return existing
+    t = Dispatch.__table__.c
+    if session.execute(sa_select(t.id).where(t.idempotency_key == key)).first() is not None:
+        return session.exec(select(Dispatch).where(Dispatch.idempotency_key == key)).one()
     settings = settings or get_settings()
 
     recipient_addr = _check_address(recipient, "alamat penerima")
@@ -302,13 +302,20 @@ def enqueue(
     else:  # pragma: no cover - only PostgreSQL and SQLite are supported
         raise OutboxError(f"basis data {dialect} tidak didukung")
     # Parameters go separately so the compiled statement is cached across calls.
-    session.execute(_insert_ignore(dialect, insert), [data])
+    inserted = session.scalars(_insert_ignore(dialect, insert), [data]).first()
+    if inserted is not None:
+        return inserted
+    # Lost a race with another transaction that queued the same key: that row wins.
     return session.exec(select(Dispatch).where(Dispatch.idempotency_key == key)).one()
 
 
 @lru_cache(maxsize=4)
 def _insert_ignore(dialect: str, insert: Any) -> Any:
-    return insert(Dispatch.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return (
+        insert(Dispatch)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Dispatch)
+    )
 
 
 def find_by_message_id(session: Session, message_id: str) -> Dispatch | None:

@@ -529,3 +529,35 @@ async def test_sync_wrapper_inside_a_running_loop(db: str, sink) -> None:
     report = deliver_pending_sync(db, settings=settings)
     assert [o.id for o in report.sent] == [row.id]
     assert len(sink.messages()) == 1
+
+
+def test_enqueue_race_on_the_same_key(db: str) -> None:
+    """B checks while A's row is not committed yet; B's insert then yields to A's row."""
+    settings = mail_settings(free_port())
+    engine = get_engine(db)
+    key = "balapan"
+    kwargs = {
+        "key": key,
+        "recipient": "pic@samarinda.go.id",
+        "template": "umum",
+        "context": {"paragraf": ["x"]},
+        "settings": settings,
+    }
+    got: dict[str, int] = {}
+
+    def b() -> None:
+        with Session(engine) as sb:
+            got["b"] = enqueue(sb, subject="B", **kwargs).id
+            got["b_subject"] = sb.get(Dispatch, got["b"]).subject
+            sb.commit()
+
+    with Session(engine) as sa:
+        a = enqueue(sa, subject="A", **kwargs)
+        thread = threading.Thread(target=b)
+        thread.start()
+        thread.join(0.5)  # B is now blocked on A's uncommitted row (or has not started yet)
+        sa.commit()
+        a_id = a.id
+    thread.join(60)
+    assert got["b"] == a_id and got["b_subject"].endswith(" A")
+    assert count_rows(db) == 1
