@@ -160,6 +160,11 @@ from deployments import cli_flows  # noqa: E402
 cli_flows.register(app)
 
 
+from deployments import cli_inbox  # noqa: E402
+
+cli_inbox.register(app)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,609 @@
+"""Acting on one stored message: match it, check its sender, hand it to the right door.
+
+Every outcome leaves the row in a final state with a short ``action`` text (Indonesian):
+
+* ``processed`` — handed to a wait (``services.waits.submit``), refused with an automatic
+  reply listing the errors, answered "nothing is awaited now", or recorded as an
+  acknowledgement of receipt (``Acknowledgement``, steps 2 and 7);
+* ``quarantined`` — the sender is not the region's PIC nor an assigned assessor: never acted
+  on, the admin gets the message attached;
+* ``unreadable`` — from a known person but nothing the reader understands: the admin gets the
+  message attached, the sender gets the reply format;
+* ``error`` — an unexpected failure: ``attempts`` counts the tries, the next run tries again,
+  and after ``PEMANTIK_INBOX_MAX_ATTEMPTS`` the admin is told. The raw message is never lost.
+
+Exactly once
+    A run claims a row first (``attempts`` + 1, fenced on the old count, committed), so two
+    readers never act on one message. Outbox messages are keyed by the Message-ID (a retry
+    queues nothing twice), acknowledgements are written in the same transaction as the final
+    state, and a refused input stores nothing. The one step that commits on its own is the
+    door (``submit``): the row is marked ``menyerahkan <jenis>`` (committed) just before it, so
+    when a run dies after the door stored the input but before the row was finished, the retry
+    finds the door's step record (same stage, same sender, after that mark) and does not hand
+    the input over a second time; it only resumes the flow when the stage is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from inbox.match import Match, match_message
+from inbox.parse import ParsedMessage, parse_message
+from inbox.replies import SCORE_SUFFIXES, ReplyContent, ScoresFileError, parse_scores, read_reply
+from inbox.settings import InboxSettings, load_inbox_settings, raw_dir
+from inbox.store import admin_copy, store_attachment
+from mail.outbox import NOTICE_KIND, OutboxError, enqueue
+from models.db import session_scope
+from models.settings import Settings, get_settings
+from models.tables import (
+    Acknowledgement,
+    Assessor,
+    Dispatch,
+    InboundMessage,
+    Region,
+    StepRecord,
+    utcnow,
+)
+
+log = logging.getLogger("pemantik.inbox")
+
+RECEIVED, PROCESSED, QUARANTINED, UNREADABLE, ERROR = (
+    "received",
+    "processed",
+    "quarantined",
+    "unreadable",
+    "error",
+)
+RETRYABLE = (RECEIVED, ERROR)
+STATE_LABELS = {
+    RECEIVED: "diterima",
+    PROCESSED: "diproses",
+    QUARANTINED: "dikarantina",
+    UNREADABLE: "tidak terbaca",
+    ERROR: "galat",
+}
+REPLY_KIND = "balasan_otomatis"
+HANDING = "menyerahkan "
+# SOP steps of an acknowledgement of receipt: the notification letter (2), the invitation and
+# the assessors' request letter (7).
+ACK_STEP_NOTIFICATION, ACK_STEP_INVITATION = 2, 7
+
+
+@dataclass
+class Outcome:
+    row_id: int
+    message_id: str
+    state: str
+    action: str
+    keys: list[str] = field(default_factory=list)  # outbox keys queued
+
+
+@dataclass
+class _Decision:
+    state: str = PROCESSED
+    action: str = ""
+    ack: Acknowledgement | None = None
+    replies: list[dict[str, Any]] = field(default_factory=list)  # balasan_otomatis contexts
+    admin: list[tuple[str, str, str]] = field(default_factory=list)  # (tag, judul, alasan)
+
+
+def pending_ids(session: Session, max_attempts: int) -> list[int]:
+    return list(
+        session.exec(
+            select(InboundMessage.id)
+            .where(
+                InboundMessage.state.in_(RETRYABLE),  # type: ignore[attr-defined]
+                InboundMessage.attempts < max_attempts,
+            )
+            .order_by(InboundMessage.id)
+        )
+    )
+
+
+def _auto_submitted(parsed: ParsedMessage) -> bool:
+    """An autoresponder's message (out of office, bounce): never answered (no mail loops)."""
+    msg = parsed.message
+    if msg is None:
+        return False
+    auto = str(msg.get("Auto-Submitted", "") or "").strip().lower()
+    precedence = str(msg.get("Precedence", "") or "").strip().lower()
+    return (
+        (auto not in ("", "no"))
+        or precedence in ("bulk", "junk", "list", "auto_reply")
+        or msg.get("X-Autoreply") is not None
+        or parsed.sender.startswith(("mailer-daemon@", "postmaster@"))
+    )
+
+
+def _reply_subject(subject: str) -> str:
+    text = subject.strip() or "(tanpa subjek)"
+    return text if text.lower().startswith(("re:", "balas:")) else f"Re: {text}"
+
+
+def _received_date(parsed: ParsedMessage, settings: Settings) -> date:
+    msg = parsed.message
+    try:
+        sent = msg["Date"].datetime if msg is not None and msg["Date"] else None
+    except Exception:  # noqa: BLE001 - an unreadable Date header
+        sent = None
+    if isinstance(sent, datetime) and sent.tzinfo is not None:
+        return sent.astimezone(settings.tz).date()
+    return datetime.now(settings.tz).date()
+
+
+def _ack_step(session: Session, match: Match) -> int:
+    kind = match.dispatch.kind if match.dispatch is not None else ""
+    if kind == "pemberitahuan":
+        return ACK_STEP_NOTIFICATION
+    if kind in ("undangan", "permohonan") or match.party == "asesor":
+        return ACK_STEP_INVITATION
+    invited = session.exec(
+        select(Dispatch.id).where(
+            Dispatch.cycle_id == match.cycle_id,
+            Dispatch.region_code == match.region_code,
+            Dispatch.kind == "undangan",
+        )
+    ).first()
+    return ACK_STEP_INVITATION if invited else ACK_STEP_NOTIFICATION
+
+
+def _acknowledgement(
+    session: Session, match: Match, reply: ReplyContent, parsed: ParsedMessage, settings: Settings
+) -> Acknowledgement:
+    return Acknowledgement(
+        cycle_id=match.cycle_id,
+        region_code=match.region_code if match.party == "wilayah" else None,
+        assessor_id=match.assessor_id if match.party == "asesor" else None,
+        step_no=_ack_step(session, match),
+        received_by=reply.received_by or parsed.sender_name or parsed.sender,
+        agenda_number=reply.agenda_number,
+        received_date=reply.received_date or _received_date(parsed, settings),
+        source="email",
+    )
+
+
+def _handed_over_before(row: InboundMessage, kind: str, match: Match, sender: str) -> bool:
+    """Did an earlier attempt's door store this input (see "Exactly once")?"""
+    from services.waits import stage
+
+    if not row.action.startswith(HANDING) or row.processed_at is None:
+        return False
+    with session_scope() as session:
+        found = session.exec(
+            select(StepRecord.id).where(
+                StepRecord.cycle_id == match.cycle_id,
+                StepRecord.region_code == match.region_code,
+                StepRecord.step_no == stage(kind).step_no,
+                StepRecord.event == "received",
+                StepRecord.who == sender,
+                StepRecord.recorded_at >= row.processed_at,
+            )
+        ).first()
+    return found is not None
+
+
+def _resume_if_complete(kind: str, cycle_id: int, region: str, timeout: float) -> bool:
+    from services.waits import check, open_wait_for, resume_when_suspended
+
+    status = check(kind, cycle_id, region)
+    if not status.complete:
+        return False
+    with session_scope() as session:
+        wait = open_wait_for(session, cycle_id, region, kind)
+        run_id = wait.flow_run_id if wait is not None else ""
+    return bool(run_id) and resume_when_suspended(run_id, {"melalui": "email"}, timeout)
+
+
+def _submission(
+    parsed: ParsedMessage, match: Match, reply: ReplyContent, directory: Path
+) -> tuple[str, dict[str, Any]] | list[str] | None:
+    """What to hand to a door: (kind, payload), a list of errors to answer, or None."""
+    files = [a for a in parsed.attachments if a.filename]
+    if match.party == "wilayah":
+        workbooks = [a for a in files if a.filename.lower().endswith(".xlsx")]
+        if workbooks:
+            path = store_attachment(
+                directory, parsed.message_id, workbooks[0].filename, workbooks[0].data
+            )
+            return "jawaban", {"berkas": str(path)}
+        if reply.confirmation in ("bersedia", "tidak bersedia"):
+            return [
+                f"'{reply.confirmation.upper()}' adalah jawaban asesor; Kab/Kota menjawab "
+                "undangan dengan HADIR atau TIDAK HADIR"
+            ]
+        if reply.confirmation:
+            if reply.problems:
+                return reply.problems
+            return "konfirmasi", {
+                "pihak": "wilayah",
+                "jawaban": "ya" if reply.confirmation == "hadir" else "tidak",
+                "delegasi": reply.delegates,
+                "alasan": reply.reason,
+            }
+        return None
+    scores = [a for a in files if a.filename.lower().endswith(SCORE_SUFFIXES)]
+    if scores:
+        try:
+            data = parse_scores(scores[0].filename, scores[0].data)
+        except ScoresFileError as exc:
+            return exc.errors
+        return "nilai", {"asesor": parsed.sender, "data": data}
+    if reply.confirmation in ("hadir", "tidak hadir"):
+        return [
+            f"'{reply.confirmation.upper()}' adalah jawaban Kab/Kota; asesor menjawab "
+            "permohonan dengan BERSEDIA atau TIDAK BERSEDIA"
+        ]
+    if reply.confirmation:
+        if reply.problems:
+            return reply.problems
+        return "konfirmasi", {
+            "pihak": parsed.sender,
+            "jawaban": "ya" if reply.confirmation == "bersedia" else "tidak",
+            "pernyataan_benturan_kepentingan": reply.statement,
+            "alasan": reply.reason,
+        }
+    return None
+
+
+KIND_LABELS = {
+    "jawaban": "jawaban kuesioner",
+    "konfirmasi": "konfirmasi",
+    "nilai": "nilai asesor",
+}
+
+
+def _mark(row_id: int, **values: Any) -> None:
+    with session_scope() as session:
+        session.execute(update(InboundMessage).where(InboundMessage.id == row_id).values(**values))
+
+
+def _decide(
+    row: InboundMessage,
+    parsed: ParsedMessage,
+    match: Match,
+    settings: Settings,
+    inbox_settings: InboxSettings,
+) -> _Decision:
+    """Everything except the final transaction: may call a door (which commits itself)."""
+    from services.waits import InputRefused, NotWaiting, submit
+
+    out = _Decision()
+    if not match.referenced or not match.authorised:
+        with session_scope() as session:
+            known = parsed.sender and (
+                session.exec(select(Region.code).where(Region.pic_email == parsed.sender)).first()
+                or session.exec(select(Assessor.id).where(Assessor.email == parsed.sender)).first()
+            )
+        if match.referenced or not known:
+            out.state, out.action = QUARANTINED, f"dikarantina: {match.problem}"
+            out.admin.append(
+                ("karantina", "Surel masuk dikarantina (pengirim tidak berwenang)", match.problem)
+            )
+            return out
+        out.state, out.action = UNREADABLE, f"tidak terbaca: {match.problem}"
+        out.admin.append(("tidak-terbaca", "Surel masuk tidak dapat dibaca", match.problem))
+        out.replies.append(
+            {
+                "jenis": "tidak-terbaca",
+                "judul": "Surel Bapak/Ibu tidak dapat kami kaitkan dengan surat PeManTIK.",
+                "paragraf": [
+                    "Mohon balas langsung surel PeManTIK yang Bapak/Ibu terima (gunakan "
+                    "tombol Balas), tanpa mengubah kode rujukan pada subjek. Surel ini telah "
+                    "kami teruskan kepada admin PeManTIK."
+                ],
+                "petunjuk": True,
+                "pihak": "",
+            }
+        )
+        return out
+
+    reply = read_reply(parsed.body)
+    what = _submission(parsed, match, reply, raw_dir())
+    if isinstance(what, list):
+        out.action = f"ditolak: {len(what)} kesalahan"
+        out.replies.append(
+            {
+                "jenis": "ditolak",
+                "judul": "Balasan Bapak/Ibu belum dapat kami proses.",
+                "galat": what,
+                "paragraf": ["Mohon perbaiki lalu kirim kembali dengan membalas surel ini."],
+                "petunjuk": True,
+                "pihak": match.party,
+            }
+        )
+    elif what is not None:
+        kind, payload = what
+        label = KIND_LABELS[kind]
+        if _handed_over_before(row, kind, match, parsed.sender):
+            resumed = _resume_if_complete(
+                kind, match.cycle_id, match.region_code, inbox_settings.resume_timeout_seconds
+            )
+            out.action = f"{label} sudah diterima pada percobaan sebelumnya" + (
+                "; alur dilanjutkan" if resumed else ""
+            )
+        else:
+            _mark(row.id, action=f"{HANDING}{kind}", processed_at=utcnow())
+            try:
+                result = submit(
+                    kind,
+                    cycle_id=match.cycle_id,
+                    region=match.region_code,
+                    payload=payload,
+                    via="email",
+                    who=parsed.sender,
+                    resume_timeout=inbox_settings.resume_timeout_seconds,
+                )
+            except InputRefused as exc:
+                out.action = f"{label} ditolak: {len(exc.errors)} kesalahan"
+                out.replies.append(
+                    {
+                        "jenis": "ditolak",
+                        "judul": f"{label.capitalize()} yang Bapak/Ibu kirim belum dapat kami "
+                        "terima.",
+                        "galat": exc.errors,
+                        "paragraf": [
+                            "Tidak ada data yang disimpan. Mohon perbaiki lalu kirim kembali "
+                            "dengan membalas surel ini."
+                        ],
+                        "petunjuk": kind != "jawaban",
+                        "pihak": match.party,
+                    }
+                )
+            except NotWaiting as exc:
+                out.action = f"{label}: tidak ada yang ditunggu ({exc})"
+                out.replies.append(
+                    {
+                        "jenis": "tidak-ditunggu",
+                        "judul": "Terima kasih atas balasan Bapak/Ibu.",
+                        "paragraf": [
+                            f"Saat ini PeManTIK tidak sedang menunggu {label} dari Bapak/Ibu, "
+                            "sehingga balasan ini tidak kami proses. Admin PeManTIK telah kami "
+                            "beri tahu dan akan menghubungi Bapak/Ibu bila diperlukan.",
+                        ],
+                    }
+                )
+                out.admin.append(
+                    ("tidak-ditunggu", f"Balasan masuk saat tidak ada penantian: {label}", str(exc))
+                )
+            else:
+                out.action = result.summary or f"{label} diterima"
+                if result.complete:
+                    out.action += "; tahap lengkap" + (
+                        "; alur dilanjutkan" if result.resumed else ""
+                    )
+                if kind != "jawaban":  # the flow sends the tanda terima for answers itself
+                    out.replies.append(
+                        {
+                            "jenis": "diterima",
+                            "judul": f"Terima kasih, {label} Bapak/Ibu telah kami terima.",
+                            "paragraf": [result.summary] if result.summary else [],
+                        }
+                    )
+    if reply.acknowledged:
+        with session_scope() as session:
+            out.ack = _acknowledgement(session, match, reply, parsed, settings)
+        note = f"tanda terima langkah {out.ack.step_no} dicatat"
+        out.action = f"{out.action}; {note}" if out.action else note
+    if not out.action:
+        out.state, out.action = UNREADABLE, "tidak terbaca: isi balasan tidak dikenali"
+        out.admin.append(
+            (
+                "tidak-terbaca",
+                "Surel masuk tidak dapat dibaca",
+                "isi balasan tidak dikenali (tidak ada lampiran jawaban/nilai, konfirmasi, "
+                "atau tanda terima)",
+            )
+        )
+        out.replies.append(
+            {
+                "jenis": "tidak-terbaca",
+                "judul": "Balasan Bapak/Ibu belum dapat kami baca secara otomatis.",
+                "paragraf": ["Balasan ini telah kami teruskan kepada admin PeManTIK."],
+                "petunjuk": True,
+                "pihak": match.party,
+            }
+        )
+    return out
+
+
+def _enqueue_reply(
+    session: Session,
+    row: InboundMessage,
+    parsed: ParsedMessage,
+    match: Match,
+    context: dict[str, Any],
+    settings: Settings,
+) -> str | None:
+    key = f"inbox:{row.message_id}:balasan:{context['jenis']}"
+    try:
+        enqueue(
+            session,
+            key=key,
+            recipient=parsed.sender,
+            recipient_name=parsed.sender_name,
+            subject=_reply_subject(parsed.subject),
+            template=REPLY_KIND,
+            context={k: v for k, v in context.items() if k != "jenis"},
+            kind=REPLY_KIND,
+            cycle_id=match.cycle_id,
+            region_code=match.region_code,
+            assessor_id=match.assessor_id,
+            in_reply_to=row.message_id,
+            references=[*parsed.references[-9:], row.message_id],
+            settings=settings,
+        )
+    except OutboxError as exc:
+        log.warning("balasan otomatis untuk %s tidak dapat diantrekan: %s", row.message_id, exc)
+        return None
+    return key
+
+
+def _enqueue_admin(
+    session: Session,
+    row: InboundMessage,
+    tag: str,
+    title: str,
+    reason: str,
+    settings: Settings,
+    cycle_id: int | None = None,
+    region_code: str | None = None,
+) -> str | None:
+    key = f"inbox:{row.message_id}:admin:{tag}"
+    context = {
+        "judul": title,
+        "paragraf": [
+            "Surel aslinya terlampir (berkas .eml.txt; ubah akhiran menjadi .eml untuk "
+            "membukanya di aplikasi surel). Surel ini tidak ditindaklanjuti secara otomatis.",
+        ],
+        "rincian": {
+            "Pengirim": row.sender or "(tidak ada)",
+            "Subjek": row.subject or "(tanpa subjek)",
+            "Message-ID": row.message_id,
+            "Diterima": row.received_at.isoformat(timespec="seconds") if row.received_at else "",
+            "Alasan": reason,
+            "Status": STATE_LABELS.get(row.state, row.state),
+            "Berkas asli": row.raw_path,
+        },
+    }
+    common = {
+        "key": key,
+        "recipient": str(settings.admin_email),
+        "recipient_name": "Admin PeManTIK",
+        "subject": f"Kotak masuk PeManTIK: {title}",
+        "template": "notifikasi_admin",
+        "context": context,
+        "kind": NOTICE_KIND,
+        "cycle_id": cycle_id,
+        "region_code": region_code,
+        "settings": settings,
+    }
+    try:
+        enqueue(session, attachments=[admin_copy(Path(row.raw_path))], **common)
+    except OutboxError as exc:  # e.g. larger than the attachment limit: send the path only
+        context["paragraf"] = [f"Surel asli tidak dapat dilampirkan ({exc}); lihat berkas asli."]
+        try:
+            enqueue(session, **common)
+        except OutboxError as again:
+            log.error("notifikasi admin untuk %s gagal diantrekan: %s", row.message_id, again)
+            return None
+    return key
+
+
+def _finish(
+    row_id: int,
+    parsed: ParsedMessage,
+    match: Match,
+    decision: _Decision,
+    settings: Settings,
+) -> Outcome:
+    """The final transaction: row state, acknowledgement and every outgoing message."""
+    keys: list[str] = []
+    with session_scope() as session:
+        row = session.get(InboundMessage, row_id)
+        row.state = decision.state
+        row.action = decision.action[:2000]
+        row.error = ""
+        row.processed_at = utcnow()
+        if match.referenced and decision.state != QUARANTINED:
+            row.cycle_id, row.region_code = match.cycle_id, match.region_code
+            row.assessor_id = match.assessor_id
+        session.add(row)
+        if decision.ack is not None:
+            session.add(decision.ack)
+        if not _auto_submitted(parsed) and decision.state != QUARANTINED:
+            for context in decision.replies:
+                key = _enqueue_reply(session, row, parsed, match, context, settings)
+                if key:
+                    keys.append(key)
+        for tag, title, reason in decision.admin:
+            key = _enqueue_admin(
+                session,
+                row,
+                tag,
+                title,
+                reason,
+                settings,
+                cycle_id=match.cycle_id,
+                region_code=match.region_code if match.authorised else None,
+            )
+            if key:
+                keys.append(key)
+        return Outcome(row_id, row.message_id, row.state, row.action, keys)
+
+
+def _fail(
+    row_id: int, exc: BaseException, settings: Settings, inbox_settings: InboxSettings
+) -> Outcome:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+    log.error("surel masuk %s gagal diproses: %s", row_id, text)
+    keys: list[str] = []
+    with session_scope() as session:
+        row = session.get(InboundMessage, row_id)
+        row.state = ERROR
+        row.error = text
+        session.add(row)
+        if row.attempts >= inbox_settings.max_attempts:
+            key = _enqueue_admin(
+                session,
+                row,
+                "galat",
+                f"Surel masuk gagal diproses {row.attempts} kali",
+                f"{text}. Surel tidak dicoba lagi secara otomatis; periksa lalu jalankan "
+                "'pemantik kotak-masuk ulang' bila sudah diperbaiki.",
+                settings,
+            )
+            if key:
+                keys.append(key)
+        return Outcome(row_id, row.message_id, ERROR, text, keys)
+
+
+def claim(row_id: int, max_attempts: int) -> InboundMessage | None:
+    """Take the row for this run (attempts + 1, fenced on the old count); None if taken."""
+    with session_scope() as session:
+        row = session.get(InboundMessage, row_id)
+        if row is None or row.state not in RETRYABLE or row.attempts >= max_attempts:
+            return None
+        result = session.execute(
+            update(InboundMessage)
+            .where(
+                InboundMessage.id == row_id,
+                InboundMessage.attempts == row.attempts,
+                InboundMessage.state.in_(RETRYABLE),  # type: ignore[attr-defined]
+            )
+            .values(attempts=row.attempts + 1)
+        )
+        if result.rowcount != 1:
+            return None
+        row.attempts += 1
+        return row
+
+
+def process_one(
+    row_id: int,
+    *,
+    settings: Settings | None = None,
+    inbox_settings: InboxSettings | None = None,
+) -> Outcome | None:
+    """Act on one stored message (claim, decide, finish); None when another run has it."""
+    settings = settings or get_settings()
+    inbox_settings = inbox_settings or load_inbox_settings()
+    row = claim(row_id, inbox_settings.max_attempts)
+    if row is None:
+        return None
+    try:
+        raw = Path(row.raw_path).read_bytes()
+        parsed = parse_message(raw)
+        with session_scope() as session:
+            match = match_message(session, parsed.sender, parsed.subject, parsed.thread_ids)
+        decision = _decide(row, parsed, match, settings, inbox_settings)
+        return _finish(row_id, parsed, match, decision, settings)
+    except Exception as exc:  # noqa: BLE001 - kept, retried and reported, never lost
+        return _fail(row_id, exc, settings, inbox_settings)
