@@ -29,16 +29,25 @@ def deployment_pairs() -> list:
         (region_flow, region_flow.to_deployment(name="wilayah", tags=["pemantik"])),
     ]
     try:
-        from flows.reminder_flow import reminder_deployment, reminder_flow
+        from flows.reminder_flow import (
+            extension_deployment,
+            extension_flow,
+            reminder_deployment,
+            reminder_flow,
+        )
 
         pairs.append((reminder_flow, reminder_deployment()))
+        pairs.append((extension_flow, extension_deployment()))
     except ImportError:  # reminders not installed in this build
         pass
-    try:
-        from flows.admin import admin_pairs
+    from flows.admin import admin_pairs
 
-        pairs.extend(admin_pairs())
-    except ImportError:
+    pairs.extend(admin_pairs())
+    try:
+        from flows.inbox_flow import inbox_deployment, inbox_flow
+
+        pairs.append((inbox_flow, inbox_deployment()))
+    except ImportError:  # the mailbox reader lands separately
         pass
     return pairs
 

@@ -3,6 +3,11 @@
 Start-up dominates (≈1 s), so many files go through one soffice call. Each call gets its own
 profile folder (``-env:UserInstallation``) so concurrent calls do not clash on a shared profile.
 Without soffice the .docx is used and a warning says so.
+
+Inside one process (the served flows run region steps on many threads at once),
+:func:`convert_shared` gathers the requests of concurrent steps into one soffice call with a
+profile that is made once and kept, instead of one cold LibreOffice per thread fighting for
+two cores.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ import logging
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -36,7 +44,9 @@ def warn_no_pdf(path: Path | str) -> None:
     )
 
 
-def convert_to_pdf(docx_paths: Sequence[Path], timeout: float = 300.0) -> dict[Path, Path]:
+def convert_to_pdf(
+    docx_paths: Sequence[Path], timeout: float = 300.0, profile_dir: Path | None = None
+) -> dict[Path, Path]:
     """Convert documents to PDF next to each .docx; returns {docx path: pdf path}.
 
     Raises PdfError when soffice is missing or a PDF was not produced.
@@ -57,7 +67,7 @@ def convert_to_pdf(docx_paths: Sequence[Path], timeout: float = 300.0) -> dict[P
             batches.append([path])
     for batch in batches:
         with tempfile.TemporaryDirectory(prefix="pemantik-lo-") as work:
-            profile = Path(work) / "profile"
+            profile = profile_dir or Path(work) / "profile"
             outdir = Path(work) / "out"
             cmd = [
                 binary,
@@ -88,3 +98,46 @@ def convert_to_pdf(docx_paths: Sequence[Path], timeout: float = 300.0) -> dict[P
                 shutil.move(str(produced), target)
                 result[path] = target
     return result
+
+
+_shared = threading.Condition()
+_queue: list[tuple[list[Path], Future]] = []
+_leader_busy = False
+_profile: Path | None = None
+GATHER_SECONDS = 0.25
+
+
+def convert_shared(docx_paths: Sequence[Path], timeout: float = 300.0) -> dict[Path, Path]:
+    """Like :func:`convert_to_pdf`, batching concurrent callers of this process into one call.
+
+    The first caller becomes the leader: it waits a moment for others, converts everything
+    queued with the kept profile, hands each caller its own result, and repeats until the
+    queue is empty. A failed batch fails every caller in it with the same error.
+    """
+    global _leader_busy, _profile
+    future: Future = Future()
+    with _shared:
+        _queue.append(([Path(p).resolve() for p in docx_paths], future))
+        leader = not _leader_busy
+        _leader_busy = True
+        if _profile is None:
+            _profile = Path(tempfile.mkdtemp(prefix="pemantik-lo-profile-"))
+    if leader:
+        time.sleep(GATHER_SECONDS)
+        while True:
+            with _shared:
+                batch = list(_queue)
+                _queue.clear()
+                if not batch:
+                    _leader_busy = False
+                    break
+            everything = list(dict.fromkeys(p for paths, _ in batch for p in paths))
+            try:
+                converted = convert_to_pdf(everything, timeout=timeout, profile_dir=_profile)
+            except Exception as exc:  # every waiting caller gets the failure
+                for _, fut in batch:
+                    fut.set_exception(exc)
+                continue
+            for paths, fut in batch:
+                fut.set_result({p: converted[p] for p in paths})
+    return future.result()

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from letters.errors import LetterError
 from letters.inputs import INPUT_MODELS, KIND_TITLES, NUMBERED_KINDS
-from letters.pdf import convert_to_pdf, pdf_available, warn_no_pdf
+from letters.pdf import convert_shared, pdf_available, warn_no_pdf
 from letters.register import give_back, take_number
 from letters.render import RenderResult, prepare, render_document, sha256_bytes, write_atomic
 from models.settings import Organisation, get_settings
@@ -113,7 +113,7 @@ def issue_letter(
         pdf_path, pdf_sha = "", ""
         if pdf is not False:
             if pdf_available():
-                converted = convert_to_pdf([path])[path]
+                converted = convert_shared([path])[path]
                 written.append(converted)
                 pdf_path, pdf_sha = str(converted), _file_sha(converted)
             else:
@@ -161,7 +161,7 @@ def make_pdfs(session: Session, letters: list[Letter]) -> int:
         for letter in todo:
             warn_no_pdf(letter.file_path)
         return 0
-    converted = convert_to_pdf([Path(letter.file_path) for letter in todo])
+    converted = convert_shared([Path(letter.file_path) for letter in todo])
     for letter in todo:
         pdf_path = converted[Path(letter.file_path).resolve()]
         letter.pdf_path = str(pdf_path)

@@ -43,10 +43,11 @@ class Outgoing:
 
     mails: list[MailSpec] = field(default_factory=list)
     letter_ids: list[int] = field(default_factory=list)
+    extra_keys: list[str] = field(default_factory=list)  # rows a step queued itself
 
     @property
     def keys(self) -> list[str]:
-        return [m.key for m in self.mails]
+        return [m.key for m in self.mails] + self.extra_keys
 
 
 def letter_attachment(letter: Letter) -> Path:
@@ -162,7 +163,7 @@ def queue_then_deliver(build: Callable[[Session, Outgoing], Any]) -> tuple[Any, 
     if out.letter_ids and pdf_available():
         with session_scope() as session:
             make_pdfs(session, [session.get(Letter, i) for i in out.letter_ids])
-    if out.mails:
+    if out.mails or out.extra_keys:
         with session_scope() as session:
             for m in out.mails:
                 attachments = list(m.attachments)

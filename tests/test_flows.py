@@ -217,3 +217,208 @@ def test_one_region_through_every_wait(product):
     ids = [m["Message-ID"] for m in product["sink"].messages()]
     assert len(ids) == len(set(ids))
     assert date(2026, 7, 1)
+
+
+def _serve_process(tmp_path, name: str):
+    import subprocess
+    import sys
+
+    log = (tmp_path / f"{name}.log").open("w")
+    return subprocess.Popen(
+        [sys.executable, "-m", "deployments.cli", "serve", "--interval", "0.5"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture
+def product_without_runner(prefect_server, isolated_settings, monkeypatch, tmp_path):
+    from mail.sink import start_sink
+    from models.db import migrate
+    from models.settings import reset_settings
+
+    sink = start_sink(tmp_path / "mail", port=0)
+    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(sink.port))
+    monkeypatch.setenv("PEMANTIK_DATABASE_URL", f"sqlite:///{tmp_path / 'kill.db'}")
+    reset_settings()
+    migrate()
+    yield sink
+    sink.stop()
+
+
+def test_serving_process_killed_while_waiting_and_restarted(product_without_runner, tmp_path):
+    """kill -9 the serving process while a region waits (and again right after an answer):
+    started again, the run resumes and finishes its stage with no duplicate email or number."""
+    import signal
+
+    from prefect.deployments import run_deployment
+
+    from services import waits
+
+    sink = product_without_runner
+    region = "64.01"
+    server = _serve_process(tmp_path, "serve-1")
+    try:
+        wait_until(lambda: _deployment_exists("siklus-pemantik/siklus"), 120)
+        run_deployment(
+            "siklus-pemantik/siklus",
+            timeout=0,
+            parameters={"params": {"year": 2026, "regions": [region], "start_date": "2026-07-01"}},
+        )
+        w = wait_until(lambda: open_wait(region, "jawaban"), 180)
+        wait_until(lambda: flow_state(w.flow_run_id) == "Suspended", 60)
+        server.send_signal(signal.SIGKILL)
+        server.wait(30)
+        # The answer arrives while nothing serves: stored, the run is resumed (Scheduled).
+        out = waits.submit(
+            "jawaban",
+            year=2026,
+            region=region,
+            payload={"data": _all_levels()},
+            via="api",
+            who="PIC",
+        )
+        assert out.complete and out.resumed
+        server = _serve_process(tmp_path, "serve-2")
+        # Kill it again while the resumed run is busy (sending the Tanda Terima and letters).
+        wait_until(lambda: flow_state(w.flow_run_id) in ("Running", "Completed"), 120, every=0.1)
+        server.send_signal(signal.SIGKILL)
+        server.wait(30)
+        server = _serve_process(tmp_path, "serve-3")
+        wait_until(lambda: open_wait(region, "konfirmasi"), 240)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    with session_scope() as s:
+        letters = s.exec(select(Letter)).all()
+        kinds = sorted(lt.kind for lt in letters)
+        assert kinds.count("pemberitahuan") == 1 and kinds.count("tanda_terima") == 1
+        assert kinds.count("undangan") == 1
+        counter = s.exec(select(func.sum(LetterCounter.last_seq))).one()
+        assert counter == len(letters)  # no number taken twice or lost
+        sent = s.exec(select(Dispatch).where(Dispatch.state == "sent")).all()
+    ids = [m["Message-ID"] for m in sink.messages()]
+    assert len(ids) == len(set(ids)) == len(sent)
+
+
+def _deployment_exists(name: str) -> bool:
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_deployment_by_name(name)
+        return True
+    except Exception:
+        return False
+
+
+def test_cycle_closed_with_one_region_unfinished(product):
+    """Two regions: one finishes, one never answers; the admin closes the cycle; step 14 names
+    the unfinished region and ranks only the finished one."""
+    from prefect.deployments import run_deployment
+
+    from models.tables import ProcessState, RegionProcess
+    from services import admin, waits
+
+    done, late = "64.74", "64.09"
+    run = run_deployment(
+        "siklus-pemantik/siklus",
+        timeout=0,
+        parameters={"params": {"year": 2026, "regions": [done, late], "start_date": "2026-07-01"}},
+    )
+    wait_until(lambda: open_wait(done, "jawaban"), 180)
+    waits.submit(
+        "jawaban", year=2026, region=done, payload={"data": _all_levels(4)}, via="api", who="PIC"
+    )
+    wait_until(lambda: open_wait(done, "konfirmasi"), 180)
+    with session_scope() as s:
+        assigned = s.exec(select(Assignment).where(Assignment.region_code == done)).all()
+        emails = [s.get(Assessor, a.assessor_id).email for a in assigned]
+    for email in emails:
+        waits.submit(
+            "konfirmasi",
+            year=2026,
+            region=done,
+            via="api",
+            who=email,
+            payload={
+                "pihak": email,
+                "jawaban": "ya",
+                "pernyataan_benturan_kepentingan": "Tidak ada",
+            },
+        )
+    waits.submit(
+        "konfirmasi",
+        year=2026,
+        region=done,
+        via="api",
+        who="PIC",
+        payload={
+            "pihak": "wilayah",
+            "jawaban": "ya",
+            "delegasi": [{"nama": "Sari", "jabatan": "Kabid"}],
+        },
+    )
+    wait_until(lambda: open_wait(done, "kehadiran"), 120)
+    waits.submit(
+        "kehadiran",
+        year=2026,
+        region=done,
+        via="api",
+        who="admin",
+        payload={"peserta": [{"nama": "Sari", "jabatan": "Kabid"}]},
+    )
+    wait_until(lambda: open_wait(done, "nilai"), 120)
+    for email in emails:
+        waits.submit(
+            "nilai",
+            year=2026,
+            region=done,
+            via="api",
+            who=email,
+            payload={"asesor": email, "data": _scores(4)},
+        )
+    wait_until(lambda: open_wait(done, "penerimaan"), 120)
+    waits.submit(
+        "penerimaan",
+        year=2026,
+        region=done,
+        via="api",
+        who="admin",
+        payload={"keputusan": "terima"},
+    )
+    with session_scope() as s:
+        wait_until(lambda: _process_state(done) == ProcessState.DONE, 120)
+    with pytest.raises(admin.AdminRefused, match="alasan"):
+        admin.close_cycle(2026, "  ")
+    admin.close_cycle(2026, "batas waktu kegiatan tahun anggaran")
+    wait_until(lambda: flow_state(str(run.id)) == "Completed", 240)
+    with session_scope() as s:
+        assert (
+            s.exec(select(RegionProcess).where(RegionProcess.region_code == late)).one().state
+            == "unfinished"
+        )
+        sk = s.exec(select(Letter).where(Letter.kind == "sk_penetapan")).one()
+        assert [r["region_code"] for r in sk.snapshot["ranking"]] == [done]
+        ba = s.exec(select(Letter).where(Letter.kind == "berita_acara")).all()
+        assert [b.region_code for b in ba] == [done]
+        closed = s.exec(select(StepRecord).where(StepRecord.event == "closed")).one()
+        assert closed.detail["belum_selesai"] == [late]
+    from docx import Document as Docx
+
+    from models.tables import Document
+
+    with session_scope() as s:
+        laporan = s.exec(select(Document).where(Document.kind == "laporan")).one()
+    text = "\n".join(p.text for p in Docx(laporan.file_path).paragraphs)
+    tables = " ".join(
+        c.text for t in Docx(laporan.file_path).tables for row in t.rows for c in row.cells
+    )
+    assert "belum selesai" in (text + tables).lower()
+
+
+def _process_state(region: str) -> str:
+    from models.tables import RegionProcess
+
+    with session_scope() as s:
+        return s.exec(select(RegionProcess).where(RegionProcess.region_code == region)).one().state
