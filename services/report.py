@@ -59,9 +59,8 @@ def timeline(session, cycle_id: int, region_count: int) -> list[dict[str, Any]]:
 
 def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
     """Issue every step-14 document (idempotent by key) and return their numbers/paths."""
-    from letters.service import issue_letter, make_pdfs, store_document
-
     from assessment.instruments import load_instrument
+    from letters.service import issue_letter, make_pdfs, store_document
 
     today = local_today()
     with session_scope() as session:

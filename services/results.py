@@ -67,10 +67,9 @@ def formulir_input(session, ctx, region, instrument, rr) -> dict[str, Any]:  # n
 
 def preview_result(cycle_id: int, region_code: str, round_no: int) -> dict[str, Any]:
     """Compute the result from the scores (not stored yet) and write the filled Formulir."""
-    from letters.service import store_document
-
     from assessment.instruments import load_instrument
     from assessment.results import region_result
+    from letters.service import store_document
 
     with session_scope() as session:
         ctx = load_cycle(session, cycle_id)
