@@ -407,7 +407,9 @@ class Simulation:
         from models.tables import ProcessState, RegionProcess
 
         with session_scope() as session:
-            rows = session.exec(select(RegionProcess).where(RegionProcess.region_code != code)).all()
+            rows = session.exec(
+                select(RegionProcess).where(RegionProcess.region_code != code)
+            ).all()
             return all(r.state == ProcessState.DONE for r in rows)
 
     # -- one pass over every open wait
