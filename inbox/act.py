@@ -582,7 +582,8 @@ def claim(row_id: int, max_attempts: int) -> InboundMessage | None:
         )
         if result.rowcount != 1:
             return None
-        row.attempts += 1
+        # The ORM update synchronised the loaded row; detach it so nothing is flushed twice.
+        session.expunge(row)
         return row
 
 

@@ -108,9 +108,10 @@ def record(
         insert(InboundMessage.__table__)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(InboundMessage.__table__.c.id)
     )
-    result = session.execute(stmt)
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: the driver's rowcount is not reliable for ON CONFLICT.
+    return session.execute(stmt).first() is not None
 
 
 def known(session: Session, message_id: str) -> bool:

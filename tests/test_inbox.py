@@ -1,0 +1,570 @@
+"""The inbound mailbox against real parts: the embedded SMTP sink (outgoing letters and the
+automatic replies), a Maildir inbox, and the database on SQLite and PostgreSQL.
+
+The flows are not started: the Wait rows are created directly with an empty ``flow_run_id``, so
+``submit`` validates and stores but resumes nothing (``resumed`` stays False).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from email.message import EmailMessage
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlmodel import select
+
+from assessment.workbook import META_SHEET, build_questionnaire
+from inbox import act as inbox_act
+from inbox.compose import drop_into_maildir, reply_to
+from inbox.parse import parse_message, strip_quoted
+from inbox.reader import read_once
+from inbox.replies import ScoresFileError, parse_scores, read_reply
+from inbox.settings import inbox_maildir
+from inbox.sources import MaildirSource
+from mail.outbox import deliver_pending_sync, enqueue
+from mail.sink import read_maildir, start_sink
+from models.db import session_scope
+from models.settings import reset_settings
+from models.tables import (
+    Acknowledgement,
+    AnswerSet,
+    Assessor,
+    Assignment,
+    AssignmentState,
+    Confirmation,
+    Cycle,
+    Dispatch,
+    InboundMessage,
+    Region,
+    Score,
+    Wait,
+)
+
+PIC = "pic.samarinda@samarindakota.go.id"
+PIC2 = "pic.balikpapan@balikpapan.go.id"
+ASSESSOR = "dosen@unmul.ac.id"
+STRANGER = "orang.asing@contoh.com"
+YEAR = 2026
+
+
+# --------------------------------------------------------------------------- the world
+
+
+@pytest.fixture
+def sink(isolated_settings: Path, monkeypatch: pytest.MonkeyPatch):
+    """A real SMTP sink; the settings point the outbox at it."""
+    handle = start_sink(isolated_settings.parent / "sink")
+    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(handle.port))
+    monkeypatch.setenv("PEMANTIK_SMTP__RETRY_BASE_SECONDS", "0")
+    reset_settings()
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def world(db_url: str, sink) -> dict:
+    """Two regions, one assessor assigned to 64.72, a 2026 cycle on SPBE 2020."""
+    with session_scope() as s:
+        s.add(
+            Region(code="64.72", name="Kota Samarinda", kind="Kota", pic_name="Sari", pic_email=PIC)
+        )
+        s.add(
+            Region(
+                code="64.71", name="Kota Balikpapan", kind="Kota", pic_name="Budi", pic_email=PIC2
+            )
+        )
+        s.flush()
+        s.add(Assessor(name="Dr. Rahmat", email=ASSESSOR, institution="Universitas Mulawarman"))
+        cycle = Cycle(
+            year=YEAR,
+            instrument_code="spbe-2020",
+            start_date=date(2026, 7, 1),
+            params={"year": YEAR, "start_date": "2026-07-01", "regions": ["64.72", "64.71"]},
+            state="running",
+        )
+        s.add(cycle)
+        s.flush()
+        assessor = s.exec(select(Assessor)).one()
+        return {"cycle_id": cycle.id, "assessor_id": assessor.id, "url": db_url}
+
+
+def open_wait(world: dict, region: str, kind: str, step_no: int) -> None:
+    with session_scope() as s:
+        s.add(
+            Wait(
+                cycle_id=world["cycle_id"],
+                region_code=region,
+                step_no=step_no,
+                party="wilayah",
+                kind=kind,
+                started_on=date(2026, 7, 1),
+                due_date=date(2026, 7, 10),
+            )
+        )
+
+
+def assign(world: dict, region: str, state: str) -> None:
+    with session_scope() as s:
+        s.add(
+            Assignment(
+                cycle_id=world["cycle_id"],
+                region_code=region,
+                assessor_id=world["assessor_id"],
+                state=state,
+            )
+        )
+
+
+def send_letter(
+    world: dict, sink, region: str | None, kind: str, to: str, *, assessor: bool = False
+) -> EmailMessage:
+    """Send a PeManTIK email through the outbox to the sink; return it as the person sees it."""
+    key = f"uji/{region}/{kind}/{to}"
+    with session_scope() as s:
+        enqueue(
+            s,
+            key=key,
+            recipient=to,
+            subject=f"Surat {kind} PeManTIK {YEAR}",
+            template="umum",
+            context={"paragraf": [f"Isi surat {kind}."]},
+            kind=kind,
+            cycle_id=world["cycle_id"],
+            region_code=region,
+            assessor_id=world["assessor_id"] if assessor else None,
+        )
+    report = deliver_pending_sync(keys=[key])
+    assert report.sent, report
+    with session_scope() as s:
+        mid = s.exec(select(Dispatch.message_id).where(Dispatch.idempotency_key == key)).one()
+    for msg in read_maildir(sink.maildir):
+        if msg["Message-ID"] == mid:
+            return msg
+    raise AssertionError(f"{mid} tidak sampai di sink")
+
+
+def filled_workbook(world: dict, tmp: Path, region: str = "64.72", level: int = 3) -> Path:
+    from assessment.instruments import load_instrument
+
+    src = build_questionnaire(
+        load_instrument("spbe-2020"),
+        cycle_year=YEAR,
+        cycle_id=world["cycle_id"],
+        region_code=region,
+        region_name="Kota Samarinda",
+        out_path=tmp / f"kosong-{region}.xlsx",
+    )
+    wb = openpyxl.load_workbook(src)
+    meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
+    for code, (sheet, row) in json.loads(meta["layout"]).items():
+        wb[sheet].cell(row=row, column=4, value=level)
+        wb[sheet].cell(row=row, column=5, value=f"https://bukti.example/{code}")
+    out = tmp / f"jawaban-{region}.xlsx"
+    wb.save(out)
+    return out
+
+
+def rows() -> list[InboundMessage]:
+    with session_scope() as s:
+        return list(s.exec(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def outgoing(sink, to: str) -> list[EmailMessage]:
+    return [m for m in read_maildir(sink.maildir) if to in str(m["To"])]
+
+
+def count(model, **where) -> int:
+    with session_scope() as s:
+        query = select(model)
+        for key, value in where.items():
+            query = query.where(getattr(model, key) == value)
+        return len(s.exec(query).all())
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_reply_text_and_keywords() -> None:
+    body = strip_quoted(
+        "HADIR\nDelegasi: Sari Dewi | Kepala Bidang\nDelegasi: Andi|Staf\n"
+        "Diterima oleh: Sari, Nomor agenda: 005/12/2026, Tanggal diterima: 2 Juli 2026\n"
+        "--\nSari\n\nPada Rab, 1 Jul 2026, PeManTIK menulis:\n> TIDAK HADIR\n"
+    )
+    reply = read_reply(body)
+    assert reply.confirmation == "hadir"
+    assert reply.delegates == [
+        {"nama": "Sari Dewi", "jabatan": "Kepala Bidang"},
+        {"nama": "Andi", "jabatan": "Staf"},
+    ]
+    assert reply.acknowledged and reply.received_by == "Sari"
+    assert reply.agenda_number == "005/12/2026" and reply.received_date == date(2026, 7, 2)
+    assert not reply.problems
+    # Quoted lines never count, free text mentioning the word does not either.
+    assert read_reply(strip_quoted("> HADIR\nKami akan hadir bila sempat.")).confirmation == ""
+    both = read_reply("HADIR\nTIDAK HADIR")
+    assert both.problems and "bertentangan" in both.problems[0]
+    bad_date = read_reply("Tanggal diterima: kemarin")
+    assert bad_date.problems and "kemarin" in bad_date.problems[0]
+    assert read_reply("diterima.").acknowledged
+    assert read_reply("Konfirmasi: tidak bersedia\nAlasan: cuti").reason == "cuti"
+
+
+def test_scores_files() -> None:
+    csv_data = b"kode,tingkat,catatan\nI01,3,baik\nI02,4,\n"
+    assert parse_scores("nilai.csv", csv_data) == {
+        "I01": {"level": 3, "note": "baik"},
+        "I02": {"level": 4, "note": ""},
+    }
+    semi = b"\xef\xbb\xbfkode;tingkat;catatan\nI01;2;x\n"  # Excel's CSV: BOM and semicolons
+    assert parse_scores("nilai.csv", semi) == {"I01": {"level": 2, "note": "x"}}
+    assert parse_scores("n.json", b'{"I01": {"level": 2, "note": ""}}')["I01"]["level"] == 2
+    for name, data, words in (
+        ("n.csv", b"kode,catatan\nI01,x\n", "tingkat"),
+        ("n.json", b"{bukan json", "JSON"),
+        ("n.json", b"[1, 2]", "objek"),
+        ("n.csv", b"kode,tingkat\nI01,3\nI01,4\n", "lebih dari sekali"),
+        ("n.txt", b"x", ".csv"),
+    ):
+        with pytest.raises(ScoresFileError) as err:
+            parse_scores(name, data)
+        assert words in str(err.value) and name in str(err.value)
+
+
+def test_message_without_message_id_gets_a_stable_one() -> None:
+    raw = b"From: a@b.id\r\nSubject: x\r\n\r\nhalo\r\n"
+    first, second = parse_message(raw), parse_message(raw)
+    assert first.message_id == second.message_id
+    assert first.message_id.startswith("<sha256-")
+    assert parse_message(raw + b"lagi").message_id != first.message_id
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_answers_reply_reaches_the_region_wait(world, sink, tmp_path: Path) -> None:
+    open_wait(world, "64.72", "jawaban", 4)
+    open_wait(world, "64.71", "jawaban", 4)
+    letter = send_letter(world, sink, "64.72", "pemberitahuan", PIC)
+    workbook = filled_workbook(world, tmp_path)
+    raw = reply_to(letter, PIC, "Terlampir jawaban kami.\nDITERIMA", [workbook], sender_name="Sari")
+    drop_into_maildir(inbox_maildir(), raw)
+
+    report = read_once()
+
+    assert report.new == 1 and report.counts() == {"processed": 1}
+    [row] = rows()
+    assert row.state == "processed" and row.region_code == "64.72"
+    assert row.cycle_id == world["cycle_id"] and "jawaban versi 1" in row.action
+    assert Path(row.raw_path).read_bytes() == raw  # the raw message is kept as received
+    with session_scope() as s:
+        answers = s.exec(select(AnswerSet)).all()
+        ack = s.exec(select(Acknowledgement)).one()
+    assert [(a.region_code, a.source, a.submitted_by) for a in answers] == [("64.72", "email", PIC)]
+    assert (ack.step_no, ack.region_code, ack.source) == (2, "64.72", "email")
+    # Handled messages leave new/ for cur/ with the Seen flag; nothing is left to read.
+    assert not list((inbox_maildir() / "new").iterdir())
+    assert [p.name.endswith(":2,S") for p in (inbox_maildir() / "cur").iterdir()] == [True]
+    assert read_once().fetched == 0
+
+
+def test_stranger_is_quarantined_and_the_admin_gets_the_message(world, sink) -> None:
+    open_wait(world, "64.72", "jawaban", 4)
+    letter = send_letter(world, sink, "64.72", "undangan", PIC)
+    raw = reply_to(letter, STRANGER, "HADIR\nDelegasi: Penyusup | Tidak ada")
+    drop_into_maildir(inbox_maildir(), raw)
+    # A stranger writing with only the subject token is quarantined as well.
+    raw2 = reply_to(letter, STRANGER, "DITERIMA", message_id="<asing-2@contoh.com>")
+    raw2 = raw2.replace(b"In-Reply-To:", b"X-Old-In-Reply-To:").replace(
+        b"References:", b"X-Old-References:"
+    )
+    drop_into_maildir(inbox_maildir(), raw2)
+
+    report = read_once()
+
+    assert report.counts() == {"quarantined": 2}
+    assert all(r.region_code is None and r.state == "quarantined" for r in rows())
+    assert count(Confirmation) == 0 and count(Acknowledgement) == 0
+    assert outgoing(sink, STRANGER) == []  # never answered (no backscatter)
+    notices = outgoing(sink, "admin.pemantik@kaltimprov.go.id")
+    assert len(notices) == 2
+    attached = sorted(a.get_payload(decode=True) for n in notices for a in n.iter_attachments())
+    assert attached == sorted([raw, raw2])  # byte for byte
+
+
+def test_same_message_twice_is_acted_on_once(world, sink, tmp_path: Path) -> None:
+    open_wait(world, "64.72", "jawaban", 4)
+    letter = send_letter(world, sink, "64.72", "pemberitahuan", PIC)
+    raw = reply_to(letter, PIC, "Jawaban terlampir.", [filled_workbook(world, tmp_path)])
+    drop_into_maildir(inbox_maildir(), raw)
+    drop_into_maildir(inbox_maildir(), raw)  # delivered twice (a retrying server)
+
+    first = read_once()
+    drop_into_maildir(inbox_maildir(), raw)  # and once more, after the first pass
+    second = read_once()
+
+    assert (first.fetched, first.new, first.duplicates) == (2, 1, 1)
+    assert (second.fetched, second.new, second.duplicates) == (1, 0, 1)
+    assert len(rows()) == 1 and second.outcomes == []
+    assert count(AnswerSet) == 1
+
+
+def test_broken_attachment_is_answered_with_the_errors(world, sink, tmp_path: Path) -> None:
+    open_wait(world, "64.72", "jawaban", 4)
+    letter = send_letter(world, sink, "64.72", "pemberitahuan", PIC)
+    workbook = filled_workbook(world, tmp_path)
+    wb = openpyxl.load_workbook(workbook)
+    meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
+    sheet, row_no = json.loads(meta["layout"])["I05"]
+    wb[sheet].cell(row=row_no, column=4, value="tujuh")  # not a level
+    wb.save(workbook)
+    raw = reply_to(letter, PIC, "Jawaban kami.", [workbook])
+    drop_into_maildir(inbox_maildir(), raw)
+    broken = reply_to(letter, PIC, "Yang ini rusak.", [("rusak.xlsx", b"bukan berkas excel")])
+    drop_into_maildir(inbox_maildir(), broken)
+
+    report = read_once()
+
+    assert report.counts() == {"processed": 2}
+    assert count(AnswerSet) == 0  # nothing stored
+    replies = outgoing(sink, PIC)
+    auto = [m for m in replies if m["Subject"].startswith("Re:")]
+    assert len(auto) == 2
+    incoming = {parse_message(raw).message_id, parse_message(broken).message_id}
+    assert {m["In-Reply-To"] for m in auto} == incoming
+    for m in auto:
+        assert m["In-Reply-To"] in m["References"]
+        assert "[PEMANTIK-2026-64.72]" in m["Subject"]
+    texts = [m.get_body(("plain",)).get_content() for m in auto]
+    assert any("I05" in t and "tujuh" in t for t in texts), texts
+    assert all("belum dapat kami" in t and "Kesalahan yang ditemukan" in t for t in texts)
+
+
+def test_confirmations_from_region_and_assessor(world, sink) -> None:
+    open_wait(world, "64.72", "konfirmasi", 8)
+    assign(world, "64.72", AssignmentState.REQUESTED)
+    invitation = send_letter(world, sink, "64.72", "undangan", PIC)
+    request = send_letter(world, sink, "64.72", "permohonan", ASSESSOR, assessor=True)
+    drop_into_maildir(
+        inbox_maildir(),
+        reply_to(
+            invitation,
+            PIC,
+            "HADIR\nDelegasi: Sari Dewi | Kepala Bidang E-Government\nDelegasi: Andi | Staf",
+        ),
+    )
+    drop_into_maildir(
+        inbox_maildir(),
+        reply_to(
+            request,
+            ASSESSOR,
+            "Bersedia\nPernyataan: Saya tidak memiliki benturan kepentingan dengan Kota Samarinda.",
+        ),
+    )
+
+    report = read_once()
+
+    assert report.counts() == {"processed": 2}, [o.action for o in report.outcomes]
+    with session_scope() as s:
+        conf = s.exec(select(Confirmation)).one()
+        assignment = s.exec(select(Assignment)).one()
+    assert conf.attend and [d["nama"] for d in conf.delegates] == ["Sari Dewi", "Andi"]
+    assert assignment.state == AssignmentState.ACCEPTED
+    assert "benturan" in assignment.coi_statement
+    assert "tahap lengkap" in rows()[-1].action
+    thanks = outgoing(sink, ASSESSOR)
+    assert any("telah kami terima" in m.get_body(("plain",)).get_content() for m in thanks)
+
+
+def test_assessor_scores_and_wrong_keyword(world, sink) -> None:
+    open_wait(world, "64.72", "nilai", 11)
+    assign(world, "64.72", AssignmentState.ACCEPTED)
+    request = send_letter(world, sink, "64.72", "permohonan", ASSESSOR, assessor=True)
+    from assessment.instruments import load_instrument
+
+    codes = load_instrument("spbe-2020").indicator_codes
+    lines = "kode,tingkat,catatan\n" + "".join(f"{c},3,terverifikasi\n" for c in codes)
+    drop_into_maildir(
+        inbox_maildir(),
+        reply_to(request, ASSESSOR, "Nilai terlampir.", [("nilai.csv", lines.encode())]),
+    )
+    drop_into_maildir(inbox_maildir(), reply_to(request, ASSESSOR, "HADIR"))
+
+    report = read_once()
+
+    assert count(Score) == len(codes)
+    actions = [o.action for o in report.outcomes]
+    assert "nilai asesor Dr. Rahmat diterima" in actions[0]
+    assert actions[1].startswith("ditolak")
+    texts = [m.get_body(("plain",)).get_content() for m in outgoing(sink, ASSESSOR)]
+    assert any("BERSEDIA atau TIDAK BERSEDIA" in t for t in texts)
+
+
+def test_acknowledgement_of_the_invitation(world, sink) -> None:
+    invitation = send_letter(world, sink, "64.72", "undangan", PIC)
+    drop_into_maildir(
+        inbox_maildir(),
+        reply_to(invitation, PIC, "Diterima oleh: Rina, Nomor agenda: 005/77/Diskominfo/2026"),
+    )
+    read_once()
+    with session_scope() as s:
+        ack = s.exec(select(Acknowledgement)).one()
+    assert (ack.step_no, ack.received_by, ack.agenda_number) == (
+        7,
+        "Rina",
+        "005/77/Diskominfo/2026",
+    )
+    assert rows()[0].state == "processed"
+
+
+def test_not_waiting_and_unreadable(world, sink, tmp_path: Path) -> None:
+    letter = send_letter(world, sink, "64.72", "pemberitahuan", PIC)
+    drop_into_maildir(
+        inbox_maildir(), reply_to(letter, PIC, "Jawaban.", [filled_workbook(world, tmp_path)])
+    )
+    drop_into_maildir(inbox_maildir(), reply_to(letter, PIC, "Mohon info jadwalnya, Pak."))
+    # A known PIC writing without any reference at all.
+    drop_into_maildir(
+        inbox_maildir(),
+        reply_to(letter, PIC2, "Halo", subject="Pertanyaan", message_id="<tanpa-ref@bpn.go.id>")
+        .replace(b"In-Reply-To:", b"X-In-Reply-To:")
+        .replace(b"References:", b"X-References:"),
+    )
+
+    report = read_once()
+
+    states = [o.state for o in report.outcomes]
+    assert states == ["processed", "unreadable", "unreadable"], [o.action for o in report.outcomes]
+    assert "tidak ada yang ditunggu" in report.outcomes[0].action
+    assert count(AnswerSet) == 0
+    texts = [m.get_body(("plain",)).get_content() for m in outgoing(sink, PIC)]
+    assert any("tidak sedang menunggu jawaban kuesioner" in t for t in texts)
+    assert any("Cara membalas surel PeManTIK" in t for t in texts)
+    assert len(outgoing(sink, "admin.pemantik@kaltimprov.go.id")) == 3
+
+
+class DyingMaildir(MaildirSource):
+    """A reader killed right after committing the N-th message, before marking it handled."""
+
+    def __init__(self, path: Path, die_at: int) -> None:
+        super().__init__(path)
+        self.die_at, self.marked = die_at, 0
+
+    def mark_done(self, handle) -> None:  # noqa: ANN001
+        if self.marked + 1 == self.die_at:
+            raise KeyboardInterrupt("proses dihentikan")
+        self.marked += 1
+        super().mark_done(handle)
+
+
+def _three_replies(world: dict, sink, tmp_path: Path) -> None:
+    open_wait(world, "64.72", "jawaban", 4)
+    open_wait(world, "64.71", "konfirmasi", 8)
+    first = send_letter(world, sink, "64.72", "pemberitahuan", PIC)
+    second = send_letter(world, sink, "64.71", "undangan", PIC2)
+    drop_into_maildir(
+        inbox_maildir(), reply_to(first, PIC, "Jawaban.", [filled_workbook(world, tmp_path)])
+    )
+    drop_into_maildir(inbox_maildir(), reply_to(second, PIC2, "TIDAK HADIR\nAlasan: bentrok"))
+    drop_into_maildir(inbox_maildir(), reply_to(first, PIC, "DITERIMA"))
+
+
+def test_reader_killed_mid_intake_loses_nothing(world, sink, tmp_path: Path) -> None:
+    _three_replies(world, sink, tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        read_once(DyingMaildir(inbox_maildir(), die_at=2))
+    assert len(rows()) == 2 and all(r.state == "received" for r in rows())
+
+    report = read_once()
+
+    assert (report.fetched, report.new, report.duplicates) == (2, 1, 1)
+    assert sorted(o.state for o in report.outcomes) == ["processed"] * 3
+    assert count(AnswerSet) == 1 and count(Confirmation) == 1 and count(Acknowledgement) == 1
+    assert read_once().outcomes == []
+
+
+def test_reader_killed_after_the_door_acts_once(
+    world, sink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after ``submit`` stored the answers but before the row was finished."""
+    _three_replies(world, sink, tmp_path)
+    real_finish = inbox_act._finish
+    calls = {"n": 0}
+
+    def dying_finish(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt("proses dihentikan")
+        return real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(inbox_act, "_finish", dying_finish)
+    with pytest.raises(KeyboardInterrupt):
+        read_once()
+    assert count(AnswerSet) == 1
+    first = rows()[0]
+    assert first.state == "received" and first.attempts == 1
+
+    report = read_once()
+
+    assert count(AnswerSet) == 1  # not handed over a second time
+    assert "sudah diterima pada percobaan sebelumnya" in report.outcomes[0].action
+    assert sorted(o.state for o in report.outcomes) == ["processed"] * 3
+    assert count(Confirmation) == 1 and count(Acknowledgement) == 1
+
+
+def test_failure_is_kept_retried_and_reported(world, sink, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEMANTIK_INBOX_MAX_ATTEMPTS", "2")
+    invitation = send_letter(world, sink, "64.72", "undangan", PIC)
+    drop_into_maildir(inbox_maildir(), reply_to(invitation, PIC, "DITERIMA"))
+    real = inbox_act.match_message
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("basis data sedang pemeliharaan")
+
+    monkeypatch.setattr(inbox_act, "match_message", broken)
+    first = read_once()
+    assert first.counts() == {"error": 1} and "pemeliharaan" in first.errors[0]
+    second = read_once()
+    [row] = rows()
+    assert (row.state, row.attempts) == ("error", 2)
+    assert second.counts() == {"error": 1}
+    notices = outgoing(sink, "admin.pemantik@kaltimprov.go.id")
+    assert len(notices) == 1 and "gagal diproses 2 kali" in str(notices[0]["Subject"])
+    assert read_once().outcomes == []  # no more automatic tries
+    assert count(Acknowledgement) == 0
+
+    # The admin repairs and asks for one more try (what 'kotak-masuk ulang' does).
+    monkeypatch.setattr(inbox_act, "match_message", real)
+    with session_scope() as s:
+        r = s.get(InboundMessage, row.id)
+        r.state, r.attempts = "received", 0
+        s.add(r)
+    assert read_once().counts() == {"processed": 1}
+    assert count(Acknowledgement) == 1
+
+
+def test_cli_read_and_list(world, sink, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from deployments.cli import app
+    from deployments.cli_common import console
+
+    monkeypatch.setattr(console, "width", 250)  # one table row per line
+
+    invitation = send_letter(world, sink, "64.72", "undangan", PIC)
+    drop_into_maildir(inbox_maildir(), reply_to(invitation, PIC, "DITERIMA"))
+    drop_into_maildir(inbox_maildir(), reply_to(invitation, STRANGER, "HADIR"))
+    runner = CliRunner()
+    result = runner.invoke(app, ["kotak-masuk", "baca"])
+    assert result.exit_code == 0, result.output
+    assert "2 surel dibaca" in result.output and "dikarantina 1" in result.output
+    listed = runner.invoke(app, ["kotak-masuk", "daftar", "--status", "quarantined"])
+    assert listed.exit_code == 0
+    [line] = [x for x in listed.output.splitlines() if "@" in x]
+    assert STRANGER in line and "dikarantina" in line and PIC not in line
+    wrong = runner.invoke(app, ["kotak-masuk", "daftar", "--status", "salah"])
+    assert wrong.exit_code == 1 and "tidak dikenal" in wrong.output
+    missing = runner.invoke(app, ["kotak-masuk", "baca", "--maildir", "/tidak/ada"])
+    assert missing.exit_code == 1 and "Maildir" in missing.output
