@@ -32,7 +32,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from inbox.match import Match, match_message
@@ -279,7 +279,9 @@ def _decide(
     if not match.referenced or not match.authorised:
         with session_scope() as session:
             known = parsed.sender and (
-                session.exec(select(Region.code).where(Region.pic_email == parsed.sender)).first()
+                session.exec(
+                    select(Region.code).where(func.lower(Region.pic_email) == parsed.sender)
+                ).first()
                 or session.exec(select(Assessor.id).where(Assessor.email == parsed.sender)).first()
             )
         if match.referenced or not known:

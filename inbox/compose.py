@@ -16,7 +16,7 @@ from email.policy import SMTP, default
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
-from inbox.parse import _ids
+from inbox.parse import message_ids
 
 
 def _as_message(original: EmailMessage | bytes) -> EmailMessage:
@@ -38,8 +38,8 @@ def reply_to(
     """A reply to ``original`` from ``sender``: ``Re:`` subject (keeps the reference token),
     In-Reply-To and References set, the original quoted below ``body``, files attached."""
     orig = _as_message(original)
-    orig_id = (_ids(orig.get("Message-ID", "")) or [""])[0]
-    refs = _ids(orig.get("References", ""))
+    orig_id = (message_ids(orig.get("Message-ID", "")) or [""])[0]
+    refs = message_ids(orig.get("References", ""))
     if orig_id:
         refs.append(orig_id)
     orig_subject = str(orig.get("Subject", "") or "")

@@ -75,7 +75,7 @@ def message_id_of(msg: EmailMessage, raw: bytes) -> str:
     return synthetic_message_id(raw)
 
 
-def _ids(value: object) -> list[str]:
+def message_ids(value: object) -> list[str]:
     return _MSGID.findall(str(value or ""))
 
 
@@ -147,8 +147,8 @@ def parse_message(raw: bytes) -> ParsedMessage:
         sender=addr.strip().lower(),
         sender_name=name.strip(),
         subject=" ".join(_header(msg, "Subject").split()),
-        in_reply_to=_ids(_header(msg, "In-Reply-To")),
-        references=_ids(_header(msg, "References")),
+        in_reply_to=message_ids(_header(msg, "In-Reply-To")),
+        references=message_ids(_header(msg, "References")),
         body=strip_quoted(full),
         full_body=full,
         attachments=attachments,

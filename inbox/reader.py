@@ -143,7 +143,7 @@ def deliver(report: ReadReport, keys: list[str], settings: Settings) -> None:
     if not wanted:
         return
     try:
-        delivery = deliver_pending_sync(keys=wanted, settings=settings)
+        deliver_pending_sync(keys=wanted, settings=settings)
     except Exception as exc:  # noqa: BLE001 - the replies stay queued for the next pass
         report.errors.append(f"pengiriman balasan gagal: {exc}")
         report.not_sent += len(wanted)
@@ -154,7 +154,6 @@ def deliver(report: ReadReport, keys: list[str], settings: Settings) -> None:
         ).all()
     report.sent = sum(1 for s in states if s == DispatchState.SENT)
     report.not_sent = len(states) - report.sent
-    del delivery
 
 
 def read_once(

@@ -14,7 +14,12 @@ from models.settings import SettingsError, describe_validation_error
 
 
 class ImapSettings(BaseSettings):
-    """The IMAP mailbox (implicit TLS, port 993) read when ``enabled`` is true."""
+    """The IMAP mailbox (implicit TLS, port 993) read when ``enabled`` is true.
+
+    Prefer a ``done_folder`` in production: without one, handled messages are only flagged
+    ``\\Seen``, and a message someone opens in a mail client before the reader runs is
+    flagged too and then skipped (it can be marked unread again to be read).
+    """
 
     model_config = SettingsConfigDict(env_prefix="PEMANTIK_IMAP_", env_file=".env", extra="ignore")
 

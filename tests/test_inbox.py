@@ -568,3 +568,33 @@ def test_cli_read_and_list(world, sink, monkeypatch: pytest.MonkeyPatch) -> None
     assert wrong.exit_code == 1 and "tidak dikenal" in wrong.output
     missing = runner.invoke(app, ["kotak-masuk", "baca", "--maildir", "/tidak/ada"])
     assert missing.exit_code == 1 and "Maildir" in missing.output
+
+
+def test_deployment_interval_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from flows.inbox_flow import inbox_deployment
+
+    monkeypatch.setenv("PEMANTIK_INBOX_INTERVAL_MINUTES", "7")
+    deployment = inbox_deployment()
+    assert deployment.name == "kotak-masuk"
+    assert deployment.schedules[0].schedule.interval == timedelta(minutes=7)
+    monkeypatch.setenv("PEMANTIK_INBOX_INTERVAL_MINUTES", "0")
+    from models.settings import SettingsError
+
+    with pytest.raises(SettingsError) as err:
+        inbox_deployment()
+    assert "PEMANTIK_INBOX_INTERVAL_MINUTES" in str(err.value)
+
+
+@pytest.mark.slow
+def test_flow_runs_one_pass(prefect_server: str, db_url: str, sink) -> None:
+    from flows.inbox_flow import inbox_flow
+
+    with session_scope() as s:
+        s.add(Region(code="64.72", name="Kota Samarinda", pic_name="Sari", pic_email=PIC))
+    raw = b"From: orang@contoh.com\r\nSubject: halo\r\nMessage-ID: <f1@contoh.com>\r\n\r\nhai\r\n"
+    drop_into_maildir(inbox_maildir(), raw)
+    result = inbox_flow()
+    assert result["baru"] == 1 and result["status"] == {"quarantined": 1}
+    assert "1 surel dibaca" in result["ringkasan"]
