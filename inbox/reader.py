@@ -3,7 +3,8 @@
 Intake, per message: the raw bytes are written to ``<data_dir>/inbox-raw/<sha256>.eml``
 (fsync + rename) FIRST, then the ``InboundMessage`` row is committed (``INSERT … ON CONFLICT
 DO NOTHING`` on the Message-ID; a message without one gets ``<sha256-…@pemantik.inbox.invalid>``
-derived from its bytes), and only then is the message marked handled in its source. A reader
+derived from its bytes; rows are committed in chunks of :data:`INTAKE_CHUNK`), and only after
+that commit is the message marked handled in its source. A reader
 killed anywhere in between finds the message again on the next pass, stores nothing twice
 (same file name, same row) and marks it then.
 
@@ -18,11 +19,16 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.parser import BytesParser
+from email.policy import compat32
+from email.utils import parseaddr
+from pathlib import Path
 
 from sqlmodel import select
 
 from inbox.act import STATE_LABELS, Outcome, pending_ids, process_one
-from inbox.parse import parse_message, synthetic_message_id
+from inbox.parse import message_ids, synthetic_message_id
 from inbox.settings import (
     InboxSettings,
     inbox_maildir,
@@ -77,39 +83,63 @@ def default_source(settings: InboxSettings | None = None) -> Source:
 
 
 def _headers(raw: bytes) -> tuple[str, str, str, str]:
+    """Message-ID, sender, subject and In-Reply-To, from the header block only (fast path)."""
     try:
-        parsed = parse_message(raw)
+        head = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
+        message_id = message_ids(head.get("Message-ID", ""))
+        _, sender = parseaddr(_text(head.get("From", "")))
         return (
-            parsed.message_id,
-            parsed.sender,
-            parsed.subject,
-            " ".join(parsed.in_reply_to),
+            message_id[0][:900] if message_id else synthetic_message_id(raw),
+            sender.strip().lower(),
+            " ".join(_text(head.get("Subject", "")).split()),
+            " ".join(message_ids(head.get("In-Reply-To", ""))),
         )
     except Exception:  # noqa: BLE001 - an unparseable message is still kept
         return synthetic_message_id(raw), "", "", ""
 
 
+def _text(value: object) -> str:
+    try:
+        return str(make_header(decode_header(str(value or ""))))
+    except Exception:  # noqa: BLE001 - a malformed encoded word: keep it as it is
+        return str(value or "")
+
+
+INTAKE_CHUNK = 50  # rows committed per transaction; the source is marked after each commit
+
+
 def intake(source: Source, report: ReadReport, limit: int) -> None:
     """Store every message of ``source`` (raw file, then row), then mark it handled there."""
     directory = raw_dir()
+    chunk: list[tuple[object, tuple[str, str, str, str], Path]] = []
+
+    def commit_chunk() -> None:
+        with session_scope() as session:
+            created = [
+                record(
+                    session,
+                    message_id=head[0],
+                    raw_path=path,
+                    sender=head[1],
+                    subject=head[2],
+                    in_reply_to=head[3],
+                )
+                for _, head, path in chunk
+            ]
+        report.new += sum(created)
+        report.duplicates += len(created) - sum(created)
+        for handle, _, _ in chunk:
+            source.mark_done(handle)
+        chunk.clear()
+
     for item in source.items(limit):
         report.fetched += 1
-        message_id, sender, subject, in_reply_to = _headers(item.raw)
-        path = store_raw(item.raw, message_id, directory)
-        with session_scope() as session:
-            created = record(
-                session,
-                message_id=message_id,
-                raw_path=path,
-                sender=sender,
-                subject=subject,
-                in_reply_to=in_reply_to,
-            )
-        if created:
-            report.new += 1
-        else:
-            report.duplicates += 1
-        source.mark_done(item.handle)
+        head = _headers(item.raw)
+        chunk.append((item.handle, head, store_raw(item.raw, head[0], directory)))
+        if len(chunk) >= INTAKE_CHUNK:
+            commit_chunk()
+    if chunk:
+        commit_chunk()
 
 
 def act_on_pending(

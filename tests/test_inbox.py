@@ -471,15 +471,24 @@ def _three_replies(world: dict, sink, tmp_path: Path) -> None:
     drop_into_maildir(inbox_maildir(), reply_to(first, PIC, "DITERIMA"))
 
 
-def test_reader_killed_mid_intake_loses_nothing(world, sink, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [1, 50])
+def test_reader_killed_mid_intake_loses_nothing(
+    world, sink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    import inbox.reader
+
+    monkeypatch.setattr(inbox.reader, "INTAKE_CHUNK", chunk)
     _three_replies(world, sink, tmp_path)
     with pytest.raises(KeyboardInterrupt):
         read_once(DyingMaildir(inbox_maildir(), die_at=2))
-    assert len(rows()) == 2 and all(r.state == "received" for r in rows())
+    # Chunk 1: the second row is committed, not marked, the third never read. Chunk 50: all
+    # three committed, only the first marked.
+    stored = 2 if chunk == 1 else 3
+    assert len(rows()) == stored and all(r.state == "received" for r in rows())
 
     report = read_once()
 
-    assert (report.fetched, report.new, report.duplicates) == (2, 1, 1)
+    assert (report.fetched, report.new, report.duplicates) == (2, 3 - stored, stored - 1)
     assert sorted(o.state for o in report.outcomes) == ["processed"] * 3
     assert count(AnswerSet) == 1 and count(Confirmation) == 1 and count(Acknowledgement) == 1
     assert read_once().outcomes == []
