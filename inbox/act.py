@@ -209,6 +209,13 @@ def _submission(
     files = [a for a in parsed.attachments if a.filename]
     if match.party == "wilayah":
         workbooks = [a for a in files if a.filename.lower().endswith(".xlsx")]
+        old_formats = [a.filename for a in files if a.filename.lower().endswith(OTHER_SHEETS)]
+        if old_formats and not workbooks:
+            return [
+                f"Lampiran '{name}': format ini tidak dapat dibaca; simpan Lembar Kuesioner "
+                "sebagai Excel Workbook (.xlsx) lalu kirim kembali"
+                for name in old_formats
+            ]
         if workbooks:
             path = store_attachment(
                 directory, parsed.message_id, workbooks[0].filename, workbooks[0].data
@@ -253,6 +260,7 @@ def _submission(
     return None
 
 
+OTHER_SHEETS = (".xls", ".ods", ".xlsm", ".csv", ".numbers")
 KIND_LABELS = {
     "jawaban": "jawaban kuesioner",
     "konfirmasi": "konfirmasi",
@@ -567,25 +575,38 @@ def _fail(
         return Outcome(row_id, row.message_id, ERROR, text, keys)
 
 
-def claim(row_id: int, max_attempts: int) -> InboundMessage | None:
-    """Take the row for this run (attempts + 1, fenced on the old count); None if taken."""
+def claim(row_id: int, max_attempts: int, lease_seconds: float) -> InboundMessage | None:
+    """Take the row for this run; None when it is final, used up, or another run has it.
+
+    The claim sets ``attempts`` + 1 (fenced on the old count), ``state`` back to received and
+    ``processed_at`` to now, the start of a lease: a row received with a younger claim is being
+    handled by another run; an older one was left by a run that died, and is taken again.
+    The returned row holds the values from before the claim (the previous attempt's mark).
+    """
+    now = utcnow()
     with session_scope() as session:
         row = session.get(InboundMessage, row_id)
         if row is None or row.state not in RETRYABLE or row.attempts >= max_attempts:
             return None
+        if row.state == RECEIVED and row.attempts > 0 and row.processed_at is not None:
+            started = row.processed_at
+            if started.tzinfo is None:  # SQLite returns naive UTC
+                started = started.replace(tzinfo=now.tzinfo)
+            if (now - started).total_seconds() < lease_seconds:
+                return None
+        session.expunge(row)
         result = session.execute(
             update(InboundMessage)
             .where(
                 InboundMessage.id == row_id,
                 InboundMessage.attempts == row.attempts,
-                InboundMessage.state.in_(RETRYABLE),  # type: ignore[attr-defined]
+                InboundMessage.state == row.state,
             )
-            .values(attempts=row.attempts + 1)
+            .values(attempts=row.attempts + 1, state=RECEIVED, processed_at=now)
+            .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
             return None
-        # The ORM update synchronised the loaded row; detach it so nothing is flushed twice.
-        session.expunge(row)
         return row
 
 
@@ -598,7 +619,7 @@ def process_one(
     """Act on one stored message (claim, decide, finish); None when another run has it."""
     settings = settings or get_settings()
     inbox_settings = inbox_settings or load_inbox_settings()
-    row = claim(row_id, inbox_settings.max_attempts)
+    row = claim(row_id, inbox_settings.max_attempts, inbox_settings.lease_seconds)
     if row is None:
         return None
     try:

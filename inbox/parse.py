@@ -98,7 +98,19 @@ def strip_quoted(text: str) -> str:
     return "\n".join(out).strip()
 
 
+# Where common clients put the quoted original in HTML (Gmail, Outlook, Apple Mail, Thunderbird).
+_HTML_QUOTE = re.compile(
+    r'<blockquote|<div[^>]+class="gmail_quote|<div[^>]+id="(?:divRplyFwdMsg|appendonsend)"'
+    r'|<div[^>]+class="moz-cite-prefix',
+    re.I,
+)
+
+
 def html_to_text(value: str) -> str:
+    """The text of an HTML body, without the quoted original."""
+    cut = _HTML_QUOTE.search(value)
+    if cut:
+        value = value[: cut.start()]
     return html.unescape(_TAG.sub("", _BLOCK.sub("\n", value)))
 
 

@@ -55,6 +55,9 @@ class InboxSettings(BaseSettings):
     # How long a reply waits for its flow to reach the suspend before giving up the resume
     # (the flow then resumes from the UI, or when the next input completes the stage).
     resume_timeout_seconds: float = Field(30.0, ge=0)
+    # A message being handled is left alone by other runs for this long; a run that died
+    # mid-message leaves its claim, and the message is taken again once the lease is over.
+    lease_seconds: float = Field(120.0, ge=0)
 
 
 def load_imap_settings(**overrides: object) -> ImapSettings:

@@ -64,12 +64,14 @@ class MaildirSource:
         for sub in ("new", "cur"):
             folder = self.path / sub
             for entry in os.scandir(folder):
-                if entry.name.startswith(".") or not entry.is_file():
+                if entry.name.startswith(".") or (sub == "cur" and "S" in self._flags(entry.name)):
                     continue
-                if sub == "cur" and "S" in self._flags(entry.name):
+                try:  # another reader may move the file away meanwhile
+                    if entry.is_file():
+                        found.append((entry.stat().st_mtime_ns, entry.name, Path(entry.path)))
+                except FileNotFoundError:
                     continue
-                found.append(Path(entry.path))
-        return sorted(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
+        return [path for _, _, path in sorted(found)]
 
     def items(self, limit: int) -> Iterator[Item]:
         for path in self.pending()[:limit]:
