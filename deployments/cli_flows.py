@@ -220,6 +220,11 @@ def register(app: typer.Typer) -> None:
             1.0, "--interval", help="Detik antar-pemeriksaan run terjadwal."
         ),
         batas: int = typer.Option(32, "--batas", help="Jumlah run bersamaan paling banyak."),
+        pelaksana: str = typer.Option(
+            "dalam-proses",
+            "--pelaksana",
+            help="dalam-proses (satu proses, bawaan) atau prefect (Runner Prefect: satu proses per run).",
+        ),
     ) -> None:
         """Layani semua deployment (siklus, wilayah, pengingat, aksi admin) dari satu proses."""
         import os
@@ -229,13 +234,30 @@ def register(app: typer.Typer) -> None:
         for key, value in prefect_environment().items():
             os.environ.setdefault(key, value)
         ready_database()
+        if pelaksana == "prefect":
+            # Prefect's own Runner (a fresh interpreter per run and per resume): the baseline the
+            # flows benchmark compares against. It handles its own signals.
+            os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = str(max(1, round(interval)))
+            from prefect import serve as prefect_serve
+
+            from deployments.serve import deployment_pairs
+
+            prefect_serve(*[d for _, d in deployment_pairs()], limit=batas)
+            return
+        if pelaksana != "dalam-proses":
+            fail(f"--pelaksana: '{pelaksana}' tidak dikenal (dalam-proses atau prefect)")
+        import signal
+        import threading
+
         from deployments.serve import serve_all
 
+        stop = threading.Event()
+        # SIGTERM/Ctrl+C: take no new runs, let the running ones reach their next wait or end.
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
         console.print("Melayani deployment PeManTIK. Tekan Ctrl+C untuk berhenti.")
-        try:
-            serve_all(poll_seconds=interval, limit=batas)
-        except KeyboardInterrupt:
-            console.print("Berhenti.")
+        serve_all(poll_seconds=interval, limit=batas, stop=stop)
+        console.print("Berhenti.")
 
     @app.command("demo")
     def demo(

@@ -562,7 +562,7 @@ def child_main(out: Path, seed: int) -> int:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
-    from deployments.serve import BackgroundServe
+    from deployments.serve import ServeProcess
     from models.db import migrate, session_scope
     from models.registry import ensure_reference_data
     from models.settings import reset_settings
@@ -575,7 +575,7 @@ def child_main(out: Path, seed: int) -> int:
     year = 2026
     started = time.monotonic()
     sim = Simulation(out, seed, sink, year)
-    with BackgroundServe(poll_seconds=0.5):
+    with ServeProcess(out / "serve.log", poll_seconds=0.5):
         from models.workdays import local_today
 
         start = local_today()

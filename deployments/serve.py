@@ -93,3 +93,64 @@ class BackgroundServe:
         self.stop_event.set()
         if self.thread:
             self.thread.join(90)
+
+
+class ServeProcess:
+    """``pemantik serve`` as a child process (the demo: people and product apart, as in life)."""
+
+    def __init__(
+        self, log_path: Path, poll_seconds: float = 0.5, runner: str = "dalam-proses"
+    ) -> None:
+        self.log_path = log_path
+        self.poll_seconds = poll_seconds
+        self.runner = runner
+        self.proc = None
+
+    def start(
+        self, wait_for: str = "wilayah-pemantik/wilayah", timeout: float = 120.0
+    ) -> ServeProcess:
+        import subprocess
+        import sys
+        import time
+
+        from prefect.client.orchestration import get_client
+
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "deployments.cli",
+                "serve",
+                "--interval",
+                str(self.poll_seconds),
+            ],
+            stdout=self.log_path.open("a"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        with get_client(sync_client=True) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"pemantik serve berhenti; lihat {self.log_path}")
+                try:
+                    client.read_deployment_by_name(wait_for)
+                    return self
+                except Exception:
+                    time.sleep(0.5)
+        raise RuntimeError("pemantik serve tidak siap dalam batas waktu")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except Exception:
+                self.proc.kill()
+
+    def __enter__(self) -> ServeProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -16,6 +16,7 @@ from prefect.flow_runs import suspend_flow_run
 
 from flows.forms import FORMS
 from flows.status import publish_status, tell_cycle_if_all_done
+from services.audit import region_progress
 from tasks import region_tasks as t
 
 
@@ -73,15 +74,19 @@ def wait_for_stage(
 def region_flow(cycle_id: int, region_code: str) -> dict[str, Any]:
     """Langkah 1–13 SOP PeManTIK untuk satu Kab/Kota."""
     logger = get_run_logger()
-    sent = t.kirim_pemberitahuan(cycle_id, region_code)
-    t.terima_pemberitahuan(cycle_id, region_code, sent)
-    publish_status(cycle_id)
-
-    wait_for_stage("jawaban", cycle_id, region_code, context={"deadline": sent["deadline"]})
-    t.terima_jawaban(cycle_id, region_code)
+    # A resume re-runs the flow from the top. Every step is idempotent and its effects are in
+    # our database, so the stages already passed are skipped instead of replayed task by task
+    # (each replayed task is still an API round trip); a stage not yet passed runs as usual.
+    passed = region_progress(cycle_id, region_code)
+    if 5 not in passed.steps:
+        sent = t.kirim_pemberitahuan(cycle_id, region_code)
+        t.terima_pemberitahuan(cycle_id, region_code, sent)
+        publish_status(cycle_id)
+        wait_for_stage("jawaban", cycle_id, region_code, context={"deadline": sent["deadline"]})
+        t.terima_jawaban(cycle_id, region_code)
 
     round_no, region_too = 1, True
-    while True:
+    while not passed.confirmed:
         letters = t.kirim_undangan(cycle_id, region_code, round_no, region_too)
         t.terima_undangan(cycle_id, region_code, letters)
         wait_for_stage("konfirmasi", cycle_id, region_code, round_no)
@@ -91,17 +96,14 @@ def region_flow(cycle_id: int, region_code: str) -> dict[str, Any]:
         round_no += 1
         region_too = bool(changes["rescheduled"])
 
-    wait_for_stage("kehadiran", cycle_id, region_code)
+    if 10 not in passed.steps:
+        wait_for_stage("kehadiran", cycle_id, region_code)
 
     score_round = 1
-    while True:
+    while not _locked(cycle_id, region_code):
         wait_for_stage("nilai", cycle_id, region_code, score_round)
         t.hasil_akhir(cycle_id, region_code, score_round)
         wait_for_stage("penerimaan", cycle_id, region_code, score_round)
-        if t.check_stage(cycle_id, region_code, "penerimaan")["complete"] and _locked(
-            cycle_id, region_code
-        ):
-            break
         score_round += 1
     outcome = t.kirim_hasil(cycle_id, region_code)
     publish_status(cycle_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -82,3 +83,31 @@ def set_progress(
     session.add(row)
     session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class RegionProgress:
+    """Which SOP steps a region's run has passed, from the append-only step records."""
+
+    steps: frozenset[int]
+    confirmed: bool  # step 9 settled: nobody declined in its latest round
+
+
+def region_progress(cycle_id: int, region_code: str) -> RegionProgress:
+    from models.db import session_scope
+
+    with session_scope() as session:
+        records = session.exec(
+            select(StepRecord)
+            .where(
+                StepRecord.cycle_id == cycle_id,
+                StepRecord.region_code == region_code,
+                StepRecord.event == "done",
+            )
+            .order_by(StepRecord.id)
+        ).all()
+    steps = frozenset(r.step_no for r in records)
+    last_settle = [r for r in records if r.step_no == 9]
+    detail = (last_settle[-1].detail or {}) if last_settle else None
+    confirmed = detail is not None and not detail.get("replaced") and not detail.get("rescheduled")
+    return RegionProgress(steps, confirmed)
