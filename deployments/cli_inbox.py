@@ -41,6 +41,8 @@ def baca(
         )
     for line in report.errors:
         console.print(f"[red]galat[/] {line}", highlight=False)
+    if report.source_error:
+        fail(f"kotak surel tidak dapat dibaca: {report.source_error}")
 
 
 @inbox_app.command("daftar")

@@ -18,6 +18,9 @@ def read_mailbox() -> dict:
     logger.info(report.summary())
     for line in report.errors:
         logger.error(line)
+    if report.source_error:
+        # The stored messages were handled; the run still fails so the admin sees it.
+        raise RuntimeError(f"Kotak surel tidak dapat dibaca: {report.source_error}")
     return {
         "ringkasan": report.summary(),
         "dibaca": report.fetched,

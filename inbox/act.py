@@ -26,6 +26,7 @@ Exactly once
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -120,6 +121,21 @@ def _auto_submitted(parsed: ParsedMessage) -> bool:
         or precedence in ("bulk", "junk", "list", "auto_reply")
         or msg.get("X-Autoreply") is not None
         or parsed.sender.startswith(("mailer-daemon@", "postmaster@"))
+    )
+
+
+def _dmarc_failed(parsed: ParsedMessage) -> bool:
+    """The receiving server found the From domain forged (``Authentication-Results``).
+
+    Only a failure counts: a sender can add a header claiming a pass, but a failure verdict
+    added by our own server is never good news, so it is enough to quarantine.
+    """
+    msg = parsed.message
+    if msg is None:
+        return False
+    return any(
+        re.search(r"\bdmarc\s*=\s*fail\b", str(value), re.I)
+        for value in msg.get_all("Authentication-Results") or []
     )
 
 
@@ -284,6 +300,12 @@ def _decide(
     from services.waits import InputRefused, NotWaiting, submit
 
     out = _Decision()
+    if match.authorised and _dmarc_failed(parsed):
+        match.problem = (
+            f"pemeriksaan DMARC server surel gagal untuk {parsed.sender}: alamat pengirim "
+            "kemungkinan dipalsukan"
+        )
+        match.party = ""
     if not match.referenced or not match.authorised:
         with session_scope() as session:
             known = parsed.sender and (

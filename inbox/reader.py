@@ -36,7 +36,7 @@ from inbox.settings import (
     load_inbox_settings,
     raw_dir,
 )
-from inbox.sources import ImapSource, MaildirSource, Source
+from inbox.sources import ImapSource, MaildirSource, Source, SourceError
 from inbox.store import record, store_raw
 from models.db import session_scope
 from models.settings import Settings, get_settings
@@ -55,6 +55,7 @@ class ReadReport:
     sent: int = 0
     not_sent: int = 0
     errors: list[str] = field(default_factory=list)
+    source_error: str = ""  # why the mailbox could not be read this pass
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(o.state for o in self.outcomes))
@@ -193,17 +194,27 @@ def read_once(
     settings: Settings | None = None,
     inbox_settings: InboxSettings | None = None,
 ) -> ReadReport:
-    """One pass: intake from ``source`` (default: :func:`default_source`), act, deliver."""
+    """One pass: intake from ``source`` (default: :func:`default_source`), act, deliver.
+
+    When the mailbox cannot be read (server down, login refused), the messages already stored
+    are still acted on and their replies delivered; ``report.source_error`` says why.
+    """
     settings = settings or get_settings()
     inbox_settings = inbox_settings or load_inbox_settings()
     own = source is None
-    source = source or default_source(inbox_settings)
-    report = ReadReport(source.name)
+    report = ReadReport(source.name if source is not None else "")
     try:
-        intake(source, report, inbox_settings.batch_size)
-    finally:
-        if own:
-            source.close()
+        source = source or default_source(inbox_settings)
+        report.source = source.name
+        try:
+            intake(source, report, inbox_settings.batch_size)
+        finally:
+            if own:
+                source.close()
+    except (SourceError, OSError, TimeoutError) as exc:
+        report.source_error = str(exc) or type(exc).__name__
+        report.errors.append(f"kotak surel tidak dapat dibaca: {report.source_error}")
+        log.error(report.errors[-1])
     keys = act_on_pending(report, settings, inbox_settings)
     if deliver_replies:
         deliver(report, keys, settings)

@@ -659,3 +659,36 @@ def test_two_readers_at_once_act_on_each_message_once(world, sink) -> None:
     assert count(Acknowledgement) == 30 and len(rows()) == 30
     assert sorted(r.state for r in rows()) == ["processed"] * 30
     assert not list((inbox_maildir() / "new").iterdir())
+
+
+def test_forged_sender_quarantined_by_dmarc_verdict(world, sink) -> None:
+    open_wait(world, "64.72", "konfirmasi", 8)
+    invitation = send_letter(world, sink, "64.72", "undangan", PIC)
+    raw = reply_to(invitation, PIC, "TIDAK HADIR\nAlasan: palsu")
+    forged = b"Authentication-Results: mx.kaltimprov.go.id; dmarc=fail (p=none)\r\n" + raw
+    drop_into_maildir(inbox_maildir(), forged)
+    report = read_once()
+    assert report.counts() == {"quarantined": 1}
+    assert "DMARC" in report.outcomes[0].action
+    assert count(Confirmation) == 0
+    assert len([m for m in outgoing(sink, PIC) if m["Subject"].startswith("Re:")]) == 0
+
+
+def test_unreachable_mailbox_still_handles_stored_messages(
+    world, sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invitation = send_letter(world, sink, "64.72", "undangan", PIC)
+    drop_into_maildir(inbox_maildir(), reply_to(invitation, PIC, "DITERIMA"))
+    import inbox.reader
+
+    # Stored by an earlier pass that died before acting.
+    report = inbox.reader.ReadReport("maildir")
+    inbox.reader.intake(MaildirSource(inbox_maildir()), report, 10)
+    assert report.new == 1 and rows()[0].state == "received"
+    for key, value in {"ENABLED": "1", "HOST": "127.0.0.1", "PORT": "1", "USER": "x"}.items():
+        monkeypatch.setenv(f"PEMANTIK_IMAP_{key}", value)
+
+    report = read_once()
+
+    assert "tidak dapat dibuka" in report.source_error and report.errors
+    assert report.counts() == {"processed": 1} and count(Acknowledgement) == 1
