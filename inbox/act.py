@@ -76,6 +76,13 @@ HANDING = "menyerahkan "
 # SOP steps of an acknowledgement of receipt: the notification letter (2), the invitation and
 # the assessors' request letter (7).
 ACK_STEP_NOTIFICATION, ACK_STEP_INVITATION = 2, 7
+# Spreadsheets a region might send instead of the .xlsx questionnaire: answered, not guessed.
+OTHER_SHEETS = (".xls", ".ods", ".xlsm", ".csv", ".numbers")
+KIND_LABELS = {
+    "jawaban": "jawaban kuesioner",
+    "konfirmasi": "konfirmasi",
+    "nilai": "nilai asesor",
+}
 
 
 @dataclass
@@ -92,7 +99,8 @@ class _Decision:
     state: str = PROCESSED
     action: str = ""
     ack: Acknowledgement | None = None
-    replies: list[dict[str, Any]] = field(default_factory=list)  # balasan_otomatis contexts
+    # balasan_otomatis contexts: the wording lives in the template, chosen by "jenis"
+    replies: list[dict[str, Any]] = field(default_factory=list)
     admin: list[tuple[str, str, str]] = field(default_factory=list)  # (tag, judul, alasan)
 
 
@@ -276,14 +284,6 @@ def _submission(
     return None
 
 
-OTHER_SHEETS = (".xls", ".ods", ".xlsm", ".csv", ".numbers")
-KIND_LABELS = {
-    "jawaban": "jawaban kuesioner",
-    "konfirmasi": "konfirmasi",
-    "nilai": "nilai asesor",
-}
-
-
 def _mark(row_id: int, **values: Any) -> None:
     with session_scope() as session:
         session.execute(update(InboundMessage).where(InboundMessage.id == row_id).values(**values))
@@ -322,19 +322,7 @@ def _decide(
             return out
         out.state, out.action = UNREADABLE, f"tidak terbaca: {match.problem}"
         out.admin.append(("tidak-terbaca", "Surel masuk tidak dapat dibaca", match.problem))
-        out.replies.append(
-            {
-                "jenis": "tidak-terbaca",
-                "judul": "Surel Bapak/Ibu tidak dapat kami kaitkan dengan surat PeManTIK.",
-                "paragraf": [
-                    "Mohon balas langsung surel PeManTIK yang Bapak/Ibu terima (gunakan "
-                    "tombol Balas), tanpa mengubah kode rujukan pada subjek. Surel ini telah "
-                    "kami teruskan kepada admin PeManTIK."
-                ],
-                "petunjuk": True,
-                "pihak": "",
-            }
-        )
+        out.replies.append({"jenis": "tidak-terkait", "petunjuk": True, "pihak": ""})
         return out
 
     reply = read_reply(parsed.body)
@@ -342,14 +330,7 @@ def _decide(
     if isinstance(what, list):
         out.action = f"ditolak: {len(what)} kesalahan"
         out.replies.append(
-            {
-                "jenis": "ditolak",
-                "judul": "Balasan Bapak/Ibu belum dapat kami proses.",
-                "galat": what,
-                "paragraf": ["Mohon perbaiki lalu kirim kembali dengan membalas surel ini."],
-                "petunjuk": True,
-                "pihak": match.party,
-            }
+            {"jenis": "ditolak", "galat": what, "petunjuk": True, "pihak": match.party}
         )
     elif what is not None:
         kind, payload = what
@@ -378,30 +359,15 @@ def _decide(
                 out.replies.append(
                     {
                         "jenis": "ditolak",
-                        "judul": f"{label.capitalize()} yang Bapak/Ibu kirim belum dapat kami "
-                        "terima.",
+                        "label": label,
                         "galat": exc.errors,
-                        "paragraf": [
-                            "Tidak ada data yang disimpan. Mohon perbaiki lalu kirim kembali "
-                            "dengan membalas surel ini."
-                        ],
                         "petunjuk": kind != "jawaban",
                         "pihak": match.party,
                     }
                 )
             except NotWaiting as exc:
                 out.action = f"{label}: tidak ada yang ditunggu ({exc})"
-                out.replies.append(
-                    {
-                        "jenis": "tidak-ditunggu",
-                        "judul": "Terima kasih atas balasan Bapak/Ibu.",
-                        "paragraf": [
-                            f"Saat ini PeManTIK tidak sedang menunggu {label} dari Bapak/Ibu, "
-                            "sehingga balasan ini tidak kami proses. Admin PeManTIK telah kami "
-                            "beri tahu dan akan menghubungi Bapak/Ibu bila diperlukan.",
-                        ],
-                    }
-                )
+                out.replies.append({"jenis": "tidak-ditunggu", "label": label})
                 out.admin.append(
                     ("tidak-ditunggu", f"Balasan masuk saat tidak ada penantian: {label}", str(exc))
                 )
@@ -413,11 +379,7 @@ def _decide(
                     )
                 if kind != "jawaban":  # the flow sends the tanda terima for answers itself
                     out.replies.append(
-                        {
-                            "jenis": "diterima",
-                            "judul": f"Terima kasih, {label} Bapak/Ibu telah kami terima.",
-                            "paragraf": [result.summary] if result.summary else [],
-                        }
+                        {"jenis": "diterima", "label": label, "ringkasan": result.summary}
                     )
     if reply.acknowledged:
         with session_scope() as session:
@@ -434,15 +396,7 @@ def _decide(
                 "atau tanda terima)",
             )
         )
-        out.replies.append(
-            {
-                "jenis": "tidak-terbaca",
-                "judul": "Balasan Bapak/Ibu belum dapat kami baca secara otomatis.",
-                "paragraf": ["Balasan ini telah kami teruskan kepada admin PeManTIK."],
-                "petunjuk": True,
-                "pihak": match.party,
-            }
-        )
+        out.replies.append({"jenis": "tidak-terbaca", "petunjuk": True, "pihak": match.party})
     return out
 
 
@@ -463,7 +417,7 @@ def _enqueue_reply(
             recipient_name=parsed.sender_name,
             subject=_reply_subject(parsed.subject),
             template=REPLY_KIND,
-            context={k: v for k, v in context.items() if k != "jenis"},
+            context=context,
             kind=REPLY_KIND,
             cycle_id=match.cycle_id,
             region_code=match.region_code,

@@ -692,3 +692,43 @@ def test_unreachable_mailbox_still_handles_stored_messages(
 
     assert "tidak dapat dibuka" in report.source_error and report.errors
     assert report.counts() == {"processed": 1} and count(Acknowledgement) == 1
+
+
+@pytest.mark.parametrize(
+    ("context", "words"),
+    [
+        (
+            {"jenis": "ditolak", "label": "jawaban kuesioner", "galat": ["I05: x"]},
+            "Jawaban kuesioner yang",
+        ),
+        (
+            {"jenis": "ditolak", "galat": ["baris 2: y"], "petunjuk": True, "pihak": "wilayah"},
+            "HADIR",
+        ),
+        ({"jenis": "tidak-ditunggu", "label": "konfirmasi"}, "tidak sedang menunggu konfirmasi"),
+        ({"jenis": "tidak-terkait", "petunjuk": True, "pihak": ""}, "BERSEDIA"),
+        ({"jenis": "tidak-terbaca", "petunjuk": True, "pihak": "asesor"}, "Nilai asesor"),
+        (
+            {"jenis": "diterima", "label": "nilai asesor", "ringkasan": "nilai diterima"},
+            "Keterangan",
+        ),
+    ],
+)
+def test_auto_reply_template(context: dict, words: str) -> None:
+    from mail.render import render_bodies
+    from models.settings import get_settings
+
+    settings = get_settings()
+    values = {
+        **context,
+        "subject": "Re: x",
+        "reference": "[PEMANTIK-2026-64.72]",
+        "recipient_name": "Sari",
+        "sender_name": settings.sender_name,
+        "org": settings.organisation,
+    }
+    text, html = render_bodies("balasan_otomatis", values)
+    assert words in text and words.split()[0] in html
+    assert "Yth. Sari" in text and "[PEMANTIK-2026-64.72]" in text
+    if context.get("pihak") == "asesor":
+        assert "HADIR" not in text  # only the assessor's part of the format
