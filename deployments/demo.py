@@ -29,6 +29,7 @@ from typing import Any
 LATE_REGION_INDEX = 6  # which region (in code order) is late; chosen by position, not code
 INVALID_VIA_API = 1  # region positions whose first answer is invalid
 INVALID_VIA_FORM = 3
+DECLINING_REGION_INDEX = 2  # the first assessor asked for this region declines once
 
 
 # --- the parent: server, environment, child ------------------------------------------------
@@ -97,7 +98,7 @@ def run_demo(out: Path, seed: int, keep: bool, echo: Any = print) -> int:
 class Simulation:
     def __init__(self, out: Path, seed: int, sink: Any, year: int) -> None:
         self.out = out
-        self.rng = random.Random(seed)
+        self.seed = seed
         self.sink = sink
         self.year = year
         self.done: set[tuple[str, str, int]] = set()  # (region, wait key, wait id) handled
@@ -105,6 +106,10 @@ class Simulation:
         self.late_handled = False
         self.regions: list[str] = []
         self.self_levels: dict[str, dict[str, int]] = {}
+
+    def rng(self, *parts: str) -> random.Random:
+        """One random stream per person and purpose: results do not depend on timing."""
+        return random.Random(f"{self.seed}/" + "/".join(parts))
 
     # -- mail, as a person reads it
     def inbox(self, address: str) -> list[EmailMessage]:
@@ -132,8 +137,9 @@ class Simulation:
         meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
         layout = json.loads(meta["layout"])
         levels = self.self_levels.setdefault(code, {})
+        rng = self.rng(code, "jawaban")
         for i, (indicator, (sheet, row)) in enumerate(layout.items()):
-            level = levels.setdefault(indicator, self.rng.choice([1, 2, 2, 3, 3, 3, 4, 4, 5]))
+            level = levels.setdefault(indicator, rng.choice([1, 2, 2, 3, 3, 3, 4, 4, 5]))
             cell_level = level
             if invalid and i == 0:
                 cell_level = None  # a blank answer
@@ -219,10 +225,10 @@ class Simulation:
             confirmed = session.exec(
                 select(Confirmation).where(Confirmation.region_code == code)
             ).first()
-        for assessor in pending:
+        for assessor in sorted(pending, key=lambda a: a.id):
             if not self.inbox(assessor.email):
                 continue
-            if not self.declined_once:
+            if not self.declined_once and self.regions.index(code) == DECLINING_REGION_INDEX:
                 self.declined_once = True
                 submit(
                     "konfirmasi",
@@ -316,8 +322,9 @@ class Simulation:
             assessors = [session.get(Assessor, i) for i in ids if i in missing]
         for assessor in assessors:
             levels = {}
-            for indicator, own in self.self_levels[code].items():
-                verified = min(5, max(1, own + self.rng.choice([-1, -1, 0, 0, 0, 1])))
+            rng = self.rng(code, assessor.email)
+            for indicator, own in sorted(self.self_levels[code].items()):
+                verified = min(5, max(1, own + rng.choice([-1, -1, 0, 0, 0, 1])))
                 levels[indicator] = {
                     "level": verified,
                     "note": "diverifikasi terhadap bukti dukung",

@@ -105,6 +105,7 @@ def region_flow(cycle_id: int, region_code: str) -> dict[str, Any]:
         t.hasil_akhir(cycle_id, region_code, score_round)
         wait_for_stage("penerimaan", cycle_id, region_code, score_round)
         score_round += 1
+    t.check_stage(cycle_id, region_code, "penerimaan")  # closes the acceptance wait once
     outcome = t.kirim_hasil(cycle_id, region_code)
     publish_status(cycle_id)
     logger.info("Wilayah %s selesai: %s", region_code, outcome["outcome"])

@@ -8,7 +8,17 @@ import pytest
 from sqlmodel import func, select
 
 from models.db import session_scope
-from models.tables import Assessor, Assignment, Dispatch, Letter, LetterCounter, Result, StepRecord
+from models.tables import (
+    Assessor,
+    Assignment,
+    Dispatch,
+    Letter,
+    LetterCounter,
+    Result,
+    StepRecord,
+    Wait,
+    WaitState,
+)
 from tests.flow_helpers import ServedProduct, flow_state, open_wait, wait_until
 
 pytestmark = pytest.mark.slow
@@ -213,6 +223,8 @@ def test_one_region_through_every_wait(product):
             r.step_no for r in s.exec(select(StepRecord).where(StepRecord.event == "done"))
         }
         assert set(range(1, 15)) <= steps_done
+        open_left = s.exec(select(Wait).where(Wait.state == WaitState.OPEN)).all()
+        assert open_left == []  # every wait of a finished run is closed
     # Every message went out once: the sink holds exactly one copy per dispatch sent.
     ids = [m["Message-ID"] for m in product["sink"].messages()]
     assert len(ids) == len(set(ids))
