@@ -41,7 +41,7 @@ from inbox.parse import ParsedMessage, parse_message
 from inbox.replies import SCORE_SUFFIXES, ReplyContent, ScoresFileError, parse_scores, read_reply
 from inbox.settings import InboxSettings, load_inbox_settings, raw_dir
 from inbox.store import admin_copy, store_attachment
-from mail.outbox import NOTICE_KIND, OutboxError, enqueue
+from mail.outbox import NOTICE_KIND, OutboxError, enqueue, find_by_message_id
 from models.db import session_scope
 from models.settings import Settings, get_settings
 from models.tables import (
@@ -130,6 +130,13 @@ def _auto_submitted(parsed: ParsedMessage) -> bool:
         or msg.get("X-Autoreply") is not None
         or parsed.sender.startswith(("mailer-daemon@", "postmaster@"))
     )
+
+
+def _our_own(parsed: ParsedMessage, settings: Settings) -> bool:
+    if parsed.sender and parsed.sender == str(settings.sender).lower():
+        return True
+    with session_scope() as session:
+        return find_by_message_id(session, parsed.message_id) is not None
 
 
 def _dmarc_failed(parsed: ParsedMessage) -> bool:
@@ -300,6 +307,11 @@ def _decide(
     from services.waits import InputRefused, NotWaiting, submit
 
     out = _Decision()
+    if _our_own(parsed, settings):
+        # Our own message (a copy, a loop through a shared mailbox): never answered or
+        # forwarded, or every notice to the admin would come back as a new message.
+        out.action = "diabaikan: surel yang dikirim PeManTIK sendiri"
+        return out
     if match.authorised and _dmarc_failed(parsed):
         match.problem = (
             f"pemeriksaan DMARC server surel gagal untuk {parsed.sender}: alamat pengirim "

@@ -732,3 +732,20 @@ def test_auto_reply_template(context: dict, words: str) -> None:
     assert "Yth. Sari" in text and "[PEMANTIK-2026-64.72]" in text
     if context.get("pihak") == "asesor":
         assert "HADIR" not in text  # only the assessor's part of the format
+
+
+def test_our_own_messages_in_the_inbox_cause_no_loop(world, sink) -> None:
+    """The inbox pointed at the sink's own Maildir: our letters and notices come back."""
+    send_letter(world, sink, "64.72", "undangan", PIC)
+    drop_into_maildir(
+        sink.maildir,
+        reply_to(send_letter(world, sink, "64.72", "pemberitahuan", PIC), STRANGER, "x"),
+    )
+    for _ in range(3):
+        read_once(MaildirSource(sink.maildir))
+    states = sorted((r.sender, r.state) for r in rows())
+    # The stranger's reply is quarantined once; the admin notice it caused, read back from
+    # the sink, is ignored like our own letters, and nothing new is sent after that.
+    assert ("orang.asing@contoh.com", "quarantined") in states
+    assert all(st == "processed" for sender, st in states if sender != STRANGER)
+    assert len(outgoing(sink, "admin.pemantik@kaltimprov.go.id")) == 1
