@@ -749,3 +749,13 @@ def test_our_own_messages_in_the_inbox_cause_no_loop(world, sink) -> None:
     assert ("orang.asing@contoh.com", "quarantined") in states
     assert all(st == "processed" for sender, st in states if sender != STRANGER)
     assert len(outgoing(sink, "admin.pemantik@kaltimprov.go.id")) == 1
+
+
+def test_garbage_and_empty_messages_are_kept_and_quarantined(world, sink) -> None:
+    garbage = bytes(range(256)) * 4
+    drop_into_maildir(inbox_maildir(), garbage)
+    drop_into_maildir(inbox_maildir(), b"")
+    report = read_once()
+    assert report.counts() == {"quarantined": 2}
+    assert sorted(Path(r.raw_path).read_bytes() for r in rows()) == sorted([garbage, b""])
+    assert len(outgoing(sink, "admin.pemantik@kaltimprov.go.id")) == 2
