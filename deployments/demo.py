@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 LATE_REGION_INDEX = 6  # which region (in code order) is late; chosen by position, not code
-INVALID_VIA_API = 1  # region positions whose first answer is invalid
+INVALID_VIA_EMAIL = 1  # region positions whose first answer is invalid
 INVALID_VIA_FORM = 3
 DECLINING_REGION_INDEX = 2  # the first assessor asked for this region declines once
 
@@ -103,6 +103,9 @@ class Simulation:
         self.year = year
         self.done: set[tuple[str, str, int]] = set()  # (region, wait key, wait id) handled
         self.declined_once = False
+        self.replies_waiting = False
+        self.replied: set[tuple] = set()
+        self.answer_state: dict[str, str] = {}
         self.late_handled = False
         self.regions: list[str] = []
         self.self_levels: dict[str, dict[str, int]] = {}
@@ -111,16 +114,42 @@ class Simulation:
         """One random stream per person and purpose: results do not depend on timing."""
         return random.Random(f"{self.seed}/" + "/".join(parts))
 
-    # -- mail, as a person reads it
-    def inbox(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.sink.messages() if address.lower() in str(m["To"]).lower()]
+    # -- mail, as a person reads and answers it
+    def received(self, address: str, kind: str, region: str) -> EmailMessage | None:
+        """The newest letter of ``kind`` about ``region`` this person got (from the Maildir)."""
+        from sqlmodel import select
 
-    def attachment(self, address: str, suffix: str) -> tuple[str, bytes] | None:
-        for message in reversed(self.inbox(address)):
-            for part in message.iter_attachments():
-                name = part.get_filename() or ""
-                if name.endswith(suffix):
-                    return name, part.get_payload(decode=True)
+        from models.db import session_scope
+        from models.tables import Dispatch
+
+        with session_scope() as session:
+            ids = session.exec(
+                select(Dispatch.message_id)
+                .where(
+                    Dispatch.recipient == address,
+                    Dispatch.kind == kind,
+                    Dispatch.region_code == region,
+                    Dispatch.state == "sent",
+                )
+                .order_by(Dispatch.id.desc())
+            ).all()
+        messages = {str(m["Message-ID"]): m for m in self.sink.messages()}
+        return next((messages[i] for i in ids if i in messages), None)
+
+    def reply(
+        self, original: EmailMessage, sender: str, body: str, attachments: list | None = None
+    ) -> None:
+        """Answer by replying to the email, as a person would; the mailbox reader takes it."""
+        from inbox.compose import drop_into_maildir, reply_to
+        from inbox.settings import inbox_maildir
+
+        drop_into_maildir(inbox_maildir(), reply_to(original, sender, body, attachments or []))
+        self.replies_waiting = True
+
+    def attachment_of(self, message: EmailMessage, suffix: str) -> bytes | None:
+        for part in message.iter_attachments():
+            if (part.get_filename() or "").endswith(suffix):
+                return part.get_payload(decode=True)
         return None
 
     # -- the region officer
@@ -158,14 +187,12 @@ class Simulation:
     def answer_questionnaire(self, code: str, region: Any, wait: Any) -> str:
         from prefect.flow_runs import resume_flow_run
 
-        from services.waits import InputRefused, submit
-
         position = self.regions.index(code)
-        found = self.attachment(region.pic_email, ".xlsx")
-        if found is None:
+        letter = self.received(region.pic_email, "pemberitahuan", code)
+        workbook = self.attachment_of(letter, ".xlsx") if letter is not None else None
+        if workbook is None:
             return ""
-        first_try = wait.input_key.endswith("-0")
-        if position == INVALID_VIA_FORM and first_try:
+        if position == INVALID_VIA_FORM and wait.input_key.endswith("-0"):
             # Through the Prefect resume form (the UI door): the run re-asks and emails errors.
             resume_flow_run(
                 wait.flow_run_id,
@@ -174,42 +201,39 @@ class Simulation:
                     "jawaban": [{"kode": "bukan-kode", "tingkat": 7, "bukti": ""}],
                 },
             )
-            return "mengisi formulir UI dengan jawaban keliru (ditolak, diminta ulang)"
-        invalid = (
-            position == INVALID_VIA_API
-            and not (self.out / "simulasi" / code / "jawaban-salah.xlsx").exists()
+            return "formulir UI diisi keliru: ditolak, diminta ulang, surel berisi kesalahan"
+        state = self.answer_state.get(code)
+        if position == INVALID_VIA_EMAIL and state is None:
+            path = self.fill_workbook(code, workbook, invalid=True)
+            self.reply(
+                letter,
+                region.pic_email,
+                "Terlampir jawaban kuesioner kami.",
+                [(path.name, path.read_bytes())],
+            )
+            self.answer_state[code] = "keliru"
+            return "membalas surel dengan lembar kuesioner yang keliru"
+        if state == "keliru" and self.received(region.pic_email, "balasan_otomatis", code) is None:
+            return ""  # waiting for the automatic reply that lists the errors
+        path = self.fill_workbook(code, workbook, invalid=False)
+        self.reply(
+            letter,
+            region.pic_email,
+            "Terlampir jawaban kuesioner kami. DITERIMA",
+            [(path.name, path.read_bytes())],
         )
-        path = self.fill_workbook(code, found[1], invalid)
-        try:
-            submit(
-                "jawaban",
-                year=self.year,
-                region=code,
-                payload={"berkas": str(path)},
-                via="email",
-                who=region.pic_name,
-                resume_timeout=5,
+        self.answer_state[code] = "dikirim"
+        if state == "keliru":
+            return (
+                "membaca balasan otomatis berisi kesalahan, mengirim lembar yang sudah diperbaiki"
             )
-        except InputRefused as exc:
-            path = self.fill_workbook(code, found[1], False)
-            submit(
-                "jawaban",
-                year=self.year,
-                region=code,
-                payload={"berkas": str(path)},
-                via="email",
-                who=region.pic_name,
-                resume_timeout=5,
-            )
-            return f"jawaban pertama ditolak ({len(exc.errors)} kesalahan), diperbaiki dan dikirim ulang"
-        return "mengirim jawaban kuesioner"
+        return "membalas surel pemberitahuan dengan lembar kuesioner terisi"
 
     def confirm(self, code: str, region: Any) -> str:
         from sqlmodel import select
 
         from models.db import session_scope
         from models.tables import Assessor, Assignment, AssignmentState, Confirmation
-        from services.waits import submit
 
         said = []
         with session_scope() as session:
@@ -226,57 +250,31 @@ class Simulation:
                 select(Confirmation).where(Confirmation.region_code == code)
             ).first()
         for assessor in sorted(pending, key=lambda a: a.id):
-            if not self.inbox(assessor.email):
+            request = self.received(assessor.email, "permohonan", code)
+            if request is None or (code, assessor.email) in self.replied:
                 continue
+            self.replied.add((code, assessor.email))
             if not self.declined_once and self.regions.index(code) == DECLINING_REGION_INDEX:
                 self.declined_once = True
-                submit(
-                    "konfirmasi",
-                    year=self.year,
-                    region=code,
-                    via="email",
-                    who=assessor.name,
-                    payload={
-                        "pihak": assessor.email,
-                        "jawaban": "tidak",
-                        "alasan": "bertugas di luar kota",
-                    },
-                    resume_timeout=5,
-                )
-                said.append(f"{assessor.name} tidak bersedia")
+                self.reply(request, assessor.email, "TIDAK BERSEDIA\nAlasan: bertugas di luar kota")
+                said.append(f"{assessor.name} membalas TIDAK BERSEDIA")
             else:
-                submit(
-                    "konfirmasi",
-                    year=self.year,
-                    region=code,
-                    via="email",
-                    who=assessor.name,
-                    payload={
-                        "pihak": assessor.email,
-                        "jawaban": "ya",
-                        "pernyataan_benturan_kepentingan": "Tidak memiliki benturan kepentingan",
-                    },
-                    resume_timeout=5,
+                self.reply(
+                    request,
+                    assessor.email,
+                    "BERSEDIA\nPernyataan: Tidak memiliki benturan kepentingan dengan wilayah ini.",
                 )
-                said.append(f"{assessor.name} bersedia")
-        if confirmed is None and self.inbox(region.pic_email):
-            submit(
-                "konfirmasi",
-                year=self.year,
-                region=code,
-                via="email",
-                who=region.pic_name,
-                payload={
-                    "pihak": "wilayah",
-                    "jawaban": "ya",
-                    "delegasi": [
-                        {"nama": region.pic_name, "jabatan": "Pranata Komputer"},
-                        {"nama": f"Kepala Bidang Aptika {region.name}", "jabatan": "Kepala Bidang"},
-                    ],
-                },
-                resume_timeout=5,
+                said.append(f"{assessor.name} membalas BERSEDIA")
+        invitation = self.received(region.pic_email, "undangan", code)
+        if confirmed is None and invitation is not None and (code, "wilayah") not in self.replied:
+            self.replied.add((code, "wilayah"))
+            self.reply(
+                invitation,
+                region.pic_email,
+                f"HADIR\nDelegasi: {region.pic_name} | Pranata Komputer\n"
+                f"Delegasi: Kepala Bidang Aptika {region.name} | Kepala Bidang",
             )
-            said.append("Kab/Kota hadir")
+            said.append("Kab/Kota membalas HADIR")
         return ", ".join(said)
 
     def attendance(self, code: str, region: Any) -> str:
@@ -313,32 +311,31 @@ class Simulation:
         from models.tables import Assessor
         from services.context import cycle_by_year
         from services.steps import active_assessor_ids
-        from services.waits import submit
 
         with session_scope() as session:
             cycle_id = cycle_by_year(session, self.year).id
             ids = active_assessor_ids(session, cycle_id, code)
             missing = set(missing_assessors(session, cycle_id, code, ids))
             assessors = [session.get(Assessor, i) for i in ids if i in missing]
+        sent = 0
         for assessor in assessors:
-            levels = {}
+            request = self.received(assessor.email, "permohonan", code)
+            if request is None or (code, assessor.email, "nilai") in self.replied:
+                continue
+            self.replied.add((code, assessor.email, "nilai"))
             rng = self.rng(code, assessor.email)
+            rows = ["kode,tingkat,catatan"]
             for indicator, own in sorted(self.self_levels[code].items()):
                 verified = min(5, max(1, own + rng.choice([-1, -1, 0, 0, 0, 1])))
-                levels[indicator] = {
-                    "level": verified,
-                    "note": "diverifikasi terhadap bukti dukung",
-                }
-            submit(
-                "nilai",
-                year=self.year,
-                region=code,
-                via="email",
-                who=assessor.name,
-                payload={"asesor": assessor.email, "data": levels},
-                resume_timeout=5,
+                rows.append(f"{indicator},{verified},diverifikasi terhadap bukti dukung")
+            self.reply(
+                request,
+                assessor.email,
+                f"Terlampir nilai kami untuk wilayah {code}.",
+                [(f"nilai-{code}.csv", ("\n".join(rows) + "\n").encode())],
             )
-        return f"{len(assessors)} asesor mengirim nilai"
+            sent += 1
+        return f"{sent} asesor membalas dengan berkas nilai" if sent else ""
 
     def accept_results(self, code: str) -> str:
         from assessment.instruments import load_instrument
@@ -459,8 +456,18 @@ class Simulation:
             else:
                 said = ""
             if said:
-                self.done.add(marker)
+                if wait.kind in ("kehadiran", "penerimaan"):  # email answers guard themselves
+                    self.done.add(marker)
                 events.append((code, said))
+        if self.replies_waiting:
+            # The mailbox reader is a scheduled deployment (every 5 minutes); the demo runs
+            # one pass as soon as someone has replied instead of waiting for the schedule.
+            from inbox.reader import read_once
+
+            self.replies_waiting = False
+            report = read_once()
+            for outcome in report.outcomes:
+                events.append(("kotak masuk", f"{outcome.state}: {outcome.action}"))
         return events
 
 

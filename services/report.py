@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlmodel import select
 
 from models.db import session_scope
-from models.sop import sop_steps
 from models.tables import (
     Assessor,
     Assignment,
     AssignmentState,
     Attendance,
+    Extension,
     Letter,
     Region,
     Result,
@@ -23,37 +22,21 @@ from models.workdays import local_today
 from services.context import load_cycle
 
 
-def _local(value) -> date | None:  # noqa: ANN001
-    from models.settings import get_settings
-
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(get_settings().tz).date()
-
-
 def timeline(session, cycle_id: int, region_count: int) -> list[dict[str, Any]]:  # noqa: ANN001
-    records = session.exec(
-        select(StepRecord).where(StepRecord.cycle_id == cycle_id, StepRecord.event == "done")
-    ).all()
-    items = []
-    for step in sop_steps():
-        done = [r for r in records if r.step_no == step.number]
-        regions = {r.region_code for r in done if r.region_code}
-        last = max((_local(r.completed_at) for r in done if r.completed_at), default=None)
-        items.append(
-            {
-                "step_no": step.number,
-                "activity": step.activity,
-                "actor": step.actor,
-                "completed_on": last,
-                "done": len(regions),
-                "total": region_count,
-            }
-        )
+    """The Laporan's timeline from the step records, with the extensions granted per step."""
+    from letters.laporan import timeline_from_records
+
+    records = session.exec(select(StepRecord).where(StepRecord.cycle_id == cycle_id)).all()
+    items = [i.model_dump() for i in timeline_from_records(records, total=region_count)]
+    extensions = session.exec(select(Extension).where(Extension.cycle_id == cycle_id)).all()
+    for item in items:
+        granted = [e for e in extensions if e.step_no == item["step_no"]]
+        if granted:
+            who = sorted({e.region_code or f"asesor {e.assessor_id}" for e in granted})
+            latest = max(e.new_due for e in granted)
+            item["note"] = (
+                f"tenggat diperpanjang untuk {', '.join(who)} (paling lambat {latest.isoformat()})"
+            )
     return items
 
 
@@ -131,9 +114,11 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
                 cycle_id=ctx.id,
                 region_code=region.code,
                 letter_date=today,
+                pdf=False,
             )
+            made.append(letter)
             issued["berita_acara"].append(
-                {"region": region.code, "number": letter.number, "file": letter.file_path}
+                {"region": region.code, "number": letter.number, "letter_id": letter.id}
             )
         ranking = [
             {
@@ -157,8 +142,10 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
                 idempotency_key=f"c{ctx.id}/sk_penetapan/1",
                 cycle_id=ctx.id,
                 letter_date=today,
+                pdf=False,
             )
-            issued["sk_penetapan"] = {"number": sk.number, "file": sk.file_path}
+            made.append(sk)
+            issued["sk_penetapan"] = {"number": sk.number, "letter_id": sk.id}
             letters = session.exec(
                 select(Letter).where(Letter.cycle_id == ctx.id).order_by(Letter.id)
             ).all()

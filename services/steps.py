@@ -303,7 +303,9 @@ def send_permohonan(cycle_id: int, region_code: str) -> dict[str, Any]:
             )
             assignment.letter_id = letter.id
             session.add(assignment)
-            issued.append({"assessor": assessor.email, "number": letter.number})
+            issued.append(
+                {"assessor": assessor.email, "number": letter.number, "letter_id": letter.id}
+            )
         return issued
 
     result, receipts = queue_then_deliver(build)

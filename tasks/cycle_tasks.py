@@ -120,5 +120,16 @@ def buat_laporan(cycle_id: int, region_code: None, unfinished: list[str]) -> dic
 
     issued = write_report(cycle_id, unfinished)
     mark_cycle(cycle_id, CycleState.REPORTED)
+    if "laporan" in issued:
+        from pathlib import Path
+
+        from prefect.artifacts import create_link_artifact
+
+        create_link_artifact(
+            link=Path(issued["laporan"]["file"]).resolve().as_uri(),
+            link_text="Laporan Hasil Kegiatan PeManTIK",
+            key=f"laporan-siklus-{cycle_id}",
+            description=f"sha256 {issued['laporan']['sha256'][:12]}…",
+        )
     sk = issued.get("sk_penetapan", {}).get("number", "-")
     return {**issued, "outcome": f"{len(issued['berita_acara'])} Berita Acara, SK {sk}, Laporan"}

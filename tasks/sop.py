@@ -36,6 +36,46 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _letter_ids(result: Any) -> list[int]:
+    """Letter ids a step result names, at any depth (``letter_id`` keys)."""
+    found: list[int] = []
+    if isinstance(result, dict):
+        for key, value in result.items():
+            if key == "letter_id" and isinstance(value, int):
+                found.append(value)
+            else:
+                found.extend(_letter_ids(value))
+    elif isinstance(result, list):
+        for value in result:
+            found.extend(_letter_ids(value))
+    return found
+
+
+def _link_letters(result: Any) -> None:
+    """A link artifact per letter the step issued, next to the run in the UI."""
+    ids = _letter_ids(result)
+    if not ids:
+        return
+    from pathlib import Path
+
+    from prefect.artifacts import create_link_artifact
+
+    from models.tables import Letter
+
+    with session_scope() as session:
+        letters = [session.get(Letter, i) for i in ids]
+    for letter in letters:
+        if letter is None:
+            continue
+        path = Path(letter.pdf_path or letter.file_path).resolve()
+        create_link_artifact(
+            link=path.as_uri(),
+            link_text=f"{letter.subject} — {letter.number}",
+            key=f"surat-{letter.id}",
+            description=f"Surat nomor {letter.number} ({letter.kind}), sha256 {letter.sha256[:12]}…",
+        )
+
+
 def sop_task(
     step_no: int, suffix: str = "", record: bool = True, cache: bool = True, retries: int = 0
 ) -> Callable[[F], F]:
@@ -51,6 +91,7 @@ def sop_task(
         def wrapper(cycle_id: int, region_code: str | None, *args: Any, **kwargs: Any) -> Any:
             started = utcnow()
             result = fn(cycle_id, region_code, *args, **kwargs)
+            _link_letters(result)
             if record:
                 outcome, document_id, detail = _summary(result)
                 with session_scope() as session:
