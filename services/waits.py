@@ -74,6 +74,19 @@ class Stage:
     done_steps: tuple[int, ...] = ()  # SOP steps the stage completes when it is answered
 
 
+def levels_from_form(items: list[dict], evidence: bool = False) -> dict[str, dict[str, Any]]:
+    """Form rows ``[{kode, tingkat, catatan[, bukti]}]`` as ``{code: {level, note[, evidence]}}``
+    (the shape the assessment checks take); rows without a code are ignored."""
+    result: dict[str, dict[str, Any]] = {}
+    for item in items:
+        code = str(item.get("kode", "")).strip()
+        if code:
+            result[code] = {"level": item.get("tingkat"), "note": item.get("catatan", "")}
+            if evidence:
+                result[code]["evidence"] = item.get("bukti", "")
+    return result
+
+
 # --- jawaban (steps 3–5) --------------------------------------------------------------------
 
 
@@ -103,15 +116,7 @@ def _accept_answers(
         else:
             data = payload.get("data")
             if data is None:
-                data = {}
-                for item in items:
-                    code = str(item.get("kode", "")).strip()
-                    if code:
-                        data[code] = {
-                            "level": item.get("tingkat"),
-                            "evidence": item.get("bukti", ""),
-                            "note": item.get("catatan", ""),
-                        }
+                data = levels_from_form(items, evidence=True)
             if not data:
                 return ""  # an empty form: nothing handed over
             row = validate_and_store(
@@ -308,11 +313,7 @@ def _accept_scores(
         raise InputRefused([f"Asesor {assessor.email} tidak ditugaskan menilai wilayah {region}"])
     scores = payload.get("data")
     if scores is None:
-        scores = {}
-        for item in items:
-            code = str(item.get("kode", "")).strip()
-            if code:
-                scores[code] = {"level": item.get("tingkat"), "note": item.get("catatan", "")}
+        scores = levels_from_form(items)
     ctx = load_cycle(session, cycle_id)
     try:
         submit_scores(
@@ -380,11 +381,7 @@ def _accept_acceptance(
         return "dikembalikan kepada asesor"
     if decision != "terima":
         raise InputRefused([f"keputusan harus 'terima' atau 'kembalikan', bukan '{decision}'"])
-    consensus = {}
-    for item in payload.get("konsensus") or []:
-        code = str(item.get("kode", "")).strip()
-        if code:
-            consensus[code] = {"level": item.get("tingkat"), "note": item.get("catatan", "")}
+    consensus = levels_from_form(payload.get("konsensus") or [])
     ctx = load_cycle(session, cycle_id)
     try:
         finalize_result(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import mailbox
 import subprocess
 import sys
 from pathlib import Path
@@ -77,8 +76,9 @@ def test_audit_trail_covers_every_step(demo_out):
 
 
 def test_mail_and_documents(demo_out):
-    box = mailbox.Maildir(demo_out / "mail", create=False)
-    messages = list(box)
+    from mail.sink import read_maildir
+
+    messages = read_maildir(demo_out / "mail")  # EmailMessage objects, headers decoded
     ids = [m["Message-ID"] for m in messages]
     assert len(ids) == len(set(ids))
     subjects = [str(m["Subject"]) for m in messages]
