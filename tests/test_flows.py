@@ -232,15 +232,9 @@ def test_one_region_through_every_wait(product):
 
 
 def _serve_process(tmp_path, name: str):
-    import subprocess
-    import sys
+    from deployments.serve import ServeProcess
 
-    log = (tmp_path / f"{name}.log").open("w")
-    return subprocess.Popen(
-        [sys.executable, "-m", "deployments.cli", "serve", "--interval", "0.5"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    return ServeProcess(tmp_path / f"{name}.log").start(wait_for="siklus-pemantik/siklus")
 
 
 @pytest.fixture
@@ -271,7 +265,6 @@ def test_serving_process_killed_while_waiting_and_restarted(product_without_runn
     region = "64.01"
     server = _serve_process(tmp_path, "serve-1")
     try:
-        wait_until(lambda: _deployment_exists("siklus-pemantik/siklus"), 120)
         run_deployment(
             "siklus-pemantik/siklus",
             timeout=0,
@@ -279,8 +272,8 @@ def test_serving_process_killed_while_waiting_and_restarted(product_without_runn
         )
         w = wait_until(lambda: open_wait(region, "jawaban"), 180)
         wait_until(lambda: flow_state(w.flow_run_id) == "Suspended", 60)
-        server.send_signal(signal.SIGKILL)
-        server.wait(30)
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait(30)
         # The answer arrives while nothing serves: stored, the run is resumed (Scheduled).
         out = waits.submit(
             "jawaban",
@@ -294,13 +287,12 @@ def test_serving_process_killed_while_waiting_and_restarted(product_without_runn
         server = _serve_process(tmp_path, "serve-2")
         # Kill it again while the resumed run is busy (sending the Tanda Terima and letters).
         wait_until(lambda: flow_state(w.flow_run_id) in ("Running", "Completed"), 120, every=0.1)
-        server.send_signal(signal.SIGKILL)
-        server.wait(30)
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait(30)
         server = _serve_process(tmp_path, "serve-3")
         wait_until(lambda: open_wait(region, "konfirmasi"), 240)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
+        server.stop()
     with session_scope() as s:
         letters = s.exec(select(Letter)).all()
         kinds = sorted(lt.kind for lt in letters)
@@ -311,17 +303,6 @@ def test_serving_process_killed_while_waiting_and_restarted(product_without_runn
         sent = s.exec(select(Dispatch).where(Dispatch.state == "sent")).all()
     ids = [m["Message-ID"] for m in sink.messages()]
     assert len(ids) == len(set(ids)) == len(sent)
-
-
-def _deployment_exists(name: str) -> bool:
-    from prefect.client.orchestration import get_client
-
-    try:
-        with get_client(sync_client=True) as client:
-            client.read_deployment_by_name(name)
-        return True
-    except Exception:
-        return False
 
 
 def test_cycle_closed_with_one_region_unfinished(product):
