@@ -7,8 +7,6 @@ region's run was resumed) or every reason the input was refused.
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -56,32 +54,16 @@ def _people(values: list[str], option: str) -> list[dict[str, str]]:
 
 
 def _read_scores(path: Path) -> dict[str, dict[str, Any]]:
-    """Scores from JSON ({kode: {level, note}}) or CSV (kode,tingkat,catatan)."""
+    """Scores from JSON ({kode: {level, note}}) or CSV (kode,tingkat,catatan): the same parser
+    the mailbox reader uses for an assessor's attachment."""
+    from inbox.replies import ScoresFileError, parse_scores
+
     if not path.is_file():
         fail(f"berkas {path} tidak ditemukan")
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            fail(f"{path}: bukan JSON yang sah (baris {exc.lineno}: {exc.msg})")
-        if not isinstance(data, dict):
-            fail(f"{path}: harus berupa objek {{kode_indikator: {{level, note}}}}")
-        return data
-    if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = {"kode", "tingkat"} - set(reader.fieldnames or [])
-            if missing:
-                fail(f"{path}: kolom wajib tidak ada: {', '.join(sorted(missing))}")
-            return {
-                row["kode"].strip(): {
-                    "level": row["tingkat"].strip(),
-                    "note": row.get("catatan", ""),
-                }
-                for row in reader
-                if row.get("kode", "").strip()
-            }
-    fail(f"{path}: gunakan berkas .json atau .csv")
+    try:
+        return parse_scores(path.name, path.read_bytes())
+    except ScoresFileError as exc:
+        fail("berkas nilai ditolak:\n  - " + "\n  - ".join(exc.errors))
     return {}
 
 
