@@ -8,8 +8,11 @@ import typer
 from rich.table import Table
 from sqlmodel import select
 
+from deployments import cli_locale
 from deployments.cli_common import console, fail, parse_date, ready_database
 from models.settings import SettingsError, get_settings
+
+cli_locale.install()
 
 app = typer.Typer(
     help="PeManTIK — Penguatan Manajemen Tata Kelola TIK Kab/Kota: alur kerja, surat, dan penilaian.",

@@ -288,3 +288,12 @@ def test_cli_rencana_prints_due_dates():
     assert "Rabu, 29 Juli 2026" in result.output  # step 14 due
     bad = CliRunner().invoke(app, ["rencana", "--mulai", "1 Juli"])
     assert bad.exit_code == 1 and "--mulai" in bad.output
+
+
+def test_help_screens_are_indonesian():
+    from deployments.cli import app
+
+    result = CliRunner().invoke(app, ["rencana", "--help"], env={"COLUMNS": "150"})
+    assert result.exit_code == 0
+    assert "Opsi" in result.output and "Tampilkan bantuan ini lalu keluar." in result.output
+    assert "[wajib]" in result.output and "Show this message" not in result.output
