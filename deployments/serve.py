@@ -41,6 +41,9 @@ def deployment_pairs() -> list:
     except ImportError:  # reminders not installed in this build
         pass
     from flows.admin import admin_pairs
+    from flows.outbox_flow import outbox_deployment, outbox_flow
+
+    pairs.append((outbox_flow, outbox_deployment()))
 
     pairs.extend(admin_pairs())
     try:

@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     reply_to: EmailStr = "pemantik@kaltimprov.go.id"
     admin_email: EmailStr = "admin.pemantik@kaltimprov.go.id"
     reminder_cron: str = "0 8 * * 1-5"
+    outbox_interval_seconds: int = Field(60, ge=5, le=3600)  # the sweep that retries the outbox
     smtp: SmtpSettings = SmtpSettings()
     organisation: Organisation = Organisation()
     signatory: Signatory = Signatory()

@@ -1,0 +1,53 @@
+"""The outbox sweep delivers what a step could not send (SMTP was down), exactly once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlmodel import select
+
+from models.db import session_scope
+from models.tables import Dispatch
+
+pytestmark = pytest.mark.slow
+
+
+def test_sweep_sends_what_was_left_queued(prefect_server, session, monkeypatch, tmp_path):
+    from deployments.prefect_server import free_port
+    from flows.outbox_flow import outbox_flow
+    from mail.outbox import deliver_pending_sync, enqueue
+    from mail.sink import start_sink
+    from models.settings import reset_settings
+
+    port = free_port()  # nothing listens here yet: SMTP is "down"
+    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(port))
+    monkeypatch.setenv("PEMANTIK_SMTP__RETRY_BASE_SECONDS", "0.05")
+    monkeypatch.setenv("PEMANTIK_SMTP__TIMEOUT_SECONDS", "2")
+    reset_settings()
+    enqueue(
+        session,
+        key="uji/sapu/1",
+        recipient="pic.samarinda@contoh.example",
+        subject="Uji antrean",
+        template="umum",
+        context={"paragraf": ["Uji."]},
+    )
+    session.commit()
+    first = deliver_pending_sync(keys=["uji/sapu/1"])
+    assert not first.sent  # the server is down: the message stays queued for a retry
+    with session_scope() as s:
+        assert s.exec(select(Dispatch)).one().state == "queued"
+    sink = start_sink(tmp_path / "mail", port=port)
+    try:
+        time.sleep(0.3)  # past the backoff
+        result = outbox_flow()
+        assert result["terkirim"] == 1
+        again = outbox_flow()
+        assert again["terkirim"] == 0  # nothing is sent twice
+        assert len(sink.messages()) == 1
+    finally:
+        sink.stop()
+    with session_scope() as s:
+        row = s.exec(select(Dispatch)).one()
+        assert row.state == "sent" and row.attempts == 2 and row.smtp_code == 250
