@@ -42,6 +42,11 @@ def _contact() -> str:
     return f"{org.bidang}, telepon {org.phone}, email {get_settings().reply_to}"
 
 
+def _head_of(region: Region) -> dict[str, str]:
+    """The addressee of a letter to a region: the head of its Diskominfo."""
+    return {"name": region.head_title or f"Kepala Dinas Kominfo {region.name}"}
+
+
 def _region_context(ctx: CycleContext, region: Region) -> dict[str, Any]:
     return {
         "tahun": ctx.params.year,
@@ -107,7 +112,7 @@ def send_pemberitahuan(cycle_id: int, region_code: str, sent_on: date) -> dict[s
         doc = _store_document(session, "kuesioner", workbook, ctx.id, region.code)
         deadline = answers_due(ctx, sent_on)
         data = {
-            "addressee": {"name": region.head_title or f"Kepala Dinas Kominfo {region.name}"},
+            "addressee": _head_of(region),
             "year": ctx.params.year,
             "region_name": region.name,
             "deadline": deadline,
@@ -162,7 +167,7 @@ def send_tanda_terima(cycle_id: int, region_code: str) -> dict[str, Any]:
         if answers is None:
             raise LookupError(f"Belum ada jawaban tersimpan untuk {region.name}")
         data = {
-            "addressee": {"name": region.head_title or f"Kepala Dinas Kominfo {region.name}"},
+            "addressee": _head_of(region),
             "year": ctx.params.year,
             "region_name": region.name,
             "received_at": answers.submitted_at,
@@ -219,7 +224,7 @@ def send_undangan(cycle_id: int, region_code: str, round_no: int) -> dict[str, A
         when = ctx.session_date_for(session, region.code)
         reply_by = ctx.calendar.add_working_days(local_today(), ctx.duration(7) + ctx.duration(8))
         data = {
-            "addressee": {"name": region.head_title or f"Kepala Dinas Kominfo {region.name}"},
+            "addressee": _head_of(region),
             "year": ctx.params.year,
             "region_name": region.name,
             "reply_by": reply_by,

@@ -380,8 +380,7 @@ def test_cycle_closed_with_one_region_unfinished(product):
         who="admin",
         payload={"keputusan": "terima"},
     )
-    with session_scope() as s:
-        wait_until(lambda: _process_state(done) == ProcessState.DONE, 120)
+    wait_until(lambda: _process_state(done) == ProcessState.DONE, 120)
     with pytest.raises(admin.AdminRefused, match="alasan"):
         admin.close_cycle(2026, "  ")
     admin.close_cycle(2026, "batas waktu kegiatan tahun anggaran")
