@@ -20,7 +20,8 @@ from sqlmodel import Session, delete, select
 from assessment.answers import check_level, latest_answers
 from assessment.instruments import Instrument
 from assessment.scoring import RegionResult, ScoringError, compute_result, rank_results
-from models.tables import Assessor, Result, Score, StepRecord, utcnow
+from models import clock
+from models.tables import Assessor, Result, Score, StepRecord
 
 RESULT_STEP = 13  # SOP step "Terima Hasil Akhir Penilaian", where results are locked
 
@@ -95,7 +96,7 @@ def submit_scores(
             Score.assessor_id == assessor_id,
         )
     )
-    now = utcnow()
+    now = clock.now()
     rows = [
         Score(
             cycle_id=cycle_id,
@@ -227,7 +228,7 @@ def finalize_result(
     row.dimension_scores = dict(rr.dimension_scores)
     row.total = rr.total
     row.predicate = rr.predicate
-    row.updated_at = utcnow()
+    row.updated_at = clock.now()
     session.add(row)
     session.flush()
     if rerank:
@@ -238,7 +239,7 @@ def finalize_result(
 def _audit(
     session: Session, row: Result, event: str, who: str, outcome: str, detail: dict[str, Any]
 ) -> StepRecord:
-    now = utcnow()
+    now = clock.now()
     record = StepRecord(
         cycle_id=row.cycle_id,
         region_code=row.region_code,
@@ -262,7 +263,7 @@ def lock_result(session: Session, cycle_id: int, region_code: str, who: str) -> 
         raise ScoringError(f"Hasil wilayah {region_code} belum ditetapkan; tidak ada yang dikunci")
     if not row.locked:
         row.locked = True
-        row.locked_at = utcnow()
+        row.locked_at = clock.now()
         session.add(row)
         _audit(
             session,

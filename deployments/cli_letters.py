@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from deployments.cli_common import console, fail, ready_database
+from models import clock
 
 surat_app = typer.Typer(
     help="Naskah dinas: surat bernomor, formulir, berita acara, SK, laporan.", no_args_is_help=True
@@ -71,7 +71,7 @@ def surat_contoh(
     from letters.render import render_document
     from models.settings import get_settings
 
-    day = parse_date(tanggal, "--tanggal") if tanggal else date.today()
+    day = parse_date(tanggal, "--tanggal") if tanggal else clock.today()
     settings = get_settings().letters
     keluar.mkdir(parents=True, exist_ok=True)
     table = Table(title=f"Contoh dokumen di {keluar}")

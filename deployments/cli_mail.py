@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from deployments.cli_common import console, fail, ready_database
+from models import clock
 
 STATE_LABELS = {
     "queued": "antre",
@@ -83,13 +84,10 @@ def smtp_sink(
 
 
 def _wita(value: datetime | None) -> str:
-    from models.settings import get_settings
 
     if value is None:
         return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    local = value.astimezone(get_settings().tz)
+    local = clock.local(value)
     return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or "")
 
 

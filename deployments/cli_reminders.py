@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from deployments.cli_common import console, fail, parse_date, ready_database
+from models import clock
 
 
 def register(app: typer.Typer) -> None:
@@ -138,11 +139,10 @@ def pengingat(
     ),
 ) -> None:
     """Jalankan pengingat harian sekali (yang sama dengan jadwal harian; aman dijalankan ulang)."""
-    from models.workdays import local_today
     from reminders.ladder import LadderError
     from reminders.service import run_reminders
 
-    today = parse_date(tanggal, "--tanggal") if tanggal else local_today()
+    today = parse_date(tanggal, "--tanggal") if tanggal else clock.today()
     url = ready_database()
     try:
         report = run_reminders(url, today, deliver=not tanpa_kirim)

@@ -26,6 +26,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from models import clock
+
 LATE_REGION_INDEX = 6  # which region (in code order) is late; chosen by position, not code
 INVALID_VIA_EMAIL = 1  # region positions whose first answer is invalid
 INVALID_VIA_FORM = 3
@@ -590,9 +592,7 @@ def child_main(out: Path, seed: int) -> int:
     started = time.monotonic()
     sim = Simulation(out, seed, sink, year)
     with ServeProcess(out / "serve.log", poll_seconds=0.5):
-        from models.workdays import local_today
-
-        start = local_today()
+        start = clock.today()
         run = run_deployment(
             "siklus-pemantik/siklus",
             timeout=0,

@@ -136,6 +136,7 @@ class InProcessRunner:
             return
         runs = await client.get_scheduled_flow_runs_for_deployments(
             deployment_ids=list(self.deployment_ids),
+            # Prefect schedules on real time, not on our (possibly simulated) clock.
             scheduled_before=datetime.now(UTC) + timedelta(seconds=1),
             limit=free,
         )

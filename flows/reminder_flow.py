@@ -14,10 +14,10 @@ from prefect.schedules import Cron
 from pydantic import Field
 from sqlmodel import select
 
+from models import clock
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import Cycle, CycleState
-from models.workdays import local_today
 
 
 @task(name="Kirim pengingat dan eskalasi")
@@ -80,7 +80,7 @@ def publish_status_grids(today: date) -> list[str]:
 def reminder_flow(tanggal: date | None = None) -> dict:
     """Pengingat harian: kirim pengingat dan eskalasi sesuai tangga eskalasi, lalu perbarui
     status siklus. ``tanggal`` kosong berarti hari ini (WITA)."""
-    today = tanggal or local_today()
+    today = tanggal or clock.today()
     result = send_reminders(today)
     result["artefak"] = publish_status_grids(today)
     return result

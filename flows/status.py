@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlmodel import select
 
+from models import clock
 from models.db import session_scope
 from models.tables import Cycle, ProcessState, RegionProcess
 
@@ -19,7 +20,6 @@ def publish_status(cycle_id: int) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import ArtifactCreate
 
-    from models.workdays import local_today
     from reminders.status import status_grid
 
     try:
@@ -27,7 +27,7 @@ def publish_status(cycle_id: int) -> None:
             cycle = session.get(Cycle, cycle_id)
             if cycle is None:
                 return
-            grid = status_grid(session, cycle.year, today=local_today())
+            grid = status_grid(session, cycle.year, today=clock.today())
             flow_run_id = cycle.flow_run_id
         records = grid.as_records()
         if not flow_run_id or not records:

@@ -42,6 +42,7 @@ from inbox.replies import SCORE_SUFFIXES, ReplyContent, ScoresFileError, parse_s
 from inbox.settings import InboxSettings, load_inbox_settings, raw_dir
 from inbox.store import admin_copy, store_attachment
 from mail.outbox import NOTICE_KIND, OutboxError, enqueue, find_by_message_id
+from models import clock
 from models.db import session_scope
 from models.settings import Settings, get_settings
 from models.tables import (
@@ -51,7 +52,6 @@ from models.tables import (
     InboundMessage,
     Region,
     StepRecord,
-    utcnow,
 )
 
 log = logging.getLogger("pemantik.inbox")
@@ -166,8 +166,8 @@ def _received_date(parsed: ParsedMessage, settings: Settings) -> date:
     except Exception:  # noqa: BLE001 - an unreadable Date header
         sent = None
     if isinstance(sent, datetime) and sent.tzinfo is not None:
-        return sent.astimezone(settings.tz).date()
-    return datetime.now(settings.tz).date()
+        return clock.local_date(sent)
+    return clock.today()
 
 
 def _ack_step(session: Session, match: Match) -> int:
@@ -355,7 +355,7 @@ def _decide(
                 "; alur dilanjutkan" if resumed else ""
             )
         else:
-            _mark(row.id, action=f"{HANDING}{kind}", processed_at=utcnow())
+            _mark(row.id, action=f"{HANDING}{kind}", processed_at=clock.now())
             try:
                 result = submit(
                     kind,
@@ -509,7 +509,7 @@ def _finish(
         row.state = decision.state
         row.action = decision.action[:2000]
         row.error = ""
-        row.processed_at = utcnow()
+        row.processed_at = clock.now()
         if match.referenced and decision.state != QUARANTINED:
             row.cycle_id, row.region_code = match.cycle_id, match.region_code
             row.assessor_id = match.assessor_id
@@ -571,15 +571,13 @@ def claim(row_id: int, max_attempts: int, lease_seconds: float) -> InboundMessag
     handled by another run; an older one was left by a run that died, and is taken again.
     The returned row holds the values from before the claim (the previous attempt's mark).
     """
-    now = utcnow()
+    now = clock.now()
     with session_scope() as session:
         row = session.get(InboundMessage, row_id)
         if row is None or row.state not in RETRYABLE or row.attempts >= max_attempts:
             return None
         if row.state == RECEIVED and row.attempts > 0 and row.processed_at is not None:
             started = row.processed_at
-            if started.tzinfo is None:  # SQLite returns naive UTC
-                started = started.replace(tzinfo=now.tzinfo)
             if (now - started).total_seconds() < lease_seconds:
                 return None
         session.expunge(row)

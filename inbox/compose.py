@@ -17,6 +17,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 from inbox.parse import message_ids
+from models import clock
 
 
 def _as_message(original: EmailMessage | bytes) -> EmailMessage:
@@ -83,9 +84,7 @@ def reply_to(
 
 
 def time_now():  # noqa: ANN201 - a datetime; separate so tests may pin it
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def drop_into_maildir(maildir: Path, raw: bytes) -> Path:

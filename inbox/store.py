@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from models.tables import InboundMessage, utcnow
+from models import clock
+from models.tables import InboundMessage
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -101,7 +102,7 @@ def record(
         "action": "",
         "error": "",
         "attempts": 0,
-        "received_at": utcnow(),
+        "received_at": clock.now(),
         "processed_at": None,
     }
     stmt = (

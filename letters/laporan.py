@@ -7,12 +7,11 @@ audit trail straight in; nothing here touches the database or the assessment pac
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from letters.inputs import RegionResult, TimelineItem
-from models.settings import get_settings
+from models import clock
 from models.sop import SopStep, sop_steps
 
 
@@ -20,14 +19,6 @@ def _get(record: Any, name: str) -> Any:
     if isinstance(record, Mapping):
         return record.get(name)
     return getattr(record, name, None)
-
-
-def _local_date(value: date | datetime | None, tz: ZoneInfo) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return (value.astimezone(tz) if value.tzinfo else value).date()
-    return value
 
 
 def timeline_from_records(
@@ -43,7 +34,6 @@ def timeline_from_records(
     and how many distinct parties (region, or assessor for assessor steps) completed it out of
     ``total`` (the number of regions in the cycle).
     """
-    tz = get_settings().tz
     steps = list(steps or sop_steps())
     due: dict[int, date] = {}
     completed: dict[int, date] = {}
@@ -56,7 +46,7 @@ def timeline_from_records(
         if record_due is not None:
             due[step_no] = max(due.get(step_no, record_due), record_due)
         if (_get(record, "event") or "done") in done_events:
-            finished = _local_date(_get(record, "completed_at") or _get(record, "recorded_at"), tz)
+            finished = clock.local_date(_get(record, "completed_at") or _get(record, "recorded_at"))
             if finished is not None:
                 completed[step_no] = max(completed.get(step_no, finished), finished)
             parties[step_no].add(

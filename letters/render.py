@@ -32,6 +32,7 @@ from letters.dates import (
 from letters.docx_writer import PIPE, CoreInfo, Master, build_master
 from letters.errors import LetterError, LetterInputError, TemplateProblem, describe_input_error
 from letters.inputs import INPUT_MODELS, KIND_TITLES, SignatoryInput
+from models import clock
 from models.settings import Organisation, Settings, get_settings
 
 SHIPPED_TEMPLATES = Path(__file__).parent / "templates"
@@ -90,9 +91,8 @@ def _tingkat(level: int | None) -> str:
 
 
 def _waktu(value: datetime) -> str:
-    tz = get_settings().tz
-    local = value.astimezone(tz) if value.tzinfo else value
-    return f"{format_date_id(local)} pukul {local:%H.%M} WITA"
+    moment = clock.local(value)
+    return f"{format_date_id(moment)} pukul {moment:%H.%M} {clock.zone_label()}"
 
 
 def _score_for(indicator: Any, assessor: str) -> Any:
@@ -493,7 +493,7 @@ def prepare(
         else template_environment(settings.templates_dir)
     )
     version = template_version({k: v for k, v in sources.items() if k != "_kop.j2"}, f"{kind}.j2")
-    letter_date = letter_date or datetime.now(settings.tz).date()
+    letter_date = letter_date or clock.today()
     signatory = _resolve_signatory(model, settings, kind)
     # Freeze the defaults taken from settings into the input, so the snapshot rebuilds the same
     # letter even after the settings change.

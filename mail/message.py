@@ -27,6 +27,7 @@ from email.header import Header
 from email.utils import encode_rfc2231, format_datetime, formataddr
 from pathlib import Path
 
+from models import clock
 from models.settings import Settings
 from models.tables import Dispatch
 
@@ -128,7 +129,7 @@ def message_bytes(
     """The complete message (headers + MIME body, CRLF line endings) for ``row``."""
     mixed = f"=_pemantik_m_{secrets.token_hex(12)}"
     alternative = f"=_pemantik_a_{secrets.token_hex(12)}"
-    date = format_datetime((now or datetime.now(settings.tz)).astimezone(settings.tz))
+    date = format_datetime(clock.local(now or clock.now()))
     head = [
         _header("Message-ID", row.message_id),
         _header("Date", date),

@@ -61,7 +61,7 @@ import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,7 @@ from sqlmodel import Session, select
 from mail.message import AttachmentChanged, content_type_for, envelope_recipients, message_bytes
 from mail.render import TemplateContextError, render_bodies
 from mail.smtp import SmtpFailure, classify, make_client, send_prepared
+from models import clock
 from models.db import get_engine
 from models.settings import Settings, get_settings
 from models.tables import (
@@ -86,7 +87,6 @@ from models.tables import (
     Letter,
     Region,
     StepRecord,
-    utcnow,
 )
 
 log = logging.getLogger("pemantik.mail")
@@ -121,13 +121,6 @@ def reference_token(year: int, region_code_or_assessor: str | int | None = None)
 def message_id_for(key: str, domain: str) -> str:
     """The Message-ID derived from the idempotency key (the same on every re-send)."""
     return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@{domain}>"
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- enqueue
@@ -246,7 +239,7 @@ def enqueue(
             session, Cycle, cycle_id, f"siklus dengan id {cycle_id} tidak ditemukan"
         )
     else:
-        year = datetime.now(settings.tz).year
+        year = clock.today().year
     token = reference_token(year, region_code or assessor_id)
     full_subject = subject.strip() if token in subject else f"{token} {subject.strip()}"
 
@@ -289,7 +282,7 @@ def enqueue(
         "smtp_reply": "",
         "sent_at": None,
         "error": "",
-        "created_at": utcnow(),
+        "created_at": clock.now(),
     }
     # INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite): a concurrent enqueue of the same
     # key cannot fail the caller's transaction, and no savepoint is needed (with the pysqlite
@@ -399,7 +392,7 @@ def _due_ids(engine: Engine, keys: list[str] | None, now: datetime) -> list[int]
 
 def _claim(engine: Engine, ids: list[int], lease_until: datetime) -> list[Dispatch]:
     """Claim the still-due rows among ``ids`` in one committed transaction."""
-    now = datetime.now(UTC)
+    now = clock.now()
     table = Dispatch.__table__
     t = table.c
     with Session(engine, expire_on_commit=False) as session:
@@ -516,7 +509,7 @@ def _record(
     """Write the receipts of one chunk in one transaction (fenced by the claim's attempt)."""
     if not results:
         return
-    now = datetime.now(UTC)
+    now = clock.now()
     table = Dispatch.__table__
     t = table.c
     with Session(engine, expire_on_commit=False) as session:
@@ -692,7 +685,7 @@ async def _run_round(
     lease_seconds: float,
     chunk_size: int,
 ) -> None:
-    ids = _due_ids(engine, keys, datetime.now(UTC))
+    ids = _due_ids(engine, keys, clock.now())
     if not ids:
         return
     pending = deque(ids)
@@ -707,7 +700,7 @@ async def _run_round(
         try:
             while pending and not server_down.is_set():
                 chunk = [pending.popleft() for _ in range(min(chunk_size, len(pending)))]
-                lease = datetime.now(UTC) + timedelta(seconds=lease_seconds)
+                lease = clock.now() + timedelta(seconds=lease_seconds)
                 # Database work runs in a thread so the other sessions keep sending meanwhile.
                 rows = await asyncio.to_thread(_claim, engine, chunk, lease)
                 results: list[_Result] = []

@@ -11,15 +11,37 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from models.clock import as_utc, now
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always read back timezone-aware UTC, on both databases.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no zone, so the value is converted to UTC
+    before it is written (SQLAlchemy would otherwise drop the offset of a WITA time) and
+    marked UTC when it is read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("waktu tanpa zona tidak boleh disimpan; gunakan models.clock.now()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 def _ts(nullable: bool = True, **kw: Any) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable), **kw)
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable), **kw)
 
 
 def _json(**kw: Any) -> Any:
@@ -93,7 +115,7 @@ class Cycle(SQLModel, table=True):
     params: dict | None = _json(default=None)  # the cycle flow's parameters, as given
     step_overrides: dict | None = _json(default=None)  # {"3": 10} → step 3 takes 10 days
     flow_run_id: str | None = None
-    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    created_at: datetime = _ts(nullable=False, default_factory=now)
     closed_at: datetime | None = _ts()
     close_reason: str = ""
 
@@ -113,7 +135,7 @@ class RegionProcess(SQLModel, table=True):
     wait_started: date | None = None
     session_date: date | None = None  # overrides the cycle's date (rescheduled region)
     flow_run_id: str | None = None
-    updated_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    updated_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class StepRecord(SQLModel, table=True):
@@ -133,7 +155,7 @@ class StepRecord(SQLModel, table=True):
     who: str = ""
     document_id: int | None = Field(default=None, foreign_key="letter.id")
     detail: dict | None = _json(default=None)
-    recorded_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    recorded_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class LetterCounter(SQLModel, table=True):
@@ -166,7 +188,7 @@ class Letter(SQLModel, table=True):
     template_version: str = ""
     snapshot: dict | None = _json(default=None)
     idempotency_key: str | None = Field(default=None, unique=True)
-    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    created_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class Document(SQLModel, table=True):
@@ -178,7 +200,7 @@ class Document(SQLModel, table=True):
     region_code: str | None = Field(default=None, foreign_key="region.code")
     file_path: str
     sha256: str
-    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    created_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class Dispatch(SQLModel, table=True):
@@ -208,7 +230,7 @@ class Dispatch(SQLModel, table=True):
     smtp_reply: str = ""
     sent_at: datetime | None = _ts()
     error: str = ""
-    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    created_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class AnswerSet(SQLModel, table=True):
@@ -226,7 +248,7 @@ class AnswerSet(SQLModel, table=True):
     sha256: str = ""
     answers: dict | None = _json(default=None)  # {indicator: {"level": int, "evidence": str}}
     submitted_by: str = ""
-    submitted_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    submitted_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class Assignment(SQLModel, table=True):
@@ -242,7 +264,7 @@ class Assignment(SQLModel, table=True):
     responded_at: datetime | None = _ts()
     replaced_by_id: int | None = Field(default=None, foreign_key="assignment.id")
     letter_id: int | None = Field(default=None, foreign_key="letter.id")
-    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    created_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class Confirmation(SQLModel, table=True):
@@ -255,7 +277,7 @@ class Confirmation(SQLModel, table=True):
     delegates: list | None = _json(default=None)  # [{"nama", "jabatan"}]
     note: str = ""
     session_date: date | None = None
-    responded_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    responded_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class Acknowledgement(SQLModel, table=True):
@@ -270,7 +292,7 @@ class Acknowledgement(SQLModel, table=True):
     agenda_number: str = ""
     received_date: date | None = None
     source: str = ""
-    recorded_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    recorded_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class Attendance(SQLModel, table=True):
@@ -282,7 +304,7 @@ class Attendance(SQLModel, table=True):
     session_date: date
     present: list | None = _json(default=None)  # [{"nama", "jabatan", "instansi"}]
     recorded_by: str = ""
-    recorded_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    recorded_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class Score(SQLModel, table=True):
@@ -296,7 +318,7 @@ class Score(SQLModel, table=True):
     indicator_code: str
     level: int
     note: str = ""
-    submitted_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    submitted_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class Result(SQLModel, table=True):
@@ -314,7 +336,7 @@ class Result(SQLModel, table=True):
     rank: int | None = None
     locked: bool = False
     locked_at: datetime | None = _ts()
-    updated_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    updated_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class Extension(SQLModel, table=True):
@@ -329,7 +351,7 @@ class Extension(SQLModel, table=True):
     new_due: date
     reason: str
     granted_by: str = ""
-    granted_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    granted_at: datetime = _ts(nullable=False, default_factory=now)
 
 
 class NonWorkingDay(SQLModel, table=True):
@@ -355,7 +377,7 @@ class InboundMessage(SQLModel, table=True):
     action: str = ""
     error: str = ""
     attempts: int = 0
-    received_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    received_at: datetime = _ts(nullable=False, default_factory=now)
     processed_at: datetime | None = _ts()
 
 
@@ -387,5 +409,5 @@ class Wait(SQLModel, table=True):
     due_date: date
     extended: bool = False
     state: str = Field(default=WaitState.OPEN, index=True)
-    opened_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    opened_at: datetime = _ts(nullable=False, default_factory=now)
     closed_at: datetime | None = _ts()

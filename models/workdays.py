@@ -6,7 +6,7 @@ extra days off an admin adds as data (``NonWorkingDay`` rows or a YAML/CSV file 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import holidays
@@ -98,10 +98,3 @@ def calendar_from_settings(session=None) -> WorkCalendar:  # noqa: ANN001
         for row in session.exec(select(NonWorkingDay)):
             extra[row.day] = row.description or "Hari libur tambahan"
     return WorkCalendar(extra_days_off=extra, extra_names=extra)
-
-
-def local_today(now: datetime | None = None) -> date:
-    from models.settings import get_settings
-
-    tz = get_settings().tz
-    return (now or datetime.now(tz)).astimezone(tz).date()

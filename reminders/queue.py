@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
 from mail import outbox, render
+from models import clock
 from models.settings import Settings
 from models.tables import Dispatch, DispatchState
 
@@ -203,7 +204,7 @@ def enqueue_many(session: Session, items: Sequence[Outgoing], settings: Settings
             result.refused[item.key] = str(exc)
     if not rows:
         return result
-    now = datetime.now(UTC)
+    now = clock.now()
     for row in rows:
         row["created_at"] = now
     if session.get_bind().dialect.name == "postgresql":

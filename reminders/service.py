@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import insert, or_
@@ -17,6 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from mail import outbox
+from models import clock
 from models.db import session_scope
 from models.settings import Settings, get_settings
 from models.tables import (
@@ -402,7 +403,7 @@ def plan_and_queue(
     settings = settings or get_settings()
     ladder = ladder or load_ladder()
     report = ReminderReport(today=today)
-    clock = time.perf_counter()
+    started = time.perf_counter()
     calendar = calendar or calendar_from_settings(session)
     if not calendar.is_working_day(today):
         report.working_day = False
@@ -411,18 +412,18 @@ def plan_and_queue(
     waits = load_open_waits(session)
     report.open_waits = len(waits)
     waits = expand_targets(session, waits)
-    report.seconds["query"] = time.perf_counter() - clock
+    report.seconds["query"] = time.perf_counter() - started
 
-    clock = time.perf_counter()
+    started = time.perf_counter()
     plan = decide_day(
         waits, today, calendar, ladder, str(settings.admin_email), sent_catch_up(session, ladder)
     )
     report.decided = len(plan.decisions)
     report.overdue = len(plan.overdue)
     report.warnings.extend(sorted({d.warning for d in plan.decisions if d.warning}))
-    report.seconds["decide"] = time.perf_counter() - clock
+    report.seconds["decide"] = time.perf_counter() - started
 
-    clock = time.perf_counter()
+    started = time.perf_counter()
     plain = [d for d in plan.decisions if not d.rung.letter]
     with_letter = [d for d in plan.decisions if d.rung.letter]
     bulk = enqueue_many(session, [_outgoing(d) for d in plain], settings)
@@ -436,7 +437,7 @@ def plan_and_queue(
     _queue_digest(session, plan, ladder, settings, report)
 
     # One audit record per reminder actually queued by this run.
-    now = datetime.now(UTC)
+    now = clock.now()
     records = [_step_record(d, dispatch_id, now, letter_id) for d, dispatch_id, letter_id in queued]
     if records and session.get_bind().dialect.name == "postgresql":
         columns = list(records[0])
@@ -445,7 +446,7 @@ def plan_and_queue(
         session.execute(insert(StepRecord.__table__), records)
     report.step_records = len(records)
     session.flush()
-    report.seconds["queue"] = time.perf_counter() - clock
+    report.seconds["queue"] = time.perf_counter() - started
     return report
 
 
@@ -473,8 +474,8 @@ def run_reminders(
         with session_scope(url) as session:
             report = plan_and_queue(session, today, ladder=ladder, settings=settings)
     if deliver and report.queued:
-        clock = time.perf_counter()
+        started = time.perf_counter()
         report.delivery = outbox.deliver_pending_sync(url, keys=report.queued, settings=settings)
-        report.seconds["deliver"] = time.perf_counter() - clock
+        report.seconds["deliver"] = time.perf_counter() - started
     log.info(report.summary())
     return report

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import StrEnum
 
 from sqlmodel import Session, select
 
-from models.settings import get_settings
+from models import clock
 from models.sop import sop_steps
 from models.tables import (
     Cycle,
@@ -20,7 +20,7 @@ from models.tables import (
     Wait,
     WaitState,
 )
-from models.workdays import WorkCalendar, calendar_from_settings, local_today
+from models.workdays import WorkCalendar, calendar_from_settings
 
 
 class CellStatus(StrEnum):
@@ -115,15 +115,6 @@ def find_cycle(session: Session, year: int) -> Cycle:
     return cycle
 
 
-def _local_date(value: datetime | None) -> date | None:
-    if value is None:
-        return None
-    tz = get_settings().tz
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(tz).date()
-
-
 def status_grid(
     session: Session,
     year: int,
@@ -132,7 +123,7 @@ def status_grid(
 ) -> Grid:
     """The grid of the newest cycle of ``year`` as of ``today`` (WITA date by default)."""
     cycle = find_cycle(session, year)
-    today = today or local_today()
+    today = today or clock.today()
     calendar = calendar or calendar_from_settings(session)
     steps = sop_steps()
     grid = Grid(year, cycle.id, today, [s.task_name for s in steps])
@@ -148,7 +139,7 @@ def status_grid(
         if rec.region_code is None:
             continue
         key = (rec.region_code, rec.step_no)
-        day = _local_date(rec.completed_at or rec.recorded_at)
+        day = clock.local_date(rec.completed_at or rec.recorded_at)
         days = [d for d in (done.get(key), day) if d is not None]
         done[key] = max(days) if days else None
     waits: dict[tuple[str, int], list[Wait]] = {}

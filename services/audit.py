@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from models import clock
 from models.sop import step as sop_step
-from models.tables import ProcessState, RegionProcess, StepRecord, utcnow
+from models.tables import ProcessState, RegionProcess, StepRecord
 
 
 def record_step(
@@ -37,7 +38,7 @@ def record_step(
         event=event,
         started_at=started_at,
         due_date=due_date,
-        completed_at=utcnow() if event in ("done", "refused", "overridden") else None,
+        completed_at=clock.now() if event in ("done", "refused", "overridden") else None,
         outcome=outcome,
         who=who,
         document_id=document_id,
@@ -79,7 +80,7 @@ def set_progress(
     row.waiting_for = waiting_for
     if flow_run_id:
         row.flow_run_id = flow_run_id
-    row.updated_at = utcnow()
+    row.updated_at = clock.now()
     session.add(row)
     session.flush()
     return row

@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, Field, field_validator
 
+from models import clock
+
 
 class CycleParams(BaseModel):
     """Parameter siklus PeManTIK (formulir "Custom run" di Prefect UI)."""
@@ -27,7 +29,7 @@ class CycleParams(BaseModel):
         description="Email asesor yang boleh ditugaskan; kosongkan untuk semua asesor aktif.",
     )
     assessors_per_region: int = Field(2, ge=1, le=5, title="Asesor per wilayah")
-    start_date: date = Field(default_factory=date.today, title="Tanggal mulai")
+    start_date: date = Field(default_factory=clock.today, title="Tanggal mulai")
     session_date: date | None = Field(
         None,
         title="Tanggal penilaian",

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from models import clock
 from models.db import session_scope
 from models.tables import (
     Assessor,
@@ -18,7 +19,6 @@ from models.tables import (
     Result,
     StepRecord,
 )
-from models.workdays import local_today
 from services.context import load_cycle
 
 
@@ -45,7 +45,7 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
     from assessment.instruments import load_instrument
     from letters.service import issue_letter, make_pdfs, store_document
 
-    today = local_today()
+    today = clock.today()
     with session_scope() as session:
         ctx = load_cycle(session, cycle_id)
         instrument = load_instrument(ctx.cycle.instrument_code)

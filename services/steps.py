@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from models import clock
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import (
@@ -27,7 +28,6 @@ from models.tables import (
     RegionProcess,
     Result,
 )
-from models.workdays import local_today
 from services.context import CycleContext, get_region, load_cycle
 from services.outgoing import issue_and_mail, mail_only, queue_then_deliver
 
@@ -222,7 +222,7 @@ def send_undangan(cycle_id: int, region_code: str, round_no: int) -> dict[str, A
         ctx = load_cycle(session, cycle_id)
         region = get_region(session, region_code)
         when = ctx.session_date_for(session, region.code)
-        reply_by = ctx.calendar.add_working_days(local_today(), ctx.duration(7) + ctx.duration(8))
+        reply_by = ctx.calendar.add_working_days(clock.today(), ctx.duration(7) + ctx.duration(8))
         data = {
             "addressee": _head_of(region),
             "year": ctx.params.year,
@@ -265,7 +265,7 @@ def send_permohonan(cycle_id: int, region_code: str) -> dict[str, Any]:
         ctx = load_cycle(session, cycle_id)
         region = get_region(session, region_code)
         when = ctx.session_date_for(session, region.code)
-        reply_by = ctx.calendar.add_working_days(local_today(), ctx.duration(7) + ctx.duration(8))
+        reply_by = ctx.calendar.add_working_days(clock.today(), ctx.duration(7) + ctx.duration(8))
         issued = []
         rows = session.exec(
             select(Assignment).where(
@@ -475,13 +475,12 @@ def _dimension_name(ctx: CycleContext, code: str) -> str:
 
 
 def mark_cycle(cycle_id: int, state: CycleState, reason: str = "") -> None:
-    from models.tables import utcnow
 
     with session_scope() as session:
         cycle = session.get(Cycle, cycle_id)
         cycle.state = state
         if state in (CycleState.CLOSING, CycleState.REPORTED) and cycle.closed_at is None:
-            cycle.closed_at = utcnow()
+            cycle.closed_at = clock.now()
             cycle.close_reason = reason
         session.add(cycle)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, delete, select
 
+from models import clock
 from models.db import session_scope
 from models.tables import (
     AnswerSet,
@@ -35,7 +36,6 @@ from models.tables import (
     StepRecord,
     Wait,
     WaitState,
-    utcnow,
 )
 from services.audit import record_step
 from services.context import cycle_by_year, get_assessor_by_email, get_region, load_cycle
@@ -211,7 +211,7 @@ def _accept_confirmation(
     row.state = AssignmentState.ACCEPTED if willing else AssignmentState.DECLINED
     row.coi_statement = statement
     row.reason = str(payload.get("alasan", ""))
-    row.responded_at = utcnow()
+    row.responded_at = clock.now()
     session.add(row)
     return f"asesor {assessor.name} " + ("bersedia" if willing else "tidak bersedia")
 
@@ -527,7 +527,7 @@ def open_wait(
             ).all()
             for old in previous:  # a re-ask replaces the earlier open wait, keeping its due date
                 old.state = WaitState.CANCELLED
-                old.closed_at = utcnow()
+                old.closed_at = clock.now()
                 due = old.due_date if old.extended else due
                 session.add(old)
             row = Wait(
@@ -562,7 +562,7 @@ def close_waits(kind: str, cycle_id: int, region: str) -> int:
         ).all()
         for row in rows:
             row.state = WaitState.ANSWERED
-            row.closed_at = utcnow()
+            row.closed_at = clock.now()
             session.add(row)
         if rows:
             first = min(rows, key=lambda r: r.opened_at)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from models import clock
 from models.db import session_scope
 from models.tables import ProcessState
-from models.workdays import local_today
 from services import steps, waits
 from services.audit import record_step, set_progress
 from services.context import load_cycle
@@ -17,7 +17,7 @@ from tasks.sop import sop_task
 def kirim_pemberitahuan(cycle_id: int, region_code: str) -> dict[str, Any]:
     with session_scope() as session:
         set_progress(session, cycle_id, region_code, step_no=1)
-    return steps.send_pemberitahuan(cycle_id, region_code, local_today())
+    return steps.send_pemberitahuan(cycle_id, region_code, clock.today())
 
 
 @sop_task(2)
@@ -31,7 +31,7 @@ def terima_pemberitahuan(cycle_id: int, region_code: str, sent: dict[str, Any]) 
 def _wait_due(kind: str, cycle_id: int, region_code: str, context: dict[str, Any]) -> tuple:
     from datetime import date
 
-    today = local_today()
+    today = clock.today()
     with session_scope() as session:
         ctx = load_cycle(session, cycle_id)
         if kind == "jawaban" and context.get("deadline"):

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from models import clock
 from models.db import session_scope
 from models.sop import step as sop_step
-from models.tables import utcnow
 from services.audit import record_step
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,7 +89,7 @@ def sop_task(
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(cycle_id: int, region_code: str | None, *args: Any, **kwargs: Any) -> Any:
-            started = utcnow()
+            started = clock.now()
             result = fn(cycle_id, region_code, *args, **kwargs)
             _link_letters(result)
             if record:
