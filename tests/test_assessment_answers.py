@@ -187,7 +187,7 @@ def test_every_cell_error_named(spbe, tmp_path: Path) -> None:
         f"{k} D{r['I02']} (I02): berisi teks 'tiga', seharusnya angka tingkat 1–5",
         f"{k} D{r['I03']} (I03): tingkat belum diisi (pilih 1–5)",
         f"{k} E{r['I04']} (I04): bukti dukung wajib diisi",
-        f"Lembar 'Tata Kelola SPBE' sel D{r['I12']} (I12): tingkat 2.5 harus bilangan bulat 1–5",
+        f"Lembar 'Tata Kelola SPBE' sel D{r['I12']} (I12): tingkat 2,5 harus bilangan bulat 1–5, tanpa desimal",
     ]
 
 
