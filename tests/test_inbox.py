@@ -40,6 +40,7 @@ from models.tables import (
     InboundMessage,
     Region,
     Score,
+    StepRecord,
     Wait,
 )
 
@@ -289,10 +290,10 @@ def test_answers_reply_reaches_the_region_wait(world, sink, tmp_path: Path) -> N
     assert read_once().fetched == 0
 
 
-def test_stranger_is_quarantined_and_the_admin_gets_the_message(world, sink) -> None:
-    open_wait(world, "64.72", "jawaban", 4)
+def test_stranger_is_quarantined_answered_and_released_by_the_admin(world, sink) -> None:
+    open_wait(world, "64.72", "konfirmasi", 8)
     letter = send_letter(world, sink, "64.72", "undangan", PIC)
-    raw = reply_to(letter, STRANGER, "HADIR\nDelegasi: Penyusup | Tidak ada")
+    raw = reply_to(letter, STRANGER, "HADIR\nDelegasi: Sari Dewi | Kepala Bidang")
     drop_into_maildir(inbox_maildir(), raw)
     # A stranger writing with only the subject token is quarantined as well.
     raw2 = reply_to(letter, STRANGER, "DITERIMA", message_id="<asing-2@contoh.com>")
@@ -306,11 +307,34 @@ def test_stranger_is_quarantined_and_the_admin_gets_the_message(world, sink) -> 
     assert report.counts() == {"quarantined": 2}
     assert all(r.region_code is None and r.state == "quarantined" for r in rows())
     assert count(Confirmation) == 0 and count(Acknowledgement) == 0
-    assert outgoing(sink, STRANGER) == []  # never answered (no backscatter)
+    # The writer is told how to get the answer through (registered address, or the admin).
+    answers = outgoing(sink, STRANGER)
+    assert len(answers) == 2
+    for m in answers:
+        text = m.get_body(("plain",)).get_content()
+        assert "belum terdaftar untuk Kota Samarinda" in text
+        assert "admin.pemantik@kaltimprov.go.id" in text and PIC not in text
     notices = outgoing(sink, "admin.pemantik@kaltimprov.go.id")
     assert len(notices) == 2
     attached = sorted(a.get_payload(decode=True) for n in notices for a in n.iter_attachments())
     assert attached == sorted([raw, raw2])  # byte for byte
+    assert all("lepas-karantina" in n.get_body(("plain",)).get_content() for n in notices)
+
+    # The admin checks and releases both: the same door as the PIC's, who released recorded.
+    first, second = rows()
+    outcome = inbox_act.release(first.id, "Rina (admin)")
+    assert outcome.state == "processed" and "dilepas oleh Rina (admin)" in outcome.action
+    assert inbox_act.release(second.id, "Rina (admin)").state == "processed"
+    with session_scope() as s:
+        conf = s.exec(select(Confirmation)).one()
+        released = s.get(InboundMessage, first.id)
+        record = s.exec(select(StepRecord).where(StepRecord.step_no == 8)).one()
+    assert conf.attend and conf.delegates == [{"nama": "Sari Dewi", "jabatan": "Kepala Bidang"}]
+    assert (released.released_by, released.released_as) == ("Rina (admin)", PIC)
+    assert released.released_at is not None and record.who == PIC
+    assert count(Acknowledgement) == 1
+    with pytest.raises(inbox_act.ReleaseRefused, match="bukan dikarantina"):
+        inbox_act.release(first.id, "Rina (admin)")
 
 
 def test_same_message_twice_is_acted_on_once(world, sink, tmp_path: Path) -> None:
@@ -718,9 +742,12 @@ def test_auto_reply_template(context: dict, words: str) -> None:
     from mail.render import render_bodies
     from models.settings import get_settings
 
+    from inbox.replies import EXAMPLES
+
     settings = get_settings()
     values = {
         **context,
+        "contoh": EXAMPLES,
         "subject": "Re: x",
         "reference": "[PEMANTIK-2026-64.72]",
         "recipient_name": "Sari",
