@@ -47,9 +47,11 @@ def deployment_pairs() -> list:
 
     pairs.extend(admin_pairs())
     try:
+        from flows.inbox_admin import release_deployment, release_flow
         from flows.inbox_flow import inbox_deployment, inbox_flow
 
         pairs.append((inbox_flow, inbox_deployment()))
+        pairs.append((release_flow, release_deployment()))
     except ImportError:  # the mailbox reader lands separately
         pass
     return pairs

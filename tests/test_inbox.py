@@ -739,10 +739,9 @@ def test_unreachable_mailbox_still_handles_stored_messages(
     ],
 )
 def test_auto_reply_template(context: dict, words: str) -> None:
+    from inbox.replies import EXAMPLES
     from mail.render import render_bodies
     from models.settings import get_settings
-
-    from inbox.replies import EXAMPLES
 
     settings = get_settings()
     values = {
