@@ -100,6 +100,7 @@ HANDING = "menyerahkan "
 ACK_STEP_NOTIFICATION, ACK_STEP_INVITATION = 2, 7
 # Spreadsheets a region might send instead of the .xlsx questionnaire: answered, not guessed.
 OTHER_SHEETS = (".xls", ".ods", ".xlsm", ".csv", ".numbers")
+ARCHIVES = (".zip", ".rar", ".7z")
 KIND_LABELS = {
     "jawaban": "jawaban kuesioner",
     "konfirmasi": "konfirmasi",
@@ -292,6 +293,13 @@ def _submission(
                 f"Lampiran '{name}': format ini tidak dapat dibaca; simpan Lembar Kuesioner "
                 "sebagai Excel Workbook (.xlsx) lalu kirim kembali"
                 for name in old_formats
+            ]
+        archives = [a.filename for a in files if a.filename.lower().endswith(ARCHIVES)]
+        if archives and not workbooks:
+            return [
+                f"Lampiran '{name}' berupa arsip terkompresi yang tidak dibuka otomatis; "
+                "lampirkan Lembar Kuesioner (.xlsx) langsung, tanpa dikompres, lalu kirim kembali"
+                for name in archives
             ]
         if workbooks:
             path = store_attachment(

@@ -1622,8 +1622,8 @@ def cases() -> list[Case]:
             "pemberitahuan",
             "jawaban",
             _w(gmail, R("Jawaban terlampir dalam arsip.", files="zip")),
-            Expect(state="unreadable", stored=NOTHING, reply=["belum dapat kami baca"]),
-            gap="a workbook inside a .zip archive is not unpacked",
+            Expect(stored=NOTHING, reply=["arsip terkompresi", "tanpa dikompres"]),
+            gap="a workbook inside a .zip archive is not unpacked (the writer is told to attach the .xlsx itself)",
             files="zip",
         ),
         Case(

@@ -785,3 +785,103 @@ def test_garbage_and_empty_messages_are_kept_and_quarantined(world, sink) -> Non
     assert report.counts() == {"quarantined": 2}
     assert sorted(Path(r.raw_path).read_bytes() for r in rows()) == sorted([garbage, b""])
     assert len(outgoing(sink, "admin.pemantik@kaltimprov.go.id")) == 2
+
+
+def test_cli_release_of_a_message_without_thread(world, sink) -> None:
+    from typer.testing import CliRunner
+
+    from deployments.cli import app
+
+    open_wait(world, "64.71", "konfirmasi", 8)
+    raw = (
+        b"From: Budi <budi.pribadi@gmail.com>\r\nTo: pemantik@kaltimprov.go.id\r\n"
+        b"Subject: konfirmasi\r\nMessage-ID: <tanpa-utas@gmail.com>\r\n\r\n"
+        b"TIDAK HADIR karena ada rapat anggaran\r\n"
+    )
+    drop_into_maildir(inbox_maildir(), raw)
+    assert read_once().counts() == {"quarantined": 1}
+    [row] = rows()
+    runner = CliRunner()
+    again = runner.invoke(app, ["kotak-masuk", "ulang", str(row.id)])
+    assert again.exit_code == 1 and "lepas" in again.output
+    no_region = runner.invoke(app, ["kotak-masuk", "lepas", str(row.id), "--oleh", "Rina"])
+    assert no_region.exit_code == 1 and "kode wilayahnya" in " ".join(no_region.output.split())
+    done = runner.invoke(
+        app, ["kotak-masuk", "lepas", str(row.id), "--wilayah", "64.71", "--oleh", "Rina"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "dilepas oleh Rina" in " ".join(done.output.split())
+    with session_scope() as s:
+        conf = s.exec(select(Confirmation)).one()
+        row = s.get(InboundMessage, row.id)
+    assert (conf.region_code, conf.attend, conf.note) == ("64.71", False, "ada rapat anggaran")
+    assert (row.state, row.released_by, row.released_as) == ("processed", "Rina", PIC2)
+    # The writer hears the result; the reply is in this cycle's thread.
+    [answer] = [m for m in outgoing(sink, "budi.pribadi@gmail.com")]
+    assert "[PEMANTIK-2026-64.71]" in answer["Subject"]
+    assert "telah kami terima" in answer.get_body(("plain",)).get_content()
+
+
+def test_reply_to_last_years_letter_is_answered_in_this_years_thread(world, sink) -> None:
+    with session_scope() as s:
+        old = Cycle(year=2025, instrument_code="spbe-2020", start_date=date(2025, 7, 1))
+        old.state = "reported"
+        s.add(old)
+        s.flush()
+        old_id = old.id
+    open_wait(world, "64.72", "konfirmasi", 8)
+    key = "uji/lama/undangan"
+    with session_scope() as s:
+        enqueue(
+            s,
+            key=key,
+            recipient=PIC,
+            subject="Surat Undangan PeManTIK 2025",
+            template="umum",
+            context={"paragraf": ["Undangan tahun lalu."]},
+            kind="undangan",
+            cycle_id=old_id,
+            region_code="64.72",
+        )
+    deliver_pending_sync(keys=[key])
+    [letter] = [m for m in outgoing(sink, PIC) if "2025" in str(m["Subject"])]
+    drop_into_maildir(
+        inbox_maildir(), reply_to(letter, PIC, "HADIR\nDelegasi: Sari Dewi | Kepala Bidang")
+    )
+    read_once()
+    assert count(Confirmation) == 0
+    [answer] = [m for m in outgoing(sink, PIC) if str(m["Subject"]).startswith("Re:")]
+    assert "[PEMANTIK-2026-64.72]" in answer["Subject"] and "2025-" not in answer["Subject"]
+    assert "surat PeManTIK tahun 2025" in answer.get_body(("plain",)).get_content()
+
+    # Replying to that automatic reply, as it asks, reaches this year's wait.
+    drop_into_maildir(
+        inbox_maildir(), reply_to(answer, PIC, "HADIR\nDelegasi: Sari Dewi | Kepala Bidang")
+    )
+    read_once()
+    with session_scope() as s:
+        conf = s.exec(select(Confirmation)).one()
+    assert conf.cycle_id == world["cycle_id"] and conf.delegates[0]["nama"] == "Sari Dewi"
+
+
+def test_outgoing_messages_carry_the_markers(world, sink) -> None:
+    from mail.message import PRODUCT_HEADER, REPLY_MARKER
+
+    letter = send_letter(world, sink, "64.72", "undangan", PIC)
+    assert letter[PRODUCT_HEADER] == "undangan"
+    assert letter.get_body(("plain",)).get_content().startswith(REPLY_MARKER)
+    assert REPLY_MARKER in letter.get_body(("html",)).get_content()
+
+
+@pytest.mark.slow
+def test_release_form_flow(prefect_server: str, world, sink) -> None:
+    from flows.inbox_admin import LepasKarantina, release_flow
+
+    open_wait(world, "64.72", "konfirmasi", 8)
+    letter = send_letter(world, sink, "64.72", "undangan", PIC)
+    drop_into_maildir(inbox_maildir(), reply_to(letter, STRANGER, "TIDAK HADIR\nAlasan: cuti"))
+    read_once()
+    [row] = rows()
+    result = release_flow(LepasKarantina(nomor=row.id, oleh="Rina"))
+    assert result["status"] == "processed" and "dilepas oleh Rina (Prefect UI)" in result["tindakan"]
+    assert count(Confirmation) == 1
