@@ -609,7 +609,7 @@ def test_cli_read_and_list(world, sink, monkeypatch: pytest.MonkeyPatch) -> None
     from deployments.cli import app
     from deployments.cli_common import console
 
-    monkeypatch.setattr(console, "width", 250)  # one table row per line
+    monkeypatch.setattr(console, "_width", 250)  # one table row per line (restored to auto)
 
     invitation = send_letter(world, sink, "64.72", "undangan", PIC)
     drop_into_maildir(inbox_maildir(), reply_to(invitation, PIC, "DITERIMA"))
