@@ -310,9 +310,9 @@ class Simulation:
     def scores(self, code: str) -> str:
         from assessment.results import missing_assessors
         from models.db import session_scope
+        from models.lookups import active_assessor_ids
         from models.tables import Assessor
         from services.context import cycle_by_year
-        from services.steps import active_assessor_ids
 
         with session_scope() as session:
             cycle_id = cycle_by_year(session, self.year).id

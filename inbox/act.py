@@ -222,13 +222,13 @@ def _handed_over_before(row: InboundMessage, kind: str, match: Match, sender: st
 
 
 def _resume_if_complete(kind: str, cycle_id: int, region: str, timeout: float) -> bool:
-    from services.waits import check, open_wait_for, resume_when_suspended
+    from services.waits import check, current_wait, resume_when_suspended
 
     status = check(kind, cycle_id, region)
     if not status.complete:
         return False
     with session_scope() as session:
-        wait = open_wait_for(session, cycle_id, region, kind)
+        wait = current_wait(session, cycle_id, region, kind)
         run_id = wait.flow_run_id if wait is not None else ""
     return bool(run_id) and resume_when_suspended(run_id, {"melalui": "email"}, timeout)
 

@@ -106,7 +106,7 @@ def _step_label(step_no: int) -> str:
 
 def render_text(template: str, wait: WaitView, offset: int, due_text: str) -> str:
     return template.format(
-        uraian=wait.description or f"{wait.kind} langkah {wait.step_no}",
+        uraian=wait.description,
         tenggat=due_text,
         wilayah=wait.region_name or wait.region_code,
         langkah=_step_label(wait.step_no),
