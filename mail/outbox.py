@@ -300,7 +300,10 @@ class _RowBuilder:
 
 
 def enqueue(
-    session: Session, message: OutboxMessage | None = None, *, settings: Settings | None = None,
+    session: Session,
+    message: OutboxMessage | None = None,
+    *,
+    settings: Settings | None = None,
     **fields: Any,
 ) -> Dispatch:
     """Queue one message (an :class:`OutboxMessage`, or its fields as keywords) under its key;

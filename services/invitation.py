@@ -268,9 +268,7 @@ class Confirmations(Stage):
             )
         ).first()
         if row is None:
-            raise InputRefused(
-                [f"Asesor {assessor.name} tidak sedang diminta menilai wilayah ini"]
-            )
+            raise InputRefused([f"Asesor {assessor.name} tidak sedang diminta menilai wilayah ini"])
         willing = yes_no(answer, "Konfirmasi kesediaan")
         statement = str(payload.get("pernyataan_benturan_kepentingan", "")).strip()
         if willing and not statement:
@@ -314,9 +312,7 @@ class Confirmations(Stage):
                 if (code, moved.get(code, planned)) not in confirmed:
                     result[(cycle_id, code)].append(Party("wilayah"))
             for code, assessor_id, name, email in session.exec(
-                select(
-                    Assignment.region_code, Assessor.id, Assessor.name, Assessor.email
-                )
+                select(Assignment.region_code, Assessor.id, Assessor.name, Assessor.email)
                 .join(Assessor, Assessor.id == Assignment.assessor_id)
                 .where(
                     Assignment.cycle_id == cycle_id,

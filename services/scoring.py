@@ -346,9 +346,7 @@ class Acceptance(Stage):
         if decision == "kembalikan":
             if not note:
                 raise InputRefused(["Mengembalikan hasil kepada asesor memerlukan catatan"])
-            session.exec(
-                delete(Score).where(Score.cycle_id == ctx.id, Score.region_code == region)
-            )
+            session.exec(delete(Score).where(Score.cycle_id == ctx.id, Score.region_code == region))
             record_step(
                 session,
                 cycle_id=ctx.id,

@@ -214,9 +214,7 @@ def submit(
         region_row = get_region(session, region)
         wait = current_wait(session, cycle_id, region, kind)
         if wait is None:
-            raise NotWaiting(
-                f"{region_row.name} tidak sedang menunggu {stage(kind).title.lower()}"
-            )
+            raise NotWaiting(f"{region_row.name} tidak sedang menunggu {stage(kind).title.lower()}")
         flow_run_id = wait.flow_run_id
     summary = accept(kind, cycle_id, region, payload, via, who)
     status = check(kind, cycle_id, region)
