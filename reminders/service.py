@@ -16,6 +16,7 @@ from sqlalchemy import insert, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
+from letters.formats import numeric_date
 from mail import outbox
 from models import clock
 from models.db import session_scope
@@ -358,7 +359,7 @@ def _queue_digest(
         for w, late in plan.overdue[:DIGEST_MAX_ROWS]
     ]
     subject = ladder.digest.subject.format(
-        tanggal=plan.today.strftime("%d-%m-%Y"), jumlah=len(plan.overdue)
+        tanggal=numeric_date(plan.today), jumlah=len(plan.overdue)
     )
     try:
         outbox.enqueue(
