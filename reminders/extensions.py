@@ -95,8 +95,7 @@ def grant_extension(
     assert new_due is not None
     if new_due <= old_due:
         raise ExtensionError(
-            f"tanggal baru {long_date(new_due)} harus sesudah tenggat sekarang "
-            f"{long_date(old_due)}"
+            f"tanggal baru {long_date(new_due)} harus sesudah tenggat sekarang {long_date(old_due)}"
         )
     if not calendar.is_working_day(new_due):
         why = calendar.holiday_name(new_due) or "akhir pekan"
@@ -140,8 +139,7 @@ def grant_extension(
             actor="Bidang Aptika",
             event="extended",
             due_date=new_due,
-            outcome=f"tenggat diperpanjang dari {long_date(old_due)} "
-            f"menjadi {long_date(new_due)}",
+            outcome=f"tenggat diperpanjang dari {long_date(old_due)} menjadi {long_date(new_due)}",
             who=granted_by.strip(),
             detail={
                 "extension_id": extension.id,
