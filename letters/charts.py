@@ -86,26 +86,31 @@ def _png(fig: Figure) -> bytes:
 
 
 def _value_axis(ax: Any, scale: ChartScale, label: str, *, room: float = 1.0) -> None:
-    """The horizontal value axis: its range, comma ticks and the predicate cut-offs."""
+    """The horizontal value axis: its range, comma ticks, and the predicate bands (a dashed line
+    at each cut-off, the predicate's name above the plot in the middle of its band)."""
     span = scale.max - scale.min
     ax.set_xlim(scale.min, scale.min + span * room)
     ax.xaxis.set_major_formatter(FuncFormatter(_number))
     if label:
         ax.set_xlabel(label)
-    for band in scale.bands:
-        if scale.min < band.min < scale.max:
-            ax.axvline(band.min, color=BAND_COLOUR, linestyle="--", linewidth=0.8, zorder=0)
-            ax.text(
-                band.min,
-                1.0,
-                f" {band.name}",
-                transform=ax.get_xaxis_transform(),
-                fontsize=7,
-                color=BAND_COLOUR,
-                rotation=90,
-                va="top",
-                ha="left",
-            )
+    bands = sorted(scale.bands, key=lambda b: b.min)
+    tops = [b.min for b in bands[1:]] + [scale.max] if bands else []
+    for band, top in zip(bands, tops, strict=True):
+        low, high = max(band.min, scale.min), min(top, scale.max)
+        if high <= low:
+            continue
+        if low > scale.min:
+            ax.axvline(low, color=BAND_COLOUR, linestyle="--", linewidth=0.8, zorder=0)
+        ax.text(
+            (low + high) / 2,
+            1.01,
+            band.name,
+            transform=ax.get_xaxis_transform(),
+            fontsize=7,
+            color=BAND_COLOUR,
+            ha="center",
+            va="bottom",
+        )
 
 
 def _pages(count: int, per_chart: int) -> list[range]:
@@ -135,7 +140,7 @@ def totals_chart(
     for pos, value in enumerate(values):
         ax.text(value + span * 0.01, pos, decimal_comma(value), va="center", fontsize=8)
     _value_axis(ax, scale, xlabel, room=1.08)
-    ax.set_title(title)
+    ax.set_title(title, pad=16 if scale.bands else 6)
     ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     return _png(fig)
@@ -168,51 +173,31 @@ def profile_chart(
     ax.set_yticklabels(names, fontsize=8)
     ax.invert_yaxis()
     _value_axis(ax, scale, xlabel)
-    ax.set_title(title)
+    ax.set_title(title, pad=16 if scale.bands else 6)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return _png(fig)
 
 
-def totals_charts(
-    names: Sequence[str],
-    totals: Sequence[float],
-    *,
-    scale: ChartScale,
-    title: str,
-    xlabel: str = "",
-) -> list[bytes]:
-    """:func:`totals_chart` for every :data:`TOTALS_PER_CHART` regions (in the given order)."""
-    return [
-        totals_chart(
-            [names[i] for i in page],
-            [totals[i] for i in page],
-            scale=scale,
-            title=title,
-            xlabel=xlabel,
-        )
-        for page in _pages(len(names), TOTALS_PER_CHART)
-    ]
+def _paged(draw: Any, per_chart: int, names: Sequence[str], rows: Sequence[Any], **kw: Any):  # noqa: ANN202
+    pages = _pages(len(names), per_chart)
+    return [draw([names[i] for i in page], [rows[i] for i in page], **kw) for page in pages]
+
+
+def totals_charts(names: Sequence[str], totals: Sequence[float], **options: Any) -> list[bytes]:
+    """:func:`totals_chart` (same options) for every :data:`TOTALS_PER_CHART` regions."""
+    return _paged(totals_chart, TOTALS_PER_CHART, names, totals, **options)
 
 
 def profile_charts(
     names: Sequence[str],
     dimensions: Sequence[str],
     scores: Sequence[Sequence[float]],
-    *,
-    scale: ChartScale,
-    title: str,
-    xlabel: str = "",
+    **options: Any,
 ) -> list[bytes]:
-    """:func:`profile_chart` for every :data:`PROFILES_PER_CHART` regions."""
-    return [
-        profile_chart(
-            [names[i] for i in page],
-            dimensions,
-            [scores[i] for i in page],
-            scale=scale,
-            title=title,
-            xlabel=xlabel,
-        )
-        for page in _pages(len(names), PROFILES_PER_CHART)
-    ]
+    """:func:`profile_chart` (same options) for every :data:`PROFILES_PER_CHART` regions."""
+
+    def draw(part: Sequence[str], rows: Sequence[Sequence[float]], **kw: Any) -> bytes:
+        return profile_chart(part, dimensions, rows, **kw)
+
+    return _paged(draw, PROFILES_PER_CHART, names, scores, **options)
