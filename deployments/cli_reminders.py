@@ -76,7 +76,7 @@ def perpanjang(
 ) -> None:
     """Perpanjang tenggat penantian sebuah wilayah (atau asesor) pada satu langkah, dengan alasan."""
 
-    from letters.dates import format_date_id
+    from letters.formats import long_date
     from mail.outbox import OutboxError, deliver_pending_sync
     from models.db import session_scope
     from reminders.extensions import ExtensionError, grant_extension, notify_extension
@@ -108,8 +108,8 @@ def perpanjang(
         fail(str(exc))
     console.print(
         f"Tenggat langkah {langkah} untuk {wilayah} diperpanjang dari "
-        f"{format_date_id(ext.old_due, with_day=True)} menjadi "
-        f"{format_date_id(ext.new_due, with_day=True)}. Pengingat mengikuti tanggal baru."
+        f"{long_date(ext.old_due, with_day=True)} menjadi "
+        f"{long_date(ext.new_due, with_day=True)}. Pengingat mengikuti tanggal baru."
     )
     if key:
         report = deliver_pending_sync(url, keys=[key])

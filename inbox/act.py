@@ -95,7 +95,9 @@ class Outcome:
 
 
 @dataclass
-class _Decision:
+class Decision:
+    """What handling one message comes to: its state, the acknowledgement and the replies."""
+
     state: str = PROCESSED
     action: str = ""
     ack: Acknowledgement | None = None
@@ -302,11 +304,11 @@ def _decide(
     match: Match,
     settings: Settings,
     inbox_settings: InboxSettings,
-) -> _Decision:
+) -> Decision:
     """Everything except the final transaction: may call a door (which commits itself)."""
     from services.waits import InputRefused, NotWaiting, submit
 
-    out = _Decision()
+    out = Decision()
     if _our_own(parsed, settings):
         # Our own message (a copy, a loop through a shared mailbox): never answered or
         # forwarded, or every notice to the admin would come back as a new message.
@@ -495,11 +497,11 @@ def _enqueue_admin(
     return key
 
 
-def _finish(
+def finish(
     row_id: int,
     parsed: ParsedMessage,
     match: Match,
-    decision: _Decision,
+    decision: Decision,
     settings: Settings,
 ) -> Outcome:
     """The final transaction: row state, acknowledgement and every outgoing message."""
@@ -614,6 +616,6 @@ def process_one(
         with session_scope() as session:
             match = match_message(session, parsed.sender, parsed.subject, parsed.thread_ids)
         decision = _decide(row, parsed, match, settings, inbox_settings)
-        return _finish(row_id, parsed, match, decision, settings)
+        return finish(row_id, parsed, match, decision, settings)
     except Exception as exc:  # noqa: BLE001 - kept, retried and reported, never lost
         return _fail(row_id, exc, settings, inbox_settings)

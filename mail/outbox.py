@@ -516,7 +516,7 @@ def _due_ids(engine: Engine, keys: list[str] | None, now: datetime) -> list[int]
         return [r[0] for r in conn.execute(query)]
 
 
-def _claim(engine: Engine, ids: list[int], lease_until: datetime) -> list[Dispatch]:
+def claim_due_rows(engine: Engine, ids: list[int], lease_until: datetime) -> list[Dispatch]:
     """Claim the still-due rows among ``ids`` in one committed transaction."""
     now = clock.now()
     table = Dispatch.__table__
@@ -813,7 +813,7 @@ async def _run_round(
                 chunk = [pending.popleft() for _ in range(min(chunk_size, len(pending)))]
                 lease = clock.now() + timedelta(seconds=lease_seconds)
                 # Database work runs in a thread so the other sessions keep sending meanwhile.
-                rows = await asyncio.to_thread(_claim, engine, chunk, lease)
+                rows = await asyncio.to_thread(claim_due_rows, engine, chunk, lease)
                 results: list[_Result] = []
                 try:
                     for row in rows:

@@ -17,6 +17,8 @@ from typing import Any
 
 import jinja2
 
+from letters import formats
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
@@ -45,24 +47,18 @@ def _as_date(value: Any) -> date:
 
 
 def _tanggal(value: Any) -> str:
-    from letters.dates import format_date_id
-
-    return format_date_id(_as_date(value))
+    return formats.long_date(_as_date(value))
 
 
 def _tanggal_hari(value: Any) -> str:
-    from letters.dates import format_date_id
-
-    return format_date_id(_as_date(value), with_day=True)
+    return formats.long_date(_as_date(value), with_day=True)
 
 
 def _angka(value: Any, digits: int = 2) -> str:
     """A number the Indonesian way: 3,46 (comma decimals)."""
-    from babel.numbers import format_decimal
-
     if isinstance(value, jinja2.Undefined):
         value._fail_with_undefined_error()
-    return format_decimal(value, "#,##0." + "0" * digits, locale="id")
+    return formats.decimal_comma(value, digits)
 
 
 def _memoised(original: Any) -> Any:

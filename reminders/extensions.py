@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from letters.dates import format_date_id
+from letters.formats import long_date
 from models.audit import record_step
 from models.lookups import open_waits
 from models.sop import step
@@ -84,13 +84,12 @@ def grant_extension(
     assert new_due is not None
     if new_due <= old_due:
         raise ExtensionError(
-            f"tanggal baru {format_date_id(new_due)} harus sesudah tenggat sekarang "
-            f"{format_date_id(old_due)}"
+            f"tanggal baru {long_date(new_due)} harus sesudah tenggat sekarang {long_date(old_due)}"
         )
     if not calendar.is_working_day(new_due):
         why = calendar.holiday_name(new_due) or "akhir pekan"
         raise ExtensionError(
-            f"tanggal baru {format_date_id(new_due, with_day=True)} bukan hari kerja ({why})"
+            f"tanggal baru {long_date(new_due, with_day=True)} bukan hari kerja ({why})"
         )
 
     for wait in waits:
@@ -127,8 +126,7 @@ def grant_extension(
         step_no=step_no,
         event="extended",
         due_date=new_due,
-        outcome=f"tenggat diperpanjang dari {format_date_id(old_due)} "
-        f"menjadi {format_date_id(new_due)}",
+        outcome=f"tenggat diperpanjang dari {long_date(old_due)} menjadi {long_date(new_due)}",
         who=granted_by.strip(),
         detail={
             "extension_id": extension.id,
@@ -178,8 +176,8 @@ def notify_extension(session: Session, extension: Extension) -> str:
             "paragraf": [
                 f"Dengan hormat, bersama ini kami sampaikan bahwa tenggat {what} untuk "
                 f"PeManTIK Tahun {cycle.year} {region.name} diperpanjang dari "
-                f"{format_date_id(extension.old_due, with_day=True)} menjadi "
-                f"{format_date_id(extension.new_due, with_day=True)}.",
+                f"{long_date(extension.old_due, with_day=True)} menjadi "
+                f"{long_date(extension.new_due, with_day=True)}.",
                 f"Alasan perpanjangan: {extension.reason}",
                 "Atas perhatian dan kerja samanya kami ucapkan terima kasih.",
             ]

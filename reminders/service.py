@@ -15,6 +15,7 @@ from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
+from letters.formats import numeric_date
 from mail import outbox
 from mail.outbox import OutboxMessage, enqueue_many, existing_keys
 from models.audit import record_steps
@@ -167,7 +168,8 @@ def _context(decision: Decision) -> dict:
     }
 
 
-def _message(decision: Decision, letter: Letter | None = None) -> OutboxMessage:
+def reminder_message(decision: Decision, letter: Letter | None = None) -> OutboxMessage:
+    """The outbox message of one reminder (with its Surat Pengingat attached, if any)."""
     wait = decision.wait
     context = _context(decision)
     if letter is not None:
@@ -254,7 +256,7 @@ def _issue_reminder_letter(session: Session, decision: Decision, today: date) ->
     )
 
 
-def _queue_with_letters(
+def queue_with_letters(
     session: Session,
     decisions: list[Decision],
     today: date,
@@ -292,7 +294,7 @@ def _queue_with_letters(
             report.warnings.append(
                 f"PDF Surat Pengingat tidak dapat dibuat ({exc}); dilampirkan .docx"
             )
-    bulk = enqueue_many(session, [_message(d, letter) for d, letter in issued], settings)
+    bulk = enqueue_many(session, [reminder_message(d, letter) for d, letter in issued], settings)
     report.errors.extend(f"{key}: {reason}" for key, reason in bulk.refused.items())
     for decision, letter in issued:
         if decision.key in bulk.inserted:
@@ -300,7 +302,7 @@ def _queue_with_letters(
             report.queued.append(decision.key)
             done.append((decision, bulk.inserted[decision.key], letter.id))
     if fallback:
-        bulk = enqueue_many(session, [_message(d) for d in fallback], settings)
+        bulk = enqueue_many(session, [reminder_message(d) for d in fallback], settings)
         report.errors.extend(f"{key}: {reason}" for key, reason in bulk.refused.items())
         for decision in fallback:
             if decision.key in bulk.inserted:
@@ -330,7 +332,7 @@ def _queue_digest(
         for w, late in plan.overdue[:DIGEST_MAX_ROWS]
     ]
     subject = ladder.digest.subject.format(
-        tanggal=plan.today.strftime("%d-%m-%Y"), jumlah=len(plan.overdue)
+        tanggal=numeric_date(plan.today), jumlah=len(plan.overdue)
     )
     try:
         outbox.enqueue(
@@ -391,14 +393,14 @@ def plan_and_queue(
     started = time.perf_counter()
     plain = [d for d in plan.decisions if not d.rung.letter]
     with_letter = [d for d in plan.decisions if d.rung.letter]
-    bulk = enqueue_many(session, [_message(d) for d in plain], settings)
+    bulk = enqueue_many(session, [reminder_message(d) for d in plain], settings)
     report.already_queued += len(bulk.existing)
     report.errors.extend(f"{key}: {reason}" for key, reason in bulk.refused.items())
     queued: list[tuple[Decision, int, int | None]] = [
         (d, bulk.inserted[d.key], None) for d in plain if d.key in bulk.inserted
     ]
     report.queued.extend(d.key for d, _, _ in queued)
-    queued.extend(_queue_with_letters(session, with_letter, today, settings, report))
+    queued.extend(queue_with_letters(session, with_letter, today, settings, report))
     _queue_digest(session, plan, ladder, settings, report)
 
     # One audit record per reminder actually queued by this run.

@@ -124,9 +124,9 @@ class Stage:
         self, region_name: str, due: date, missing: list[str], errors: list[str]
     ) -> str:
         """The markdown on top of the Prefect UI's resume form."""
-        from letters.dates import format_date_id
+        from letters.formats import long_date
 
-        due_text = format_date_id(due, with_day=True)
+        due_text = long_date(due, with_day=True)
         lines = [f"**{self.title} — {region_name}**", "", f"Batas waktu: **{due_text}**", ""]
         if missing:
             lines += ["Yang masih ditunggu:", *[f"- {m}" for m in missing], ""]

@@ -515,7 +515,7 @@ def test_reader_killed_after_the_door_acts_once(
 ) -> None:
     """Killed after ``submit`` stored the answers but before the row was finished."""
     _three_replies(world, sink, tmp_path)
-    real_finish = inbox_act._finish
+    real_finish = inbox_act.finish
     calls = {"n": 0}
 
     def dying_finish(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -524,7 +524,7 @@ def test_reader_killed_after_the_door_acts_once(
             raise KeyboardInterrupt("proses dihentikan")
         return real_finish(*args, **kwargs)
 
-    monkeypatch.setattr(inbox_act, "_finish", dying_finish)
+    monkeypatch.setattr(inbox_act, "finish", dying_finish)
     with pytest.raises(KeyboardInterrupt):
         read_once()
     assert count(AnswerSet) == 1

@@ -16,7 +16,7 @@ from mail.outbox import (
     FAILED_EVENT,
     NOTICE_KIND,
     OutboxError,
-    _claim,
+    claim_due_rows,
     deliver_pending,
     deliver_pending_sync,
     dispatch_key,
@@ -404,9 +404,9 @@ def test_live_lease_is_not_taken_over(db: str, sink) -> None:
     row = queue_one(db, settings)
     engine = get_engine(db)
     lease = datetime.now(UTC) + timedelta(minutes=30)
-    [claimed] = _claim(engine, [row.id], lease)
+    [claimed] = claim_due_rows(engine, [row.id], lease)
     assert claimed.state == DispatchState.SENDING and claimed.attempts == 1
-    assert _claim(engine, [row.id], lease) == []  # a second claimer gets nothing
+    assert claim_due_rows(engine, [row.id], lease) == []  # a second claimer gets nothing
     assert deliver_pending_sync(db, settings=settings).attempted == 0
     assert sink.messages() == []
 
