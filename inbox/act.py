@@ -118,7 +118,9 @@ class Outcome:
 
 
 @dataclass
-class _Decision:
+class Decision:
+    """What handling one message comes to: its state, the acknowledgement and the replies."""
+
     state: str = PROCESSED
     action: str = ""
     ack: Acknowledgement | None = None
@@ -253,13 +255,13 @@ def _handed_over_before(row: InboundMessage, kind: str, match: Match, sender: st
 
 
 def _resume_if_complete(kind: str, cycle_id: int, region: str, timeout: float) -> bool:
-    from services.waits import check, open_wait_for, resume_when_suspended
+    from services.waits import check, current_wait, resume_when_suspended
 
     status = check(kind, cycle_id, region)
     if not status.complete:
         return False
     with session_scope() as session:
-        wait = open_wait_for(session, cycle_id, region, kind)
+        wait = current_wait(session, cycle_id, region, kind)
         run_id = wait.flow_run_id if wait is not None else ""
     return bool(run_id) and resume_when_suspended(run_id, {"melalui": "email"}, timeout)
 
@@ -387,8 +389,8 @@ def _missing_answer(party: str) -> str:
 
 
 def _refuse_stranger(
-    out: _Decision, match: Match, parsed: ParsedMessage, forged: bool, settings: Settings
-) -> _Decision:
+    out: Decision, match: Match, parsed: ParsedMessage, forged: bool, settings: Settings
+) -> Decision:
     out.state, out.action = QUARANTINED, f"dikarantina: {match.problem}"
     out.admin.append(
         ("karantina", "Surel masuk dikarantina (pengirim tidak berwenang)", match.problem)
@@ -415,7 +417,7 @@ def _decide(
     settings: Settings,
     inbox_settings: InboxSettings,
     acting: str,
-) -> _Decision:
+) -> Decision:
     """Everything except the final transaction: may call a door (which commits itself).
 
     ``acting`` is whom the message is handled as: its sender, or for a message the admin
@@ -423,7 +425,7 @@ def _decide(
     """
     from services.waits import InputRefused, NotWaiting, submit
 
-    out = _Decision()
+    out = Decision()
     with session_scope() as session:
         under_way = current_cycle(session)
         under_way_year = under_way.year if under_way is not None else None
@@ -658,11 +660,11 @@ def _enqueue_admin(
     return key
 
 
-def _finish(
+def finish(
     row_id: int,
     parsed: ParsedMessage,
     match: Match,
-    decision: _Decision,
+    decision: Decision,
     settings: Settings,
 ) -> Outcome:
     """The final transaction: row state, acknowledgement and every outgoing message."""
@@ -782,7 +784,7 @@ def process_one(
             if row.released_as and not match.authorised and row.region_code:
                 match = match_region(session, acting, row.region_code, row.cycle_id)
         decision = _decide(row, parsed, match, settings, inbox_settings, acting)
-        return _finish(row_id, parsed, match, decision, settings)
+        return finish(row_id, parsed, match, decision, settings)
     except Exception as exc:  # noqa: BLE001 - kept, retried and reported, never lost
         return _fail(row_id, exc, settings, inbox_settings)
 

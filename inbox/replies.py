@@ -133,10 +133,6 @@ class ReplyContent:
     unclear: list[str] = field(default_factory=list)  # sentences that sound like an answer
     other: list[str] = field(default_factory=list)  # the writer's lines not understood
 
-    @property
-    def empty(self) -> bool:
-        return not (self.confirmation or self.acknowledged)
-
 
 def parse_date_id(value: str) -> date | None:
     """ISO (2026-07-02), 02-07-2026, 02/07/2026 or '2 Juli 2026'; None when unreadable."""

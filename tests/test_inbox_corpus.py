@@ -153,8 +153,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
         InboundMessage,
         Region,
         Score,
-        Wait,
     )
+    from services import waits
 
     root = tmp_path_factory.mktemp("korpus")
     results: dict[str, dict[str, Any]] = {}
@@ -174,6 +174,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
             migrate(url)
             codes = load_instrument("spbe-2020").indicator_codes
             people: dict[str, tuple[str, Person, int | None]] = {}
+            waits_to_open: list[tuple[str, str]] = []
             with session_scope() as s:
                 cycles = {}
                 for year, state in ((2025, "reported"), (2026, "running")):
@@ -224,21 +225,19 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
                     elif case.party == "asing":
                         who = Person(f"pribadi{n}@gmail.com", "Sari (pribadi)")
                     if case.wait:
-                        s.add(
-                            Wait(
-                                cycle_id=cycles[2026].id,
-                                region_code=region,
-                                step_no={"jawaban": 4, "konfirmasi": 8, "nilai": 11}[case.wait],
-                                party="asesor" if case.party == "asesor" else "wilayah",
-                                kind=case.wait,
-                                started_on=date(2026, 7, 1),
-                                due_date=date(2026, 7, 10),
-                            )
-                        )
+                        waits_to_open.append((case.wait, region))
                     people[case.name] = (region, who, assessor_id)
                 cycles = {y: s.get(Cycle, c.id) for y, c in cycles.items()}
                 for c in cycles.values():
                     s.expunge(c)
+            for kind, region in waits_to_open:  # as the region flow opens them (no run here)
+                waits.open_wait(
+                    kind=kind,
+                    cycle_id=cycles[2026].id,
+                    region=region,
+                    flow_run_id="",
+                    key=f"{kind}-{region}",
+                )
             # The real PeManTIK email each case answers, through the outbox to the sink.
             keys = {}
             with session_scope() as s:

@@ -1,7 +1,7 @@
 """inbox: who released a quarantined message, when, and as whom
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-27 10:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -36,6 +36,10 @@ def upgrade() -> None:
                 server_default="",
             )
         )
+    # The default only fills existing rows; the model gives the value from then on.
+    with op.batch_alter_table("inboundmessage", schema=None) as batch_op:
+        batch_op.alter_column("released_by", server_default=None)
+        batch_op.alter_column("released_as", server_default=None)
 
 
 def downgrade() -> None:
