@@ -877,5 +877,7 @@ def test_release_form_flow(prefect_server: str, world, sink) -> None:
     read_once()
     [row] = rows()
     result = release_flow(LepasKarantina(nomor=row.id, oleh="Rina"))
-    assert result["status"] == "processed" and "dilepas oleh Rina (Prefect UI)" in result["tindakan"]
+    assert (
+        result["status"] == "processed" and "dilepas oleh Rina (Prefect UI)" in result["tindakan"]
+    )
     assert count(Confirmation) == 1
