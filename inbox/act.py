@@ -98,9 +98,19 @@ HANDING = "menyerahkan "
 # SOP steps of an acknowledgement of receipt: the notification letter (2), the invitation and
 # the assessors' request letter (7).
 ACK_STEP_NOTIFICATION, ACK_STEP_INVITATION = 2, 7
-# Spreadsheets a region might send instead of the .xlsx questionnaire: answered, not guessed.
-OTHER_SHEETS = (".xls", ".ods", ".xlsm", ".csv", ".numbers")
-ARCHIVES = (".zip", ".rar", ".7z")
+# Files a region might send instead of the .xlsx questionnaire: answered, not guessed.
+UNREAD_FILES = (
+    (
+        (".xls", ".ods", ".xlsm", ".csv", ".numbers"),
+        ": format ini tidak dapat dibaca; simpan Lembar Kuesioner sebagai Excel Workbook "
+        "(.xlsx) lalu kirim kembali",
+    ),
+    (
+        (".zip", ".rar", ".7z"),
+        " berupa arsip terkompresi yang tidak dibuka otomatis; lampirkan Lembar Kuesioner "
+        "(.xlsx) langsung, tanpa dikompres, lalu kirim kembali",
+    ),
+)
 KIND_LABELS = {
     "jawaban": "jawaban kuesioner",
     "konfirmasi": "konfirmasi",
@@ -289,20 +299,15 @@ def _submission(
     files = _files(parsed)
     if match.party == "wilayah":
         workbooks = [a for a in files if a.filename.lower().endswith(".xlsx")]
-        old_formats = [a.filename for a in files if a.filename.lower().endswith(OTHER_SHEETS)]
-        if old_formats and not workbooks:
-            return [
-                f"Lampiran '{name}': format ini tidak dapat dibaca; simpan Lembar Kuesioner "
-                "sebagai Excel Workbook (.xlsx) lalu kirim kembali"
-                for name in old_formats
+        if not workbooks:
+            unread = [
+                f"Lampiran '{a.filename}'{why}"
+                for suffixes, why in UNREAD_FILES
+                for a in files
+                if a.filename.lower().endswith(suffixes)
             ]
-        archives = [a.filename for a in files if a.filename.lower().endswith(ARCHIVES)]
-        if archives and not workbooks:
-            return [
-                f"Lampiran '{name}' berupa arsip terkompresi yang tidak dibuka otomatis; "
-                "lampirkan Lembar Kuesioner (.xlsx) langsung, tanpa dikompres, lalu kirim kembali"
-                for name in archives
-            ]
+            if unread:
+                return unread
         if workbooks:
             path = store_attachment(
                 directory, parsed.message_id, workbooks[0].filename, workbooks[0].data

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from mail.outbox import find_by_message_id
-from models.tables import Assessor, Assignment, Cycle, CycleState, Dispatch, Region, Wait, WaitState
+from models.tables import Assessor, Assignment, Cycle, CycleState, Dispatch, Region
 
 TOKEN = re.compile(r"\[PEMANTIK-(\d{4})-([A-Za-z0-9.]+)\]", re.I)
 
@@ -169,17 +169,9 @@ def current_cycle(session: Session) -> Cycle | None:
 
 
 def waits_for(session: Session, cycle_id: int, region: str, kind: str) -> bool:
-    return (
-        session.exec(
-            select(Wait.id).where(
-                Wait.cycle_id == cycle_id,
-                Wait.region_code == region,
-                Wait.kind == kind,
-                Wait.state == WaitState.OPEN,
-            )
-        ).first()
-        is not None
-    )
+    from services.waits import current_wait
+
+    return current_wait(session, cycle_id, region, kind) is not None
 
 
 def match_workbook(
