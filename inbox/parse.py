@@ -13,7 +13,7 @@ from email.policy import default
 from email.utils import getaddresses, parseaddr
 
 from inbox.quotes import SplitReply, split_reply
-from inbox.text import decode_text, html_lines, unflow
+from inbox.text import decode_text, html_lines, repair_c1, unflow
 from mail.message import PRODUCT_HEADER
 
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -81,9 +81,10 @@ def message_ids(value: object) -> list[str]:
 
 def _header(msg: EmailMessage, name: str) -> str:
     try:
-        return str(msg.get(name, "") or "")
+        value = str(msg.get(name, "") or "")
     except Exception:  # noqa: BLE001 - undecodable header: keep what the raw says
-        return str(msg.get_all(name, [""])[0] if msg.get_all(name) else "")
+        value = str(msg.get_all(name, [""])[0] if msg.get_all(name) else "")
+    return repair_c1(value)
 
 
 def strip_quoted(text: str) -> str:

@@ -97,6 +97,20 @@ def decode_text(data: bytes, label: str | None) -> str:
     return data.decode("windows-1252", "replace")
 
 
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def repair_c1(text: str) -> str:
+    """Text decoded as Latin-1 that was windows-1252 (C1 control characters where ’ or – were
+    meant), as in a mislabelled encoded-word header: decoded again the way clients show it."""
+    if not _C1.search(text):
+        return text
+    try:
+        return text.encode("latin-1").decode("windows-1252")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return _C1.sub("", text)
+
+
 def unflow(text: str, delsp: bool = False) -> str:
     """Join the soft line breaks of RFC 3676 ``format=flowed`` text (quote levels kept)."""
     out: list[str] = []

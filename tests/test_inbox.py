@@ -881,3 +881,19 @@ def test_release_form_flow(prefect_server: str, world, sink) -> None:
         result["status"] == "processed" and "dilepas oleh Rina (Prefect UI)" in result["tindakan"]
     )
     assert count(Confirmation) == 1
+
+
+def test_mislabelled_charsets_are_decoded_as_clients_do() -> None:
+    """windows-1252 bytes labelled iso-8859-1, in a header and in the body."""
+    raw = (
+        b"From: =?iso-8859-1?Q?Ni_Luh_Ayu=92s?= <pic@x.go.id>\r\nSubject: Re: undangan\r\n"
+        b"Message-ID: <latin@x.go.id>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: text/plain; charset="iso-8859-1"\r\nContent-Transfer-Encoding: 8bit\r\n'
+        b"\r\nHADIR\r\nDelegasi: Ni Luh Ayu\x92s | Kepala Seksi \x96 Persandian\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.sender_name == "Ni Luh Ayu\u2019s"
+    reply = read_reply(parsed.split, party="wilayah")
+    assert reply.delegates == [
+        {"nama": "Ni Luh Ayu\u2019s", "jabatan": "Kepala Seksi \u2013 Persandian"}
+    ]
