@@ -5,8 +5,11 @@ Every outcome leaves the row in a final state with a short ``action`` text (Indo
 * ``processed`` — handed to a wait (``services.waits.submit``), refused with an automatic
   reply listing the errors, answered "nothing is awaited now", or recorded as an
   acknowledgement of receipt (``Acknowledgement``, steps 2 and 7);
-* ``quarantined`` — the sender is not the region's PIC nor an assigned assessor: never acted
-  on, the admin gets the message attached;
+* ``quarantined`` — the sender is not the region's PIC nor an assigned assessor: not acted on;
+  the writer is told to send from the registered address or have the admin register a new one
+  (unless the message is forged or not in a PeManTIK thread), the admin gets the message
+  attached and may :func:`release` it, after which it is handled as if the PIC (or the
+  assessor the thread was addressed to) had sent it, with who released it recorded;
 * ``unreadable`` — from a known person but nothing the reader understands: the admin gets the
   message attached, the sender gets the reply format;
 * ``error`` — an unexpected failure: ``attempts`` counts the tries, the next run tries again,
