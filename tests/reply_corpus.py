@@ -267,6 +267,7 @@ def outlook(
     flavour: str = "desktop",
     label: str = "us-ascii",
     codec: str = "utf-8",
+    html_only: bool = False,
 ) -> bytes:
     """Outlook: the original unprefixed below a header block (desktop/web/mobile)."""
     d = orig.date
@@ -310,7 +311,12 @@ def outlook(
         f'<div class="WordSection1">{own}{sign and "<p>" + sign.strip() + "</p>"}</div>'
         f"{quote_html}</body></html>"
     )
-    body = _multipart("alternative", _text(plain, label=label, codec=codec), _text(html, "html"))
+    if html_only:
+        body = _text(html, "html")
+    else:
+        body = _multipart(
+            "alternative", _text(plain, label=label, codec=codec), _text(html, "html")
+        )
     extra = {
         "Thread-Index": "AQHa0000PeManTIKuji==",
         "X-MS-Has-Attach": "yes" if reply.files else "",
@@ -771,6 +777,31 @@ def cases() -> list[Case]:
                 flavour="mobile",
             ),
             Expect(stored=attend(SARI)),
+        ),
+        Case(
+            "outlook-web-html-only-id",
+            "Outlook on the web (HTML only)",
+            "id",
+            "wilayah",
+            "undangan",
+            "konfirmasi",
+            _w(
+                outlook,
+                R("HADIR\nDelegasi: Sari Dewi, S.Kom. | Kepala Bidang Aplikasi Informatika"),
+                flavour="web",
+                html_only=True,
+            ),
+            Expect(stored=attend(SARI)),
+        ),
+        Case(
+            "outlook-desktop-html-only-en",
+            "Outlook 365 (HTML only)",
+            "en",
+            "wilayah",
+            "undangan",
+            "konfirmasi",
+            _w(outlook, R("TIDAK HADIR\nAlasan: cuti bersama"), lang="en", html_only=True),
+            Expect(stored=absent("cuti bersama")),
         ),
         Case(
             "gmail-web-id-top",
