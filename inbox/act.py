@@ -361,11 +361,10 @@ def _submission(
 
 def _rematch_by_workbook(parsed: ParsedMessage, match: Match, acting: str) -> Match:
     """A filled Lembar Kuesioner decides its own cycle and region (see inbox.match)."""
-    from assessment.answers import workbook_identity
-
     workbooks = [a for a in _files(parsed) if a.filename.lower().endswith(".xlsx")]
     if not workbooks:
         return match
+    from assessment.answers import workbook_identity
     path = store_attachment(raw_dir(), parsed.message_id, workbooks[0].filename, workbooks[0].data)
     meta = workbook_identity(path)
     if meta is None:
