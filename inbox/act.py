@@ -365,6 +365,7 @@ def _rematch_by_workbook(parsed: ParsedMessage, match: Match, acting: str) -> Ma
     if not workbooks:
         return match
     from assessment.answers import workbook_identity
+
     path = store_attachment(raw_dir(), parsed.message_id, workbooks[0].filename, workbooks[0].data)
     meta = workbook_identity(path)
     if meta is None:
