@@ -111,8 +111,29 @@ def _joined(lines: list[str]) -> str:
     return text
 
 
+# What the writer's own answer lines look like (never a client's header or intro).
+_ANSWER_WORDS = re.compile(
+    r"\b(?:hadir|bersedia|diterima|delegasi|pernyataan|alasan|agenda)\b", re.I
+)
+_DATE = re.compile(
+    r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{4}-\d{2}-\d{2}|\b\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{4}\b"
+)
+
+
+def _intro_like(line: str) -> bool:
+    return bool(
+        "@" in line
+        or _DATE.search(line)
+        or "pemantik" in line.lower()
+        or line.rstrip().endswith(":")
+        or _SEPARATOR.match(line)
+    )
+
+
 def _header_block_above(lines: list[str], index: int) -> int:
-    """Where the header block above ``index`` (the original's first line) begins."""
+    """Where the client's header or intro above ``index`` (the original's first line) begins:
+    a header block (``Label: value`` lines, any language) or a short intro line (with an
+    address, a date or the product's name), never a line of the writer's answer."""
     top = index
     i = index - 1
     while i >= 0 and not lines[i].strip():
@@ -121,9 +142,10 @@ def _header_block_above(lines: list[str], index: int) -> int:
     while i >= 0 and lines[i].strip():
         i -= 1
     block = lines[i + 1 : block_end + 1]
-    if block and all(
-        _ANY_LABEL.match(x) or "@" in x or _SEPARATOR.match(x) or _INTRO.match(x) for x in block
-    ):
+    if not block or any(_ANSWER_WORDS.search(x) for x in block):
+        return top
+    headers = all(_ANY_LABEL.match(x) or "@" in x or _SEPARATOR.match(x) for x in block)
+    if (headers and len(block) >= 2) or (len(block) <= 2 and any(_intro_like(x) for x in block)):
         top = i + 1
         # The separator line (and blank lines) just above the header block belong to it.
         j = top - 1

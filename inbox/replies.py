@@ -65,7 +65,7 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+(.+)$")
 _NEW_ITEM = re.compile(r"^\s*(?:[-*•>]|\d{1,2}[.)]\s|[A-Za-z][\w .]{0,30}:)")
 _CLOSING = re.compile(
     r"^\s*(?:terima\s*kasih|terimakasih|salam|hormat\s+(?:kami|saya)|wassalam|regards|best|"
-    r"thanks|thank\s+you|tabik|matur\s+nuwun)\b",
+    r"thanks|thank\s+you|tabik|matur\s+nuwun|demikian|atas\s+perhatian|tertanda|ttd\b)",
     re.I,
 )
 # Wrapped lines: the writer's client broke a line at 72–78 columns (or an HTML <br> did).
