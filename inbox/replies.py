@@ -62,6 +62,9 @@ _ACK_FIELD = re.compile(
     re.I,
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+(.+)$")
+# The head of a delegates table (an HTML table or typed columns): "Nama | Jabatan".
+_TABLE_HEAD = re.compile(r"^\s*(?:no\.?\s*\|\s*)?nama(?:\s+lengkap)?\s*\|\s*jabatan\s*$", re.I)
+_TABLE_ROW = re.compile(r"^\s*(?:\d{1,2}\.?\s*\|\s*)?([^|]+\|[^|]+)$")
 _NEW_ITEM = re.compile(r"^\s*(?:[-*•>]|\d{1,2}[.)]\s|[A-Za-z][\w .]{0,30}:)")
 _CLOSING = re.compile(
     r"^\s*(?:terima\s*kasih|terimakasih|salam|hormat\s+(?:kami|saya)|wassalam|regards|best|"
@@ -265,7 +268,10 @@ def read_reply(body: Any, party: str = "") -> ReplyContent:
     for number, line, raw in _logical_lines(_numbered(body)):
         place = _place(number, line)
         if after_delegate and not (
-            _NEW_ITEM.match(line) or _CLOSING.match(line) or _KEYWORD.match(line)
+            _NEW_ITEM.match(line)
+            or _CLOSING.match(line)
+            or _KEYWORD.match(line)
+            or (in_delegates and _TABLE_ROW.match(line))  # the next row of a table
         ):
             out.problems.append(
                 f"{place} tidak dikenali. Bila baris ini lanjutan nama atau jabatan delegasi di "
@@ -306,7 +312,11 @@ def read_reply(body: Any, party: str = "") -> ReplyContent:
             else:
                 out.reason = value
             continue
-        item = _LIST_ITEM.match(line)
+        if _TABLE_HEAD.match(line):
+            in_delegates = True  # the rows below are the delegates
+            continue
+        row = _TABLE_ROW.match(line) if in_delegates else None
+        item = row or _LIST_ITEM.match(line)
         if in_delegates and item:
             value = item.group(1).strip()
             if _is_placeholder(value):

@@ -227,7 +227,9 @@ class _Lines(HTMLParser):
         if tag == "pre":
             self.pre += 1
         if tag in ("td", "th"):
-            self.current.append(" ")
+            # Cells of a row on one line, as a person reads them: "Budi | Kepala Bidang".
+            if "".join(self.current).strip():
+                self.current.append(" | ")
         if tag not in _VOID_TAGS:
             self.stack.append((tag, raises))
             if raises:

@@ -150,3 +150,19 @@ def test_delegates_wrapped_listed_and_examples_refused() -> None:
     assert free.statement == "Saya tidak memiliki benturan kepentingan."
     both = read_reply("Kami hadir. Mohon maaf, kami tidak hadir.", "wilayah")
     assert both.problems and "bertentangan" in both.problems[0]
+
+
+def test_delegates_in_a_table() -> None:
+    html = (
+        "<p>HADIR</p><table><tr><th>Nama</th><th>Jabatan</th></tr>"
+        "<tr><td>Andi Pratama</td><td>Pranata Komputer</td></tr><tr><td>Sari</td><td>Staf</td></tr>"
+        "</table>"
+    )
+    reply = read_reply(split_reply(html_lines(html)), "wilayah")
+    assert reply.confirmation == "hadir" and not reply.problems
+    assert reply.delegates == [
+        {"nama": "Andi Pratama", "jabatan": "Pranata Komputer"},
+        {"nama": "Sari", "jabatan": "Staf"},
+    ]
+    typed = read_reply("HADIR\nNo | Nama | Jabatan\n1 | Budi | Kabid\n2. | Sari | Staf", "wilayah")
+    assert [d["nama"] for d in typed.delegates] == ["Budi", "Sari"]
