@@ -67,10 +67,10 @@ from mail.outbox import (
 )
 from models import clock
 from models.db import session_scope
+from models.lookups import assessor_by_email
 from models.settings import Settings, get_settings
 from models.tables import (
     Acknowledgement,
-    Assessor,
     Cycle,
     Dispatch,
     InboundMessage,
@@ -460,7 +460,7 @@ def _decide(
                 session.exec(
                     select(Region.code).where(func.lower(Region.pic_email) == parsed.sender)
                 ).first()
-                or session.exec(select(Assessor.id).where(Assessor.email == parsed.sender)).first()
+                or assessor_by_email(session, parsed.sender)
             )
         if match.referenced or not known or row.released_as:
             return _refuse_stranger(out, match, parsed, forged, settings)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from mail.outbox import find_by_message_id
+from models.lookups import assessor_by_email, open_waits
 from models.tables import Assessor, Assignment, Cycle, CycleState, Dispatch, Region
 
 TOKEN = re.compile(r"\[PEMANTIK-(\d{4})-([A-Za-z0-9.]+)\]", re.I)
@@ -126,7 +127,7 @@ def match_message(session: Session, sender: str, subject: str, thread_ids: list[
     if not sender:
         out.problem = "alamat pengirim tidak ada"
         return out
-    assessor = session.exec(select(Assessor).where(Assessor.email == sender)).first()
+    assessor = assessor_by_email(session, sender)
     if token_party is not None:
         # A message addressed to one assessor only: the sender must be that assessor.
         wanted = int(token_party[1:])
@@ -169,9 +170,7 @@ def current_cycle(session: Session) -> Cycle | None:
 
 
 def waits_for(session: Session, cycle_id: int, region: str, kind: str) -> bool:
-    from services.waits import current_wait
-
-    return current_wait(session, cycle_id, region, kind) is not None
+    return bool(open_waits(session, cycle_id, region, kind=kind))
 
 
 def match_workbook(
