@@ -37,7 +37,7 @@ def test_settings_defaults_and_the_embedded_database(isolated_settings, monkeypa
     # The default database is the embedded cluster under the data folder; not running, it is
     # named with what to do, in Indonesian.
     with pytest.raises(SettingsError, match="pemantik server") as err:
-        settings.db_url
+        _ = settings.db_url
     assert str(isolated_settings / "postgres") in str(err.value)
     monkeypatch.setenv("PEMANTIK_DATABASE_URL", "sqlite:///coba.db")
     assert load_settings().db_url == "sqlite:///coba.db"
