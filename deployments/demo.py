@@ -65,7 +65,10 @@ def run_demo(out: Path, seed: int, keep: bool, echo: Any = print) -> int:
     engine = LocalEngine(out / "data", out / "prefect", ui=True, access_log=True)
     try:
         engine.start()
-        echo(f"Basis data bawaan siap dalam {engine.cluster.start_seconds:.1f} s.")
+        echo(
+            f"Basis data bawaan siap dalam {engine.cluster.start_seconds:.1f} s, "
+            f"server Prefect dalam {engine.server_start_seconds:.1f} s."
+        )
         echo(f"Prefect UI: {engine.ui_url}")
         echo(login_hint(engine.credentials.prefect_user, f" {engine.credentials.path}"))
         echo(f"  (PEMANTIK_DATA_DIR={out / 'data'} pemantik kredensial)")

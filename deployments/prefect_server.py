@@ -203,6 +203,7 @@ class LocalEngine:
         self.cluster: Any = None
         self.server: subprocess.Popen | None = None
         self.credentials: Any = None
+        self.server_start_seconds: float | None = None
 
     @classmethod
     def from_settings(cls, host: str, port: int, **kwargs: Any) -> LocalEngine:
@@ -256,6 +257,7 @@ class LocalEngine:
             self.cluster = EmbeddedCluster(self.data_dir, port=self.embedded_db_port).start()
             prefect_db = prefect_db or self.cluster.url(PREFECT_DATABASE, PREFECT_DRIVER)
         self.port = self.port or free_port()
+        started = time.monotonic()
         try:
             self.server = start_server(
                 self.port,
@@ -271,6 +273,7 @@ class LocalEngine:
             if self.cluster is not None:
                 self.cluster.stop()
             raise
+        self.server_start_seconds = time.monotonic() - started
         state = {"api_url": self.api_url, "ui_url": self.ui_url, "pid": self.server.pid}
         (self.prefect_dir / STATE_FILE).write_text(json.dumps(state))
         return self
