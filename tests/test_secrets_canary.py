@@ -5,6 +5,7 @@ a letter, an email in the sink, or the app's database."""
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from email import message_from_bytes
 from email import policy as email_policy
@@ -41,6 +42,16 @@ def _email_texts(raw: bytes) -> list[bytes]:
         payload = part.get_payload(decode=True) or b""
         found.extend(_texts(part.get_filename() or "", payload))
     return found
+
+
+def _every(read, page: int = 200) -> list:
+    """Every item of a Prefect list endpoint, page by page (the server caps one page)."""
+    items: list = []
+    while True:
+        batch = read(limit=page, offset=len(items))
+        items.extend(batch)
+        if len(batch) < page:
+            return items
 
 
 def _all_levels(level: int) -> dict:
@@ -132,22 +143,29 @@ def test_no_secret_leaks_through_a_region_cycle(canary_product, isolated_setting
             for secret in secrets:
                 assert secret.encode() not in blob, f"{where} memuat rahasia"
 
-    # Prefect: run parameters, artifacts, every log line sent to the API.
+    # Prefect: run parameters, the runs' form inputs, artifacts, every log line sent to the API
+    # (of every test of the session so far).
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs()
+        runs = _every(client.read_flow_runs)
         assert len(runs) >= 2
         for flow_run in runs:
-            assert_clean(f"parameter run {flow_run.name}", [repr(flow_run.parameters).encode()])
-        artifacts = client.read_artifacts()
-        assert artifacts  # the status grid and the letter links
-        for artifact in artifacts:
-            assert_clean(
-                f"artefak {artifact.key}",
-                [repr(artifact.data).encode(), repr(artifact.description).encode()],
+            inputs = client.filter_flow_run_input(
+                flow_run.id, key_prefix="", limit=1000, exclude_keys=set()
             )
-        logs = client.read_logs()
-        assert logs  # DEBUG level: the runs did log
+            blobs = [repr(flow_run.parameters).encode(), repr(inputs).encode()]
+            assert_clean(f"parameter dan masukan run {flow_run.name}", blobs)
+        artifacts = _every(client.read_artifacts)
+        assert any(a.type == "table" for a in artifacts)  # the status grid at least
+        for artifact in artifacts:
+            blobs = [repr(artifact.data).encode(), repr(artifact.description).encode()]
+            assert_clean(f"artefak {artifact.key}", blobs)
+        logs = _every(client.read_logs)
+        assert any(log.level < 20 for log in logs)  # DEBUG reached the API
         assert_clean("log Prefect", [log.message.encode() for log in logs])
+    # Persisted task results (Prefect's result storage).
+    results = [p for p in Path(os.environ["PREFECT_LOCAL_STORAGE_PATH"]).rglob("*") if p.is_file()]
+    assert results
+    assert_clean("hasil tugas tersimpan", [p.read_bytes() for p in results])
     # Our log files: the serving process, the Prefect server, the embedded cluster.
     assert_clean("serve.log", [canary_product["serve_log"].read_bytes()])
     assert_clean("log server Prefect", [engine.log_path.read_bytes()])
