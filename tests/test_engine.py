@@ -270,3 +270,64 @@ def test_scan_server_log_counts_locks_and_5xx(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert out.returncode == 1 and "database is locked 1, 5xx 2" in out.stdout
+
+
+@pytest.mark.slow
+def test_pemantik_server_is_the_installation_engine(isolated_settings: Path) -> None:
+    """`pemantik server` starts the cluster and Prefect with credentials; the installation's
+    other commands find both through the data folder alone, and SIGTERM stops everything."""
+    from deployments.prefect_server import free_port, running_server_url
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PEMANTIK_"))}
+    env.update(
+        PEMANTIK_DATA_DIR=str(isolated_settings),
+        PREFECT_HOME=str(isolated_settings / "prefect-home"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    port = free_port()
+    cli = [sys.executable, "-m", "deployments.cli"]
+    server = subprocess.Popen(
+        [*cli, "server", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while running_server_url(isolated_settings) is None:
+            assert server.poll() is None, server.stdout.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        api = running_server_url(isolated_settings)
+        assert api == f"http://127.0.0.1:{port}/api"
+        creds = load_credentials(isolated_settings)
+        assert _get(f"{api}/admin/version")[0] == 401
+        assert _get(f"{api}/admin/version", auth=creds.auth_string)[0] == 200
+        assert json.loads(_get(f"{api.removesuffix('/api')}/ui-settings")[1])["api_url"] == api
+        # A command of the installation: the app's database (embedded) and Prefect (with the
+        # credential), from nothing but the data folder.
+        migrated = subprocess.run(
+            [*cli, "db", "migrasi"], env=env, cwd=ROOT, capture_output=True, text=True
+        )
+        assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        assert "postgresql+psycopg://pemantik:***@127.0.0.1:" in migrated.stdout
+        assert creds.database_password not in migrated.stdout + migrated.stderr
+        probe = (
+            "from prefect.client.orchestration import get_client\n"
+            "with get_client(sync_client=True) as c: print(len(c.read_flows()), c.api_url)"
+        )
+        code = f"from deployments.cli_engine import apply_client_environment as a; a()\n{probe}"
+        seen = subprocess.run(
+            [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True
+        )
+        assert seen.returncode == 0 and api in seen.stdout, seen.stderr[-2000:]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, out
+    assert "Prefect UI: http://127.0.0.1:" in out and "admin:<kata sandi>" in out
+    assert creds.prefect_password not in out  # the password is never printed by the server
+    assert running_server_url(isolated_settings) is None
+    assert running_port(isolated_settings) is None
