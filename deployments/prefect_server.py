@@ -82,6 +82,8 @@ def server_environment(
         or f"http://{client_host(host)}:{port}/api",
         # Retryable database errors (a lock, a dropped connection) are logged, not hidden.
         PREFECT_SERVER_LOG_RETRYABLE_ERRORS="true",
+        # No upgrade banners in the admin's console.
+        PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
     )
     if access_log:  # one line per request, so 5xx answers can be counted
         env["PREFECT_SERVER_LOGGING_LEVEL"] = "INFO"

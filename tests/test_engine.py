@@ -331,3 +331,44 @@ def test_pemantik_server_is_the_installation_engine(isolated_settings: Path) -> 
     assert creds.prefect_password not in out  # the password is never printed by the server
     assert running_server_url(isolated_settings) is None
     assert running_port(isolated_settings) is None
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium (Debian) tidak terpasang")
+def test_admin_logs_in_to_the_ui_in_a_browser(prefect_engine) -> None:
+    """As the README says: one field, `admin:<password>`; a wrong one is refused."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            statuses: list[tuple[str, int]] = []
+            page.on("response", lambda r: statuses.append((r.url, r.status)))
+            page.goto(prefect_engine.ui_url, wait_until="networkidle")
+            field = page.get_by_placeholder("admin:pass")
+            field.fill("admin:salah")
+            page.get_by_role("button", name="Login").click()
+            page.get_by_text("Invalid credentials").wait_for(timeout=30_000)
+            field.fill(prefect_engine.credentials.auth_string)
+            statuses.clear()
+            page.get_by_role("button", name="Login").click()
+            page.wait_for_url("**/dashboard**", timeout=30_000)
+            page.get_by_role("link", name="Deployments").click()
+            page.wait_for_load_state("networkidle")
+            assert page.get_by_text("Unable to connect").count() == 0
+            api = [(u, s) for u, s in statuses if u.startswith(prefect_engine.api_url)]
+            assert api and all(s < 400 for _, s in api), api
+        finally:
+            browser.close()
