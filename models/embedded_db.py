@@ -169,6 +169,11 @@ class EmbeddedCluster:
                         text=True,
                     )
                 except (OSError, subprocess.CalledProcessError) as exc:
+                    try:  # another process made it at the same moment
+                        self._user = pwd.getpwnam(SYSTEM_USER)
+                        return self._user
+                    except KeyError:
+                        pass
                     raise EmbeddedDatabaseError(
                         "PostgreSQL bawaan tidak dapat dijalankan sebagai root dan pengguna "
                         f"sistem {SYSTEM_USER} tidak dapat dibuat ({exc}). Jalankan PeManTIK "
