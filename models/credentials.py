@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,8 +80,8 @@ def load_credentials(data_dir: Path, create: bool = False, user: str = DEFAULT_U
         }
         # Written whole to a private temporary file, then linked into place: the link fails if
         # another process got there first, and nobody ever reads a half-written file.
-        tmp = path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{FILE_NAME}.")  # mode 0600
+        tmp = Path(name)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(content, fh, indent=2)

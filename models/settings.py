@@ -141,11 +141,6 @@ class Settings(BaseSettings):
         return database_url(self.data_dir, APP_DATABASE)
 
     @property
-    def uses_embedded_db(self) -> bool:
-        """Whether the embedded cluster serves a database here (the app's or Prefect's)."""
-        return not (self.database_url and self.prefect_database_url)
-
-    @property
     def docs_dir(self) -> Path:
         return self.documents_dir or self.data_dir / "documents"
 

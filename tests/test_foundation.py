@@ -33,7 +33,7 @@ def test_settings_defaults_and_the_embedded_database(isolated_settings, monkeypa
     monkeypatch.delenv("PEMANTIK_DATABASE_URL")
     settings = load_settings()
     assert settings.timezone == "Asia/Makassar"
-    assert settings.database_url == "" and settings.uses_embedded_db
+    assert settings.database_url == "" and settings.prefect_database_url == ""
     # The default database is the embedded cluster under the data folder; not running, it is
     # named with what to do, in Indonesian.
     with pytest.raises(SettingsError, match="pemantik server") as err:
