@@ -326,9 +326,9 @@ class Simulation:
     def scores(self, code: str) -> str:
         from assessment.results import missing_assessors
         from models.db import session_scope
+        from models.lookups import active_assessor_ids
         from models.tables import Assessor
         from services.context import cycle_by_year
-        from services.steps import active_assessor_ids
 
         with session_scope() as session:
             cycle_id = cycle_by_year(session, self.year).id
@@ -595,6 +595,7 @@ def child_main(out: Path, seed: int) -> int:
     from prefect.deployments import run_deployment
 
     from deployments.serve import ServeProcess
+    from letters.formats import decimal_comma
     from models.db import migrate, session_scope
     from models.registry import ensure_reference_data
     from models.settings import reset_settings
@@ -658,7 +659,7 @@ def child_main(out: Path, seed: int) -> int:
     print(f"Selesai dalam {elapsed:.1f} s: {len(results)} wilayah dinilai.", flush=True)
     for code, r in sorted(results.items(), key=lambda kv: kv[1]["rank"] or 99):
         print(
-            f"  {r['rank']:>2}. {code} {r['region']}: {r['total']:.2f} ({r['predicate']})",
+            f"  {r['rank']:>2}. {code} {r['region']}: {decimal_comma(r['total'])} ({r['predicate']})",
             flush=True,
         )
     print(f"Keluaran: {out}/mail, {out}/documents, {out}/results.json, {out}/audit.csv", flush=True)

@@ -341,13 +341,22 @@ class LetterRef(_Model):
     addressee: str = ""
 
 
+class PredicateBand(_Model):
+    """A predicate of the instrument as the charts draw it: ``name`` from ``min`` upwards."""
+
+    name: str = Field(min_length=1)
+    min: float
+
+
 class LaporanInput(_Model):
     """Laporan Hasil Kegiatan (step 14); unnumbered.
 
     - ``year``, ``cycle_name``, ``instrument_name``, ``start_date``, ``end_date``, ``report_date``.
     - ``legal_bases``/``aims``: dasar hukum and tujuan (defaults from the template).
     - ``timeline``: steps with dates (see :func:`letters.laporan.timeline_from_records`).
-    - ``results``: per region; ``dimensions``: the dimension names in order; ``scale_max``.
+    - ``results``: per region; ``dimensions``: the dimension names in order.
+    - ``scale_min``/``scale_max``: the value axis of the charts; ``predicates``: the cut-offs
+      drawn on it (the instrument's, highest first).
     - ``recommendations``: {dimension name: recommendation}; missing ones use the template's
       general sentence.
     - ``letters``: letters issued in the cycle (for the lampiran).
@@ -365,7 +374,9 @@ class LaporanInput(_Model):
     timeline: list[TimelineItem] = Field(default_factory=list)
     results: list[RegionResult] = Field(min_length=1)
     dimensions: list[str] = Field(default_factory=list)
+    scale_min: float = 0
     scale_max: float = 5
+    predicates: list[PredicateBand] = Field(default_factory=list)
     recommendations: dict[str, str] = Field(default_factory=dict)
     letters: list[LetterRef] = Field(default_factory=list)
     signatory: SignatoryInput | None = None
