@@ -3,8 +3,8 @@
 The parent process starts the embedded PostgreSQL cluster and a local Prefect server on it
 (with the UI and the installation's credentials, see ``deployments/prefect_server.py``), then
 runs this module as a child process with the environment pointing at it (Prefect reads its
-settings at import time, so the child gets them cleanly). The child starts the SMTP sink, serves every
-deployment in-process, starts the cycle deployment and plays the people: officers and
+settings at import time, so the child gets them cleanly). The child starts the SMTP sink,
+serves every deployment in-process, starts the cycle deployment and plays the people: officers and
 assessors read their mail from the sink's Maildir and answer through the same door a person's
 answer takes (``services.waits.submit``; one invalid answer goes through the Prefect resume
 form instead). Some answers are invalid at first, one assessor declines, one region is late
