@@ -44,10 +44,10 @@ from inbox.store import admin_copy, store_attachment
 from mail.outbox import NOTICE_KIND, OutboxError, enqueue, find_by_message_id
 from models import clock
 from models.db import session_scope
+from models.lookups import assessor_by_email
 from models.settings import Settings, get_settings
 from models.tables import (
     Acknowledgement,
-    Assessor,
     Dispatch,
     InboundMessage,
     Region,
@@ -326,7 +326,7 @@ def _decide(
                 session.exec(
                     select(Region.code).where(func.lower(Region.pic_email) == parsed.sender)
                 ).first()
-                or session.exec(select(Assessor.id).where(Assessor.email == parsed.sender)).first()
+                or assessor_by_email(session, parsed.sender)
             )
         if match.referenced or not known:
             out.state, out.action = QUARANTINED, f"dikarantina: {match.problem}"

@@ -407,6 +407,20 @@ NUMBERED_KINDS = frozenset(
     }
 )
 
+# Where each kind's wording lives under letters/templates/ (a phase's documents sit in the
+# phase's folder; the Surat Pengingat belongs to no phase). An override folder uses the same paths.
+TEMPLATE_OF = {
+    "pemberitahuan": "questionnaire/pemberitahuan.j2",
+    "tanda_terima": "questionnaire/tanda_terima.j2",
+    "undangan": "invitation/undangan.j2",
+    "permohonan": "invitation/permohonan.j2",
+    "pengingat": "pengingat.j2",
+    "formulir": "scoring/formulir.j2",
+    "berita_acara": "report/berita_acara.j2",
+    "sk_penetapan": "report/sk_penetapan.j2",
+    "laporan": "report/laporan.j2",
+}
+
 # How each kind is named in messages (the document titles themselves live in the templates).
 KIND_TITLES = {
     "pemberitahuan": "Surat Pemberitahuan",
@@ -430,6 +444,7 @@ __all__ = [
     "INPUT_MODELS",
     "IndicatorRow",
     "KIND_TITLES",
+    "TEMPLATE_OF",
     "LaporanInput",
     "LetterInput",
     "LetterRef",

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from letters import formats
 from letters.docx_writer import PIPE, CoreInfo, Master, build_master
 from letters.errors import LetterError, LetterInputError, TemplateProblem, describe_input_error
-from letters.inputs import INPUT_MODELS, KIND_TITLES, SignatoryInput
+from letters.inputs import INPUT_MODELS, KIND_TITLES, TEMPLATE_OF, SignatoryInput
 from models import clock
 from models.settings import Organisation, Settings, get_settings
 
@@ -409,21 +409,23 @@ def prepare(
     if sources is None:
         env = template_environment(settings.templates_dir)
         try:
-            sources = template_sources(env, f"{kind}.j2")
+            sources = template_sources(env, TEMPLATE_OF[kind])
             sources.update(template_sources(env, "_kop.j2"))
         except jinja2.TemplateNotFound as exc:
             raise TemplateProblem(
                 f"{title} ({kind}): templat '{exc.name}' tidak ditemukan", kind=kind
             ) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise _template_error(exc, f"{kind}.j2", kind) from None
+            raise _template_error(exc, TEMPLATE_OF[kind], kind) from None
     # A snapshot environment is cheap; the shared one is reused for speed.
     env = (
         _environment(_SnapshotLoader(sources))
         if from_snapshot
         else template_environment(settings.templates_dir)
     )
-    version = template_version({k: v for k, v in sources.items() if k != "_kop.j2"}, f"{kind}.j2")
+    version = template_version(
+        {k: v for k, v in sources.items() if k != "_kop.j2"}, TEMPLATE_OF[kind]
+    )
     letter_date = letter_date or clock.today()
     signatory = _resolve_signatory(model, settings, kind)
     # Freeze the defaults taken from settings into the input, so the snapshot rebuilds the same
@@ -450,7 +452,7 @@ def prepare(
         "kind": kind,
     }
     try:
-        template = env.get_template(f"{kind}.j2")
+        template = env.get_template(TEMPLATE_OF[kind])
         subject = getattr(model, "subject", "") or _render_block(template, "hal", context)
         subject = subject.replace(PIPE, "|")
         context["subject"] = subject
@@ -461,8 +463,8 @@ def prepare(
         markup = template.render(context)
         master = master_for(org, env, sources.get("_kop.j2"))
     except jinja2.TemplateError as exc:
-        raise _template_error(exc, f"{kind}.j2", kind) from None
-    writer = master.writer(f"{kind}.j2", images)
+        raise _template_error(exc, TEMPLATE_OF[kind], kind) from None
+    writer = master.writer(TEMPLATE_OF[kind], images)
     try:
         writer.feed(markup)
     except TemplateProblem as exc:

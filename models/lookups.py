@@ -39,6 +39,25 @@ def assessor_by_email(session: Session, email: str) -> Assessor | None:
     return session.exec(select(Assessor).where(Assessor.email == address)).first()
 
 
+def assessors_of(
+    session: Session, cycle_id: int, region_codes: list[str], state: str
+) -> list[tuple[str, int, str, str]]:
+    """(region code, assessor id, name, email) of the assignments in ``state`` for the
+    regions, ordered by assessor id."""
+    return list(
+        session.exec(
+            select(Assignment.region_code, Assessor.id, Assessor.name, Assessor.email)
+            .join(Assessor, Assessor.id == Assignment.assessor_id)
+            .where(
+                Assignment.cycle_id == cycle_id,
+                Assignment.region_code.in_(region_codes),
+                Assignment.state == state,
+            )
+            .order_by(Assessor.id)
+        )
+    )
+
+
 def active_assessor_ids(session: Session, cycle_id: int, region_code: str) -> list[int]:
     """The assessors who agreed to assess the region in this cycle (sorted ids)."""
     rows = session.exec(

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     admin_email: EmailStr = "admin.pemantik@kaltimprov.go.id"
     reminder_cron: str = "0 8 * * 1-5"
     outbox_interval_seconds: int = Field(60, ge=5, le=3600)  # the sweep that retries the outbox
+    # The public address of the product's web app (portal, document views); see services/links.py.
+    portal_url: str = "http://127.0.0.1:8600"
     smtp: SmtpSettings = SmtpSettings()
     organisation: Organisation = Organisation()
     signatory: Signatory = Signatory()

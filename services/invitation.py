@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from models import clock
 from models.db import session_scope
+from models.lookups import assessors_of
 from models.tables import (
     Assessor,
     Assignment,
@@ -311,16 +312,8 @@ class Confirmations(Stage):
             for code in regions:
                 if (code, moved.get(code, planned)) not in confirmed:
                     result[(cycle_id, code)].append(Party("wilayah"))
-            for code, assessor_id, name, email in session.exec(
-                select(Assignment.region_code, Assessor.id, Assessor.name, Assessor.email)
-                .join(Assessor, Assessor.id == Assignment.assessor_id)
-                .where(
-                    Assignment.cycle_id == cycle_id,
-                    Assignment.region_code.in_(regions),
-                    Assignment.state == AssignmentState.REQUESTED,
-                )
-                .order_by(Assessor.id)
-            ):
+            asked = assessors_of(session, cycle_id, regions, AssignmentState.REQUESTED)
+            for code, assessor_id, name, email in asked:
                 result[(cycle_id, code)].append(Party("asesor", assessor_id, name, email))
         return result
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from mail.outbox import OutboxMessage
 from models.db import session_scope
-from models.tables import Dispatch, DispatchState, Letter
+from models.tables import Dispatch, Letter
 
 
 @dataclass
@@ -163,7 +163,3 @@ def receipts(keys: list[str]) -> list[dict]:
             }
             for r in rows
         ]
-
-
-def all_sent(items: list[dict]) -> bool:
-    return all(r["state"] == DispatchState.SENT for r in items)

@@ -29,7 +29,7 @@ from services.context import (
     signatory,
 )
 from services.outgoing import issue_and_mail, mail_only, queue_then_deliver
-from services.stage import InputRefused, Party, Place, Stage, group_by_cycle, levels_from_form
+from services.stage import InputRefused, Party, Place, Stage, levels_from_form, places_having
 
 TEMPLATES = "questionnaire"  # mail/templates/questionnaire/, letters/templates/questionnaire/
 
@@ -187,14 +187,7 @@ class Answers(Stage):
 
     def owes_many(self, session: Session, places: Iterable[Place]) -> dict[Place, list[Party]]:
         places = list(places)
-        answered: set[Place] = set()
-        for cycle_id, regions in group_by_cycle(places).items():
-            rows = session.exec(
-                select(AnswerSet.region_code)
-                .where(AnswerSet.cycle_id == cycle_id, AnswerSet.region_code.in_(regions))
-                .distinct()
-            )
-            answered.update((cycle_id, code) for code in rows)
+        answered = places_having(session, places, AnswerSet)
         return {p: [] if p in answered else [Party("wilayah")] for p in places}
 
     def due(self, session: Session, ctx: CycleContext, region: str) -> date:

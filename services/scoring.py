@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlmodel import Session, delete, select
 
+from letters.formats import decimal_comma
 from models import clock
 from models.audit import record_step
 from models.db import session_scope
-from models.lookups import active_assessor_ids
+from models.lookups import active_assessor_ids, assessors_of
 from models.tables import (
     Assessor,
-    Assignment,
     AssignmentState,
     Attendance,
     Document,
@@ -43,6 +43,7 @@ from services.stage import (
     StageStatus,
     group_by_cycle,
     levels_from_form,
+    places_having,
 )
 
 TEMPLATES = "scoring"  # mail/templates/scoring/, letters/templates/scoring/
@@ -110,14 +111,7 @@ class AttendanceList(Stage):
 
     def owes_many(self, session: Session, places: Iterable[Place]) -> dict[Place, list[Party]]:
         places = list(places)
-        recorded: set[Place] = set()
-        for cycle_id, regions in group_by_cycle(places).items():
-            rows = session.exec(
-                select(Attendance.region_code).where(
-                    Attendance.cycle_id == cycle_id, Attendance.region_code.in_(regions)
-                )
-            )
-            recorded.update((cycle_id, code) for code in rows)
+        recorded = places_having(session, places, Attendance)
         return {p: [] if p in recorded else [Party("admin")] for p in places}
 
     def due(self, session: Session, ctx: CycleContext, region: str) -> date:
@@ -205,16 +199,8 @@ class Scores(Stage):
                     .distinct()
                 )
             )
-            for code, assessor_id, name, email in session.exec(
-                select(Assignment.region_code, Assessor.id, Assessor.name, Assessor.email)
-                .join(Assessor, Assessor.id == Assignment.assessor_id)
-                .where(
-                    Assignment.cycle_id == cycle_id,
-                    Assignment.region_code.in_(regions),
-                    Assignment.state == AssignmentState.ACCEPTED,
-                )
-                .order_by(Assessor.id)
-            ):
+            accepted = assessors_of(session, cycle_id, regions, AssignmentState.ACCEPTED)
+            for code, assessor_id, name, email in accepted:
                 if (code, assessor_id) not in scored:
                     result[(cycle_id, code)].append(Party("asesor", assessor_id, name, email))
         return result
@@ -313,7 +299,7 @@ def preview_result(cycle_id: int, region_code: str, round_no: int) -> dict[str, 
             "flagged": flagged,
             "assessors": active_assessor_ids(session, ctx.id, region.code),
             "formulir_document_id": doc.id,
-            "outcome": f"nilai sementara {rr.total:.2f} ({rr.predicate})"
+            "outcome": f"nilai sementara {decimal_comma(rr.total)} ({rr.predicate})"
             + (f"; {len(flagged)} indikator perlu konsensus" if flagged else ""),
         }
 
@@ -370,16 +356,7 @@ class Acceptance(Stage):
 
     def owes_many(self, session: Session, places: Iterable[Place]) -> dict[Place, list[Party]]:
         places = list(places)
-        locked: set[Place] = set()
-        for cycle_id, regions in group_by_cycle(places).items():
-            rows = session.exec(
-                select(Result.region_code).where(
-                    Result.cycle_id == cycle_id,
-                    Result.region_code.in_(regions),
-                    Result.locked == True,  # noqa: E712
-                )
-            )
-            locked.update((cycle_id, code) for code in rows)
+        locked = places_having(session, places, Result, Result.locked == True)  # noqa: E712
         return {p: [] if p in locked else [Party("admin")] for p in places}
 
     def check(self, session: Session, ctx: CycleContext, region: str) -> StageStatus:
@@ -448,7 +425,8 @@ def send_result(cycle_id: int, region_code: str) -> dict[str, Any]:
     return {
         **result,
         "receipts": receipts,
-        "outcome": f"hasil {result['total']:.2f} ({result['predicate']}) dikunci dan dikirim",
+        "outcome": f"hasil {decimal_comma(result['total'])} ({result['predicate']}) dikunci dan "
+        "dikirim",
     }
 
 

@@ -162,6 +162,22 @@ def levels_from_form(items: list[dict], evidence: bool = False) -> dict[str, dic
     return result
 
 
+def places_having(session: Session, places: Iterable[Place], model: Any, *where: Any) -> set[Place]:
+    """The places among ``places`` with a row of ``model`` (a table with ``cycle_id`` and
+    ``region_code``) that matches ``where``: one query per cycle."""
+    from sqlmodel import select
+
+    found: set[Place] = set()
+    for cycle_id, regions in group_by_cycle(places).items():
+        rows = session.exec(
+            select(model.region_code)
+            .where(model.cycle_id == cycle_id, model.region_code.in_(regions), *where)
+            .distinct()
+        )
+        found.update((cycle_id, code) for code in rows)
+    return found
+
+
 def group_by_cycle(places: Iterable[Place]) -> dict[int, list[str]]:
     """``{cycle id: [region codes]}`` for bulk queries."""
     grouped: dict[int, list[str]] = {}
