@@ -123,6 +123,26 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     reset_settings()
 
 
+@pytest.fixture
+def cluster_home(isolated_settings: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A data folder for a test's own embedded cluster, outside pytest's private temp root.
+
+    As root the cluster runs as its own user, who must be able to reach the folder; pytest
+    resets ``/tmp/pytest-of-<user>`` to 0700 whenever another session starts, which would
+    close the way in the middle of a test on a shared machine.
+    """
+    import shutil
+
+    from models.settings import reset_settings
+
+    home = Path(tempfile.mkdtemp(prefix="pemantik-data-"))
+    monkeypatch.setenv("PEMANTIK_DATA_DIR", str(home))
+    reset_settings()
+    yield home
+    reset_settings()
+    shutil.rmtree(home, ignore_errors=True)
+
+
 def _reset_schema(url: str) -> None:
     from sqlmodel import SQLModel
 

