@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from sqlmodel import select
 
-from deployments import cli_locale
+from deployments import cli_engine, cli_locale
 from deployments.cli_common import console, fail, parse_date, ready_database
 from models.settings import SettingsError, get_settings
 
@@ -35,6 +35,7 @@ def _check_settings() -> None:
         get_settings()
     except SettingsError as exc:
         fail(str(exc), code=2)
+    cli_engine.apply_client_environment()  # before any command imports Prefect
 
 
 @app.command("rencana")
@@ -134,8 +135,10 @@ def asesor_impor(berkas: Path = typer.Argument(..., help="Berkas CSV asesor.")) 
 @db_app.command("migrasi")
 def db_migrasi() -> None:
     """Buat atau perbarui skema basis data ke versi terbaru."""
+    from sqlalchemy.engine import make_url
+
     url = ready_database()
-    console.print(f"Basis data siap: {get_settings().db_url if url else ''}")
+    console.print(f"Basis data siap: {make_url(url).render_as_string(hide_password=True)}")
 
 
 from deployments import cli_reminders  # noqa: E402
@@ -166,6 +169,8 @@ cli_flows.register(app)
 from deployments import cli_inbox  # noqa: E402
 
 cli_inbox.register(app)
+
+cli_engine.register(app)
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
 """``pemantik demo``: a whole cycle for the Kab/Kota of Kalimantan Timur on embedded defaults.
 
-The parent process starts a local Prefect server (SQLite, with the UI) and then runs this
-module as a child process with the environment pointing at it (Prefect reads its settings at
-import time, so the child gets them cleanly). The child starts the SMTP sink, serves every
-deployment in-process, starts the cycle deployment and plays the people: officers and
+The parent process starts the embedded PostgreSQL cluster and a local Prefect server on it
+(with the UI and the installation's credentials, see ``deployments/prefect_server.py``), then
+runs this module as a child process with the environment pointing at it (Prefect reads its
+settings at import time, so the child gets them cleanly). The child starts the SMTP sink,
+serves every deployment in-process, starts the cycle deployment and plays the people: officers and
 assessors read their mail from the sink's Maildir and answer through the same door a person's
 answer takes (``services.waits.submit``; one invalid answer goes through the Prefect resume
 form instead). Some answers are invalid at first, one assessor declines, one region is late
@@ -38,10 +39,13 @@ DECLINING_REGION_INDEX = 2  # the first assessor asked for this region declines 
 
 
 def run_demo(out: Path, seed: int, keep: bool, echo: Any = print) -> int:
-    from deployments.prefect_server import free_port, start_server
+    from deployments.cli_engine import login_hint
+    from deployments.prefect_server import LocalEngine, scan_server_log
+    from models.embedded_db import stop_cluster
 
     out = out.resolve()
     if out.exists():
+        stop_cluster(out / "data")  # a cluster still running on the folder about to be removed
         for name in (
             "mail",
             "documents",
@@ -57,41 +61,53 @@ def run_demo(out: Path, seed: int, keep: bool, echo: Any = print) -> int:
             elif target.exists():
                 target.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    echo("Menyalakan server Prefect lokal (SQLite) ...")
-    server = start_server(port, out / "prefect" / "home", out / "prefect" / "server.log", ui=True)
-    ui = f"http://127.0.0.1:{port}"
-    echo(f"Prefect UI: {ui}")
-    env = dict(
-        os.environ,
-        PREFECT_API_URL=f"{ui}/api",
-        PREFECT_HOME=str(out / "prefect" / "home"),
-        PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
-        PREFECT_LOCAL_STORAGE_PATH=str(out / "prefect" / "results"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-        PEMANTIK_DATA_DIR=str(out / "data"),
-        PEMANTIK_DOCUMENTS_DIR=str(out / "documents"),
-        PEMANTIK_DATABASE_URL=f"sqlite:///{out / 'data' / 'pemantik.db'}",
-    )
+    echo("Menyalakan basis data bawaan (PostgreSQL) dan server Prefect lokal ...")
+    engine = LocalEngine(out / "data", out / "prefect", ui=True, access_log=True)
     try:
+        engine.start()
+        echo(
+            f"Basis data bawaan siap dalam {engine.cluster.start_seconds:.1f} s, "
+            f"server Prefect dalam {engine.server_start_seconds:.1f} s."
+        )
+        echo(f"Prefect UI: {engine.ui_url}")
+        echo(login_hint(engine.credentials.prefect_user, f" {engine.credentials.path}"))
+        echo(f"  (PEMANTIK_DATA_DIR={out / 'data'} pemantik kredensial)")
+        env = dict(
+            os.environ,
+            **engine.client_env(),
+            PREFECT_HOME=str(out / "prefect" / "home"),
+            PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
+            PREFECT_LOCAL_STORAGE_PATH=str(out / "prefect" / "results"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_LOGGING_LEVEL="WARNING",
+            PEMANTIK_DATA_DIR=str(out / "data"),
+            PEMANTIK_DOCUMENTS_DIR=str(out / "documents"),
+            PEMANTIK_DATABASE_URL=engine.app_database_url,
+        )
         code = subprocess.call(
             [sys.executable, "-m", "deployments.demo", "--keluar", str(out), "--seed", str(seed)],
             env=env,
         )
+        findings = scan_server_log(engine.log_path)
+        echo(
+            f"Log server Prefect ({engine.log_path}): {findings.locked} 'database is locked', "
+            f"{findings.server_errors} jawaban 5xx."
+        )
+        if code == 0 and not findings.clean:
+            echo("Demo gagal: log server Prefect memuat galat basis data atau jawaban 5xx.")
+            code = 1
         if keep and code == 0:
-            echo(f"Server tetap menyala: buka {ui} untuk melihat run. Tekan Ctrl+C untuk berhenti.")
+            echo(
+                f"Server tetap menyala: buka {engine.ui_url} untuk melihat run. "
+                "Tekan Ctrl+C untuk berhenti."
+            )
             try:
-                server.wait()
+                engine.wait()
             except KeyboardInterrupt:
                 pass
         return code
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        engine.stop()
 
 
 # --- the child: the product plus simulated people -------------------------------------------

@@ -96,7 +96,10 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("data")
+    # Empty: the embedded PostgreSQL cluster under the data folder (models/embedded_db.py).
     database_url: str = ""
+    prefect_database_url: str = ""  # the Prefect server's database (postgresql+asyncpg://…)
+    embedded_db_port: int = Field(0, ge=0, le=65535)  # 0: a free port at each start
     documents_dir: Path | None = None
     templates_dir: Path | None = None
     timezone: str = "Asia/Makassar"
@@ -132,9 +135,12 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
+        """The app's database: the configured URL, else the running embedded cluster's."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'pemantik.db').resolve()}"
+        from models.embedded_db import APP_DATABASE, database_url
+
+        return database_url(self.data_dir, APP_DATABASE)
 
     @property
     def docs_dir(self) -> Path:

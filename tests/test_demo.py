@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo_out(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
+def demo_out() -> Iterator[Path]:
+    # Outside pytest's private temp root: the embedded cluster's own user must reach it.
+    out = Path(tempfile.mkdtemp(prefix="pemantik-demo-"))
     env = {
         k: v
         for k, v in __import__("os").environ.items()
@@ -31,7 +35,8 @@ def demo_out(tmp_path_factory) -> Path:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (out / "stdout.txt").write_text(proc.stdout)
-    return out
+    yield out
+    shutil.rmtree(out, ignore_errors=True)
 
 
 def test_demo_prints_ui_and_progress(demo_out):

@@ -29,11 +29,18 @@ HEADER = "kode,nama,jenis,pic_nama,pic_email\n"
 # --- settings -------------------------------------------------------------------------------
 
 
-def test_settings_defaults_and_sqlite_under_data_dir(isolated_settings):
+def test_settings_defaults_and_the_embedded_database(isolated_settings, monkeypatch):
+    monkeypatch.delenv("PEMANTIK_DATABASE_URL")
     settings = load_settings()
     assert settings.timezone == "Asia/Makassar"
-    assert settings.db_url.startswith("sqlite:///")
-    assert str(isolated_settings) in settings.db_url
+    assert settings.database_url == "" and settings.prefect_database_url == ""
+    # The default database is the embedded cluster under the data folder; not running, it is
+    # named with what to do, in Indonesian.
+    with pytest.raises(SettingsError, match="pemantik server") as err:
+        _ = settings.db_url
+    assert str(isolated_settings / "postgres") in str(err.value)
+    monkeypatch.setenv("PEMANTIK_DATABASE_URL", "sqlite:///coba.db")
+    assert load_settings().db_url == "sqlite:///coba.db"
 
 
 @pytest.mark.parametrize(
