@@ -55,6 +55,15 @@ def deployment_pairs() -> list:
     return pairs
 
 
+def housekeeping_jobs() -> list:
+    """The serving process's periodic jobs: work that needs no flow run of its own."""
+    from deployments.runner import Job
+    from flows.outbox_flow import retry_outbox
+
+    settings = get_settings()
+    return [Job("antrean keluar", settings.outbox_interval_seconds, retry_outbox)]
+
+
 def serve_all(
     stop: threading.Event | None = None,
     ready: threading.Event | None = None,
@@ -64,7 +73,13 @@ def serve_all(
     from deployments.runner import serve_in_process
 
     serve_in_process(
-        deployment_pairs(), poll_seconds=poll_seconds, limit=limit, stop=stop, ready=ready
+        deployment_pairs(),
+        poll_seconds=poll_seconds,
+        limit=limit,
+        stop=stop,
+        ready=ready,
+        lease_seconds=get_settings().runner.lease_seconds,
+        jobs=housekeeping_jobs(),
     )
 
 
