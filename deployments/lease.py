@@ -121,14 +121,16 @@ class Lease:
             row.stopped_at = None
             session.add(row)
 
-    def release(self) -> None:
+    def release(self, unfinished: Iterable[str] = ()) -> None:
+        """End the lease. Runs still listed (``unfinished``: the process stops without having
+        drained them) become orphans at once."""
         now = real_now()
         with session_scope() as session:
             row = session.get(ServingProcess, self.id)
             if row is not None:
                 row.stopped_at = now
                 row.expires_at = now
-                row.runs = []
+                row.runs = sorted(unfinished)
                 session.add(row)
 
 

@@ -217,7 +217,8 @@ class InProcessRunner:
                     )
         finally:
             housekeeper.stop()
-            await asyncio.to_thread(self.lease.release)
+            unfinished = [str(i) for i in self.executions]
+            await asyncio.to_thread(self.lease.release, unfinished)
 
     async def _guarded(self, work: Any) -> None:
         """One step of the loop; a failure (the server away for a moment) is logged, not fatal."""
