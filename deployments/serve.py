@@ -21,6 +21,8 @@ def prefect_environment(data_dir: Path | None = None) -> dict[str, str]:
 
 
 def deployment_pairs() -> list:
+    """Every (flow, deployment) ``pemantik serve`` registers; ``deployments/prefect.yaml``
+    lists the same ones for process workers (a test compares them)."""
     from flows.cycle import cycle_flow
     from flows.region import region_flow
 
@@ -52,6 +54,8 @@ def deployment_pairs() -> list:
         pairs.append((inbox_flow, inbox_deployment()))
     except ImportError:  # the mailbox reader lands separately
         pass
+    for _, deployment in pairs:  # every deployment of the product carries the product's tag
+        deployment.tags = sorted({*deployment.tags, "pemantik"})
     return pairs
 
 
