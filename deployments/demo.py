@@ -695,6 +695,35 @@ def write_outputs(out: Path, year: int) -> dict[str, Any]:
         return results
 
 
+def write_prefect_shape(out: Path, regions: int) -> dict[str, Any]:
+    """``prefect-shape.json``: how much Prefect work the cycle was, per region (task runs,
+    suspends) — the scale benchmark's baseline repeats exactly that much with Prefect alone."""
+    from prefect.client.orchestration import get_client
+    from sqlmodel import func, select
+
+    from models.db import session_scope
+    from models.tables import Wait
+
+    with get_client(sync_client=True) as client:
+        response = client.request(
+            "POST", "/task_runs/count", json={"flows": {"name": {"any_": ["wilayah-pemantik"]}}}
+        )
+        task_runs = int(response.json())
+    with session_scope() as session:
+        suspends = session.exec(select(func.count()).select_from(Wait)).one()
+    shape = {
+        "regions": regions,
+        "task_runs": task_runs,
+        "suspends": suspends,
+        "per_region": {
+            "task_runs": round(task_runs / regions, 1),
+            "suspends": round(suspends / regions, 1),
+        },
+    }
+    (out / "prefect-shape.json").write_text(json.dumps(shape, indent=2), encoding="utf-8")
+    return shape
+
+
 def _stop_on_sigterm(*_: object) -> None:
     raise KeyboardInterrupt
 
@@ -777,6 +806,7 @@ def child_main(
             print(f"Siklus berakhir dengan status {state.name}: {state.message}", flush=True)
             return 1
         results = write_outputs(out, year)
+        write_prefect_shape(out, len(codes))
         elapsed = time.monotonic() - started
         print(f"Selesai dalam {elapsed:.1f} s: {len(results)} wilayah dinilai.", flush=True)
         ranked = sorted(results.items(), key=lambda kv: kv[1]["rank"] or 10**6)
