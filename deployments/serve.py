@@ -121,11 +121,16 @@ class ServeProcess:
     """``pemantik serve`` as a child process (the demo: people and product apart, as in life)."""
 
     def __init__(
-        self, log_path: Path, poll_seconds: float = 0.5, runner: str = "dalam-proses"
+        self,
+        log_path: Path,
+        poll_seconds: float = 0.5,
+        runner: str = "dalam-proses",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.log_path = log_path
         self.poll_seconds = poll_seconds
         self.runner = runner
+        self.env = env  # None: this process's environment
         self.proc = None
 
     def start(
@@ -145,9 +150,12 @@ class ServeProcess:
                 "serve",
                 "--interval",
                 str(self.poll_seconds),
+                "--pelaksana",
+                self.runner,
             ],
             stdout=self.log_path.open("a"),
             stderr=subprocess.STDOUT,
+            env=self.env,
         )
         deadline = time.monotonic() + timeout
         with get_client(sync_client=True) as client:
