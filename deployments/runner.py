@@ -167,9 +167,22 @@ class InProcessRunner:
 
     async def register(self) -> dict[str, UUID]:
         """Create or update every deployment on the server; returns "flow/deployment" → id."""
+        from tasks.fanout import retryable
+
         ids: dict[str, UUID] = {}
         for flow, deployment in self.pairs:
-            deployment_id = await deployment.apply()
+            delay = 1.0
+            while True:  # a busy server (503) at start-up is waited for, not fatal
+                try:
+                    deployment_id = await deployment.apply()
+                    break
+                except Exception as exc:
+                    cause = exc.__cause__ or exc
+                    if not retryable(cause) or delay > 60:
+                        raise
+                    log.warning("Mendaftarkan %s gagal; dicoba lagi", deployment.name)
+                    await asyncio.sleep(delay)
+                    delay *= 2
             ids[f"{flow.name}/{deployment.name}"] = deployment_id
             self.deployment_ids[deployment_id] = flow
         return ids

@@ -39,7 +39,8 @@ class FanOut:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def _retryable(exc: BaseException) -> bool:
+def retryable(exc: BaseException) -> bool:
+    """Whether a failed call to the Prefect server is worth trying again (5xx, unreachable)."""
     if isinstance(exc, PrefectHTTPStatusError):
         return exc.response.status_code in RETRYABLE_STATUS
     return isinstance(exc, httpx.TransportError | OSError | TimeoutError)
@@ -68,7 +69,7 @@ def patiently(call: Callable[[], Any], deadline: float, what: str) -> Any:
         try:
             return call()
         except Exception as exc:
-            if not _retryable(exc) or time.monotonic() + delay > deadline:
+            if not retryable(exc) or time.monotonic() + delay > deadline:
                 raise
             log.warning("%s gagal (%s); dicoba lagi dalam %.0f detik", what, _reason(exc), delay)
             time.sleep(delay)

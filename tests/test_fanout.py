@@ -128,7 +128,7 @@ def test_fanout_that_gives_up_tells_the_admin_and_a_retry_carries_on(product, mo
         product["tmp"],
         "serve",
         proxy.api_url,
-        PREFECT_CLIENT_MAX_RETRIES="0",
+        PREFECT_CLIENT_MAX_RETRIES="1",
         PEMANTIK_RUNNER__FANOUT_RETRY_SECONDS="4",
     )
     try:
@@ -140,7 +140,7 @@ def test_fanout_that_gives_up_tells_the_admin_and_a_retry_carries_on(product, mo
         notices = [
             m for m in product["sink"].messages() if "belum dapat dimulai" in str(m["Subject"])
         ]
-        assert len(notices) == 1 and str(notices[0]["To"]).startswith("admin.pemantik@")
+        assert len(notices) == 1 and "admin.pemantik@" in str(notices[0]["To"])
         body = notices[0].get_body(("plain",)).get_content()
         assert all(code in body for code in REGIONS)
         assert _region_runs(cycle_run) == []
