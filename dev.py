@@ -3,6 +3,7 @@
 
     python3 dev.py demo    # make .venv, install the locked dependencies, run a whole demo cycle
     python3 dev.py test    # same environment, run the whole test suite
+    python3 dev.py lint    # ruff check and ruff format --check (what CI runs)
     python3 dev.py run ARGS...  # any `pemantik` command inside the environment
 
 The environment is `.venv/` beside this file, installed from `requirements.lock` with uv (itself
@@ -51,7 +52,7 @@ def ensure_env() -> None:
 
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "help"
-    if command not in ("demo", "test", "run"):
+    if command not in ("demo", "test", "lint", "run"):
         print(__doc__)
         return 0 if command == "help" else 2
     ensure_env()
@@ -61,6 +62,10 @@ def main(argv: list[str]) -> int:
         return subprocess.call([BIN / "pemantik", "demo", *args], cwd=ROOT, env=env)
     if command == "test":
         return subprocess.call([PY, "-m", "pytest", *argv[1:]], cwd=ROOT, env=env)
+    if command == "lint":
+        checked = subprocess.call([BIN / "ruff", "check", "."], cwd=ROOT, env=env)
+        formatted = subprocess.call([BIN / "ruff", "format", "--check", "."], cwd=ROOT, env=env)
+        return checked or formatted
     return subprocess.call([BIN / "pemantik", *argv[1:]], cwd=ROOT, env=env)
 
 

@@ -20,12 +20,17 @@ class AssignmentError(ValueError):
     """No valid assignment exists; the message names the region and the shortfall."""
 
 
+def conflict_of_interest(assessor: AssessorLike, region_code: str) -> bool:
+    """An assessor may not assess their own home region (the one rule, used everywhere)."""
+    return assessor.home_region_code == region_code
+
+
 def _eligible(pool: Iterable[AssessorLike], region_code: str) -> list[AssessorLike]:
     return [
         a
         for a in pool
         if a.id is not None
-        and a.home_region_code != region_code
+        and not conflict_of_interest(a, region_code)
         and getattr(a, "active", True) is not False
     ]
 

@@ -110,7 +110,6 @@ class Instrument(_Strict):
     _flat: list[Indicator] = PrivateAttr(default_factory=list)
     _by_code: dict[str, Indicator] = PrivateAttr(default_factory=dict)
     _dimension_of: dict[str, Dimension] = PrivateAttr(default_factory=dict)
-    _aspect_of: dict[str, Aspect] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, _context: Any) -> None:
         for d in self.dimensions:
@@ -119,7 +118,6 @@ class Instrument(_Strict):
                     self._flat.append(i)
                     self._by_code[i.code] = i
                     self._dimension_of[i.code] = d
-                    self._aspect_of[i.code] = a
 
     # --- the public view -------------------------------------------------------------------
     @property
@@ -143,9 +141,6 @@ class Instrument(_Strict):
 
     def dimension_of(self, indicator_code: str) -> Dimension:
         return self._dimension_of[indicator_code]
-
-    def aspect_of(self, indicator_code: str) -> Aspect:
-        return self._aspect_of[indicator_code]
 
     def on_scale(self, level: int) -> bool:
         return self.scale.min <= level <= self.scale.max

@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session, delete, select
 
 from assessment.answers import check_level, latest_answers
+from assessment.assignment import conflict_of_interest
 from assessment.instruments import Instrument
 from assessment.scoring import RegionResult, ScoringError, compute_result, rank_results
 from models import clock
@@ -64,7 +65,7 @@ def submit_scores(
     assessor = session.get(Assessor, assessor_id)
     if assessor is None:
         raise ScoringError(f"Asesor dengan id {assessor_id} tidak terdaftar")
-    if assessor.home_region_code == region_code:
+    if conflict_of_interest(assessor, region_code):
         raise ScoringError(
             f"Asesor {assessor.name} berasal dari wilayah {region_code} (konflik kepentingan) "
             "dan tidak boleh menilai wilayah ini"

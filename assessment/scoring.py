@@ -65,10 +65,6 @@ def round_mean(total: int, count: int, rounding: Rounding) -> int:
     return -(-total // count)
 
 
-def round_level(value: Fraction, rounding: Rounding) -> int:
-    return round_mean(value.numerator, value.denominator, rounding)
-
-
 def _check_consensus(
     instrument: Instrument, consensus: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, dict[str, Any]]:

@@ -88,7 +88,7 @@ def _docxtpl_template(path: Path) -> None:
 def run_docxtpl(count: int, out: Path, inputs: list[dict]) -> float:
     from docxtpl import DocxTemplate
 
-    from letters.dates import format_date_id
+    from letters.formats import long_date
     from letters.inputs import PemberitahuanInput
     from models.settings import get_settings
 
@@ -107,8 +107,8 @@ def run_docxtpl(count: int, out: Path, inputs: list[dict]) -> float:
                 "nomor": f"005/{i + 1}/Diskominfo/2026",
                 "sifat": settings.letters.sifat,
                 "hal": f"Pemberitahuan Pengisian Kuesioner PeManTIK Tahun {data.year}",
-                "tanggal": format_date_id(date(2026, 7, 1)),
-                "batas": format_date_id(data.deadline, with_day=True),
+                "tanggal": long_date(date(2026, 7, 1)),
+                "batas": long_date(data.deadline, with_day=True),
                 "reply_to": settings.reply_to,
             }
         )

@@ -1,22 +1,23 @@
 """Benchmark: one daily reminder run over 10,000 synthetic open waits (query, decide, queue).
 
-Run: .venv/bin/python benchmarks/reminders_bench.py [--waits 10000] [--regions 500]
+Run: .venv/bin/python benchmarks/reminders_bench.py [--waits 10000] [--regions 2000]
      [--letters 10] [--skip-naive]
 
 Figures printed (no SMTP delivery; the rows are left queued):
 1. PostgreSQL, the product's path (``reminders.service.plan_and_queue`` + commit): one query for
-   the open waits joined with regions, cycles and assessors; the ladder decided in memory; one
-   query per 2,000 keys for keys already queued; rows rendered with the outbox's templates and
-   checks and inserted with ``INSERT … ON CONFLICT DO NOTHING RETURNING`` in chunks; one bulk
-   insert of the StepRecords. Goal: under 5 s.
+   the open waits joined with regions and cycles; who still owes each wait asked of its stage
+   once per stage kind for all waits (``Stage.owes_many``); the ladder decided in memory; one
+   query per 2,000 keys for keys already queued; rows built by the outbox's one row builder and
+   streamed in with COPY + ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING``; the step
+   records COPYed in by the audit trail's bulk writer. Goal: under 5 s.
 2. The same day run a second time (every key exists: nothing new is queued).
 3. Baseline in the same run: the naive approach on the same PostgreSQL data — ORM objects, one
-   query per wait for its region, cycle and assessor, and ``mail.outbox.enqueue`` per message
-   (key lookup, rendering, savepoint and insert per row), one StepRecord per message.
+   query per wait for its region and cycle, the stage asked per wait, and ``mail.outbox.enqueue``
+   and ``record_step`` per message.
 4. The product's path on SQLite with the same data.
-The waits' due dates are spread evenly over working-day offsets -2..+3 from the run's date, so
-five of six waits hit a rung (the heaviest possible day); every description is unique, so no
-message body is rendered from the cache. The +3 rung's numbered letter is switched off for
+The waits (one per region and stage, as the region flows open them; each region has two
+assessors) have due dates spread evenly over working-day offsets -2..+3 from the run's date, so
+five of six waits hit a rung (the heaviest possible day). The +3 rung's numbered letter is switched off for
 figures 1-4 (a Surat Pengingat is a document, not a row); ``--letters N`` times issuing N of
 them with one batch PDF conversion separately.
 """
@@ -64,7 +65,7 @@ def seed(url: str, waits: int, regions: int) -> None:
     from sqlalchemy import insert
 
     from models.db import migrate, session_scope
-    from models.tables import Assessor, Cycle, CycleState, Region, Wait
+    from models.tables import Assessor, Assignment, Cycle, CycleState, Region, Wait
     from models.workdays import WorkCalendar
 
     migrate(url)
@@ -98,29 +99,41 @@ def seed(url: str, waits: int, regions: int) -> None:
         )
         cycle = Cycle(
             year=2026, instrument_code="spbe-2020", start_date=date(2026, 7, 1),
-            state=CycleState.RUNNING,
+            state=CycleState.RUNNING, params={"year": 2026, "start_date": "2026-07-01"},
         )  # fmt: skip
         s.add(cycle)
         s.flush()
         assessor_ids = [a.id for a in s.exec(Assessor.__table__.select())]
+        # Two assessors per region: accepted in even regions, still asked in odd ones.
+        s.execute(
+            insert(Assignment.__table__),
+            [
+                {
+                    "cycle_id": cycle.id,
+                    "region_code": code,
+                    "assessor_id": assessor_ids[(n * 2 + k) % len(assessor_ids)],
+                    "state": "accepted" if n % 2 == 0 else "requested",
+                    "coi_statement": "",
+                    "reason": "",
+                    "created_at": datetime.now(UTC),
+                }
+                for n, code in enumerate(codes)
+                for k in range(2)
+            ],
+        )
+        kinds = [("jawaban", 4), ("konfirmasi", 8), ("kehadiran", 10), ("nilai", 11),
+                 ("penerimaan", 13)]  # fmt: skip
         rows = []
         opened = datetime.now(UTC)
         for i in range(waits):
+            kind, step_no = kinds[(i // regions) % len(kinds)]
             offset = OFFSETS[i % len(OFFSETS)]
-            assessor = i % 5 == 4  # one wait in five is an assessor's
             rows.append(
                 {
                     "cycle_id": cycle.id,
-                    "region_code": codes[(i // len(OFFSETS)) % regions],
-                    "assessor_id": assessor_ids[i % len(assessor_ids)] if assessor else None,
-                    "step_no": 11 if assessor else 3,
-                    "party": "asesor" if assessor else "wilayah",
-                    "kind": "nilai" if assessor else "jawaban",
-                    "description": (
-                        f"Formulir Penilaian Asesmen (berkas {i})"
-                        if assessor
-                        else f"pengembalian Jawaban Kuesioner (berkas {i})"
-                    ),
+                    "region_code": codes[i % regions],
+                    "step_no": step_no,
+                    "kind": kind,
                     "flow_run_id": "",
                     "input_key": f"w-{i}",
                     "started_on": dues[offset] - timedelta(days=9),
@@ -155,14 +168,18 @@ def product_run(url: str, ladder) -> tuple[float, object]:  # noqa: ANN001
 
 def naive_run(url: str, ladder) -> tuple[float, int]:  # noqa: ANN001
     """The straightforward per-wait code: the baseline."""
+    from dataclasses import replace
+
     from sqlmodel import select
 
     from mail import outbox
+    from models.audit import record_step
     from models.db import session_scope
-    from models.tables import Assessor, Cycle, Region, StepRecord, Wait
+    from models.tables import Cycle, Region, Wait
     from models.workdays import calendar_from_settings
     from reminders.decide import WaitView, decide_day
-    from reminders.service import _context
+    from reminders.service import reminder_message
+    from services.waits import stage
 
     clock = time.perf_counter()
     queued = 0
@@ -171,34 +188,26 @@ def naive_run(url: str, ladder) -> tuple[float, int]:  # noqa: ANN001
         for wait in s.exec(select(Wait).where(Wait.state == "open").order_by(Wait.id)).all():
             region = s.exec(select(Region).where(Region.code == wait.region_code)).one()
             cycle = s.exec(select(Cycle).where(Cycle.id == wait.cycle_id)).one()
-            assessor = (
-                s.exec(select(Assessor).where(Assessor.id == wait.assessor_id)).one()
-                if wait.assessor_id
-                else None
-            )
             view = WaitView(
                 wait_id=wait.id, cycle_id=wait.cycle_id, cycle_year=cycle.year,
                 region_code=region.code, region_name=region.name, pic_name=region.pic_name,
                 pic_email=region.pic_email, head_title=region.head_title,
-                head_email=region.head_email, step_no=wait.step_no, party=wait.party,
-                kind=wait.kind, description=wait.description, due_date=wait.due_date,
-                assessor_id=wait.assessor_id, assessor_name=assessor.name if assessor else "",
-                assessor_email=assessor.email if assessor else "",
+                head_email=region.head_email, step_no=wait.step_no, party="",
+                kind=wait.kind, description="", due_date=wait.due_date,
             )  # fmt: skip
-            for d in decide_day([view], TODAY, calendar, ladder, "admin@contoh.example").decisions:
-                row = outbox.enqueue(
-                    s, key=d.key, recipient=d.recipient, recipient_name=d.recipient_name,
-                    cc=list(d.cc), subject=d.subject, template=d.rung.template,
-                    context=_context(d), kind="pengingat", cycle_id=wait.cycle_id,
-                    region_code=wait.region_code, assessor_id=wait.assessor_id,
-                )  # fmt: skip
-                s.add(
-                    StepRecord(
-                        cycle_id=wait.cycle_id, region_code=wait.region_code,
-                        assessor_id=wait.assessor_id, step_no=wait.step_no,
-                        actor="Bidang Aptika", event="reminder", due_date=wait.due_date,
-                        detail={"key": d.key, "dispatch_id": row.id},
-                    )
+            st = stage(wait.kind)
+            targets = [
+                replace(view, party=p.role, description=st.request_for(p),
+                        assessor_id=p.assessor_id, assessor_name=p.name,
+                        assessor_email=p.email, per_assessor=p.role == "asesor")
+                for p in st.owes(s, wait.cycle_id, wait.region_code)
+            ]  # fmt: skip
+            for d in decide_day(targets, TODAY, calendar, ladder, "admin@contoh.example").decisions:
+                row = outbox.enqueue(s, reminder_message(d))
+                record_step(
+                    s, cycle_id=wait.cycle_id, region_code=wait.region_code,
+                    assessor_id=d.wait.assessor_id, step_no=wait.step_no, event="reminder",
+                    due_date=wait.due_date, detail={"key": d.key, "dispatch_id": row.id},
                 )  # fmt: skip
                 queued += 1
     return time.perf_counter() - clock, queued
@@ -223,11 +232,12 @@ def letters_run(url: str, n: int) -> float:
     from models.tables import Wait
     from reminders.decide import decide_day
     from reminders.ladder import load_ladder
-    from reminders.service import ReminderReport, _queue_with_letters, load_open_waits
+    from reminders.service import ReminderReport, load_open_waits, queue_with_letters
+    from reminders.targets import expand_targets
 
     with session_scope(url) as s:
-        late = set(s.exec(select(Wait.id).where(Wait.party == "wilayah")).all())
-        waits = [w for w in load_open_waits(s) if w.wait_id in late]
+        late = set(s.exec(select(Wait.id).where(Wait.kind == "jawaban")).all())
+        waits = expand_targets(s, [w for w in load_open_waits(s) if w.wait_id in late])
         from models.workdays import calendar_from_settings
 
         plan = decide_day(
@@ -236,7 +246,7 @@ def letters_run(url: str, n: int) -> float:
         decisions = [d for d in plan.decisions if d.rung.letter][:n]
         report = ReminderReport(today=TODAY)
         clock = time.perf_counter()
-        _queue_with_letters(s, decisions, TODAY, get_settings(), report)
+        queue_with_letters(s, decisions, TODAY, get_settings(), report)
         seconds = time.perf_counter() - clock
     if report.errors:
         print("  letters errors:", report.errors[:3])
@@ -246,7 +256,7 @@ def letters_run(url: str, n: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--waits", type=int, default=10_000)
-    parser.add_argument("--regions", type=int, default=500)
+    parser.add_argument("--regions", type=int, default=2000)
     parser.add_argument("--letters", type=int, default=10)
     parser.add_argument("--skip-naive", action="store_true")
     args = parser.parse_args()

@@ -45,14 +45,14 @@ def rencana(
     ),
 ) -> None:
     """Tampilkan rencana siklus: 14 langkah SOP dengan pelaksana, dokumen, dan tenggat hari kerja."""
-    from letters.dates import format_date_id
+    from letters.formats import long_date
     from models.plan import plan_cycle
     from models.workdays import calendar_from_settings
 
     start = parse_date(mulai, "--mulai")
     overrides = {3: kuesioner} if kuesioner else None
     plan = plan_cycle(start, calendar_from_settings(), overrides)
-    table = Table(title=f"Rencana Siklus PeManTIK mulai {format_date_id(start)}")
+    table = Table(title=f"Rencana Siklus PeManTIK mulai {long_date(start)}")
     for column in (
         "No",
         "Pelaksana",
@@ -71,13 +71,13 @@ def rencana(
             item.step.activity,
             item.step.document,
             str(item.sla_days),
-            format_date_id(item.start, with_day=True),
-            format_date_id(item.due, with_day=True),
+            long_date(item.start, with_day=True),
+            long_date(item.due, with_day=True),
             item.step.output,
         )
     console.print(table)
     console.print(
-        f"Laporan dan SK Penetapan selesai paling lambat {format_date_id(plan[-1].due, with_day=True)}."
+        f"Laporan dan SK Penetapan selesai paling lambat {long_date(plan[-1].due, with_day=True)}."
     )
 
 

@@ -9,6 +9,7 @@ from rich.table import Table
 from sqlmodel import select
 
 from deployments.cli_common import console, fail, ready_database
+from letters.formats import decimal_comma
 
 instrumen_app = typer.Typer(help="Instrumen penilaian (berkas YAML).", no_args_is_help=True)
 kuesioner_app = typer.Typer(help="Lembar Kuesioner (berkas Excel).", no_args_is_help=True)
@@ -39,7 +40,6 @@ def hasil(
     ),
 ) -> None:
     """Tampilkan dan ekspor hasil penilaian siklus: per indikator, per dimensi, total, predikat, peringkat."""
-    from assessment.charts import dimension_profile_chart, totals_chart
     from assessment.export import cycle_results, export_csv, export_xlsx
     from models.db import session_scope
 
@@ -65,9 +65,9 @@ def hasil(
             str(r.rank or "-"),
             r.region_code,
             r.region_name,
-            f"{r.total:.2f}",
+            decimal_comma(r.total),
             r.predicate,
-            *[f"{r.dimension_scores.get(d.code, 0):.2f}" for d in instrument.dimensions],
+            *[decimal_comma(r.dimension_scores.get(d.code, 0)) for d in instrument.dimensions],
         )
     console.print(table)
     if csv_file:
@@ -75,11 +75,46 @@ def hasil(
     if xlsx_file:
         console.print(f"Excel disimpan: {export_xlsx(rows, instrument, xlsx_file)}")
     if grafik:
-        a = totals_chart(rows, grafik / f"indeks-total-{siklus}.png", instrument=instrument)
-        b = dimension_profile_chart(
-            rows, grafik / f"profil-dimensi-{siklus}.png", instrument=instrument
-        )
-        console.print(f"Grafik disimpan: {a}, {b}")
+        saved = _save_charts(rows, instrument, grafik, siklus)
+        console.print(f"Grafik disimpan: {', '.join(str(p) for p in saved)}")
+
+
+def _save_charts(rows, instrument, folder: Path, year: int) -> list[Path]:  # noqa: ANN001
+    """The totals and dimension-profile charts, one PNG per page of regions."""
+    from letters import charts
+    from letters.render import write_atomic
+
+    ranked = list(rows)  # best rank first (cycle_results)
+    names = [r.region_name for r in ranked]
+    scale = charts.ChartScale.of(instrument)
+    axis = f"Indeks (skala {instrument.scale_text})"
+    pages = {
+        f"indeks-total-{year}": charts.totals_charts(
+            names,
+            [float(r.total) for r in ranked],
+            scale=scale,
+            title=f"Indeks Total per Kabupaten/Kota Tahun {year}",
+            xlabel=axis,
+        ),
+        f"profil-dimensi-{year}": charts.profile_charts(
+            names,
+            [d.name for d in instrument.dimensions],
+            [
+                [float(r.dimension_scores.get(d.code, 0.0)) for d in instrument.dimensions]
+                for r in ranked
+            ],
+            scale=scale,
+            title=f"Profil Nilai per {instrument.dimension_label}",
+            xlabel=axis,
+        ),
+    }
+    saved = []
+    for stem, pngs in pages.items():
+        for n, png in enumerate(pngs, 1):
+            path = folder / (f"{stem}.png" if len(pngs) == 1 else f"{stem}-{n}.png")
+            write_atomic(path, png)
+            saved.append(path)
+    return saved
 
 
 @instrumen_app.command("daftar")

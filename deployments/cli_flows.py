@@ -166,31 +166,29 @@ def register(app: typer.Typer) -> None:
     @app.command("tunggu")
     def tunggu(siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus.")) -> None:
         """Daftar penantian yang masih terbuka (siapa ditunggu, untuk apa, tenggatnya)."""
-        from sqlmodel import select
-
         from models.db import session_scope
-        from models.tables import Wait, WaitState
+        from models.lookups import open_waits
+        from models.tables import Region
         from services.context import NotFound, cycle_by_year
+        from services.waits import stage
 
+        labels = {"wilayah": "Kab/Kota", "admin": "admin"}
         url = ready_database()
         table = Table(title=f"Penantian terbuka siklus {siklus}")
-        for column in ("Wilayah", "Langkah", "Menunggu", "Pihak", "Tenggat", "Diperpanjang"):
+        for column in ("Wilayah", "Menunggu", "Yang masih ditunggu", "Tenggat", "Diperpanjang"):
             table.add_column(column)
         with session_scope(url) as session:
             try:
                 cycle = cycle_by_year(session, siklus)
             except NotFound as exc:
                 fail(str(exc))
-            for w in session.exec(
-                select(Wait)
-                .where(Wait.cycle_id == cycle.id, Wait.state == WaitState.OPEN)
-                .order_by(Wait.due_date)
-            ):
+            rows = sorted(open_waits(session, cycle.id), key=lambda w: w.due_date)
+            for w in rows:
+                owing = stage(w.kind).owes(session, cycle.id, w.region_code)
                 table.add_row(
-                    w.region_code,
-                    str(w.step_no),
-                    w.kind,
-                    w.party,
+                    session.get(Region, w.region_code).name,
+                    stage(w.kind).title,
+                    ", ".join(p.name or labels.get(p.role, p.role) for p in owing),
                     w.due_date.isoformat(),
                     "ya" if w.extended else "",
                 )

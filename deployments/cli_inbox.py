@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from deployments.cli_common import console, fail, ready_database
+from letters.formats import timestamp
 
 inbox_app = typer.Typer(
     help="Kotak masuk: balasan surel dari Kab/Kota dan asesor.", no_args_is_help=True
@@ -73,7 +74,7 @@ def daftar(
     for row in rows:
         table.add_row(
             str(row.id),
-            row.received_at.strftime("%Y-%m-%d %H:%M") if row.received_at else "",
+            timestamp(row.received_at),
             row.sender,
             row.subject[:60],
             row.region_code or "",

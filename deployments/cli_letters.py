@@ -119,7 +119,7 @@ def surat_daftar(tahun: int = typer.Option(None, "--tahun", help="Hanya surat ta
     """Tampilkan register surat (nomor, jenis, tujuan, hal, tanggal, berkas)."""
     from sqlmodel import select
 
-    from letters.dates import format_date_id
+    from letters.formats import long_date
     from models.db import session_scope
     from models.tables import Letter
 
@@ -137,7 +137,7 @@ def surat_daftar(tahun: int = typer.Option(None, "--tahun", help="Hanya surat ta
                 letter.kind,
                 letter.addressee,
                 letter.subject,
-                format_date_id(letter.letter_date),
+                long_date(letter.letter_date),
                 "ya" if letter.pdf_path else "-",
             )
     console.print(table)

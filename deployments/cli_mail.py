@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from deployments.cli_common import console, fail, ready_database
-from models import clock
+from letters.formats import timestamp
 
 STATE_LABELS = {
     "queued": "antre",
@@ -83,14 +82,6 @@ def smtp_sink(
         fail(f"server SMTP tidak dapat dijalankan di {host}:{port}: {exc.strerror or exc}")
 
 
-def _wita(value: datetime | None) -> str:
-
-    if value is None:
-        return ""
-    local = clock.local(value)
-    return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or "")
-
-
 def resi(
     siklus: int = typer.Option(..., "--siklus", help="Tahun siklus, mis. 2026."),
     csv_file: Path = typer.Option(None, "--csv", help="Simpan juga daftar resi ke berkas CSV."),
@@ -124,7 +115,7 @@ def resi(
                 "dokumen": d.kind,
                 "subjek": d.subject,
                 "message_id": d.message_id,
-                "waktu": _wita(d.sent_at or d.created_at),
+                "waktu": timestamp(d.sent_at or d.created_at, seconds=True),
                 "status": STATE_LABELS.get(d.state, d.state),
                 "percobaan": d.attempts,
                 "kode_smtp": d.smtp_code or "",

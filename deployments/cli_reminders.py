@@ -29,7 +29,8 @@ def status(
     """Tampilkan status siklus: wilayah × 14 langkah SOP (selesai, menunggu, terlambat, diperpanjang)."""
     from models.db import session_scope
     from reminders.grid_export import export_grid_xlsx, print_grid
-    from reminders.status import CellStatus, StatusError, status_grid
+    from reminders.status import CellStatus, status_grid
+    from services.context import NotFound
 
     today = parse_date(tanggal, "--tanggal") if tanggal else None
     if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
@@ -38,7 +39,7 @@ def status(
     try:
         with session_scope(url) as session:
             grid = status_grid(session, siklus, today=today)
-    except StatusError as exc:
+    except NotFound as exc:
         fail(str(exc))
     print_grid(console, grid)
     counts = grid.counts()
@@ -62,7 +63,7 @@ def perpanjang(
     sampai: str = typer.Option(None, "--sampai", help="Tenggat baru (TTTT-BB-HH, hari kerja)."),
     alasan: str = typer.Option(..., "--alasan", help="Alasan perpanjangan (wajib)."),
     asesor: str = typer.Option(
-        None, "--asesor", help="Email atau id asesor, bila yang diperpanjang penantian asesor."
+        None, "--asesor", help="Email asesor, bila yang diperpanjang penantian asesor."
     ),
     oleh: str = typer.Option(
         None, "--oleh", help="Nama pemberi perpanjangan; bawaan: pengguna OS."
@@ -74,14 +75,12 @@ def perpanjang(
     ),
 ) -> None:
     """Perpanjang tenggat penantian sebuah wilayah (atau asesor) pada satu langkah, dengan alasan."""
-    from sqlmodel import select
 
-    from letters.dates import format_date_id
+    from letters.formats import long_date
     from mail.outbox import OutboxError, deliver_pending_sync
     from models.db import session_scope
-    from models.tables import Assessor
     from reminders.extensions import ExtensionError, grant_extension, notify_extension
-    from reminders.status import StatusError, find_cycle
+    from services.context import NotFound, cycle_by_year, get_assessor_by_email
 
     if (hari is None) == (sampai is None):
         fail("isi tepat salah satu: --hari (tambahan hari kerja) atau --sampai (tanggal baru)")
@@ -89,16 +88,10 @@ def perpanjang(
     url = ready_database()
     try:
         with session_scope(url) as session:
-            cycle = find_cycle(session, siklus)
+            cycle = cycle_by_year(session, siklus)
             assessor_id = None
             if asesor:
-                query = select(Assessor).where(
-                    Assessor.id == int(asesor) if asesor.isdigit() else Assessor.email == asesor
-                )
-                found = session.exec(query).first()
-                if found is None:
-                    fail(f"--asesor: asesor '{asesor}' tidak ditemukan")
-                assessor_id = found.id
+                assessor_id = get_assessor_by_email(session, asesor).id
             ext = grant_extension(
                 session,
                 cycle_id=cycle.id,
@@ -111,12 +104,12 @@ def perpanjang(
                 assessor_id=assessor_id,
             )
             key = notify_extension(session, ext) if beritahu else None
-    except (ExtensionError, StatusError, OutboxError) as exc:
+    except (ExtensionError, NotFound, OutboxError) as exc:
         fail(str(exc))
     console.print(
         f"Tenggat langkah {langkah} untuk {wilayah} diperpanjang dari "
-        f"{format_date_id(ext.old_due, with_day=True)} menjadi "
-        f"{format_date_id(ext.new_due, with_day=True)}. Pengingat mengikuti tanggal baru."
+        f"{long_date(ext.old_due, with_day=True)} menjadi "
+        f"{long_date(ext.new_due, with_day=True)}. Pengingat mengikuti tanggal baru."
     )
     if key:
         report = deliver_pending_sync(url, keys=[key])

@@ -423,9 +423,9 @@ class Simulation:
     def scores(self, code: str) -> str:
         from assessment.results import missing_assessors
         from models.db import session_scope
+        from models.lookups import active_assessor_ids
         from models.tables import Assessor
         from services.context import cycle_by_year
-        from services.steps import active_assessor_ids
 
         with session_scope() as session:
             cycle_id = cycle_by_year(session, self.year).id
@@ -743,6 +743,7 @@ def child_main(
     from prefect.deployments import run_deployment
 
     from deployments.serve import ServeProcess
+    from letters.formats import decimal_comma
     from models.db import migrate, session_scope
     from models.registry import import_assessors, import_regions
     from models.settings import reset_settings
@@ -812,7 +813,8 @@ def child_main(
         ranked = sorted(results.items(), key=lambda kv: kv[1]["rank"] or 10**6)
         for code, r in ranked[:20]:
             print(
-                f"  {r['rank']:>3}. {code} {r['region']}: {r['total']:.2f} ({r['predicate']})",
+                f"  {r['rank']:>3}. {code} {r['region']}: {decimal_comma(r['total'])} "
+                f"({r['predicate']})",
                 flush=True,
             )
         if len(ranked) > 20:

@@ -30,30 +30,21 @@ def deployment_pairs() -> list:
         (cycle_flow, cycle_flow.to_deployment(name="siklus", tags=["pemantik"])),
         (region_flow, region_flow.to_deployment(name="wilayah", tags=["pemantik"])),
     ]
-    try:
-        from flows.reminder_flow import (
-            extension_deployment,
-            extension_flow,
-            reminder_deployment,
-            reminder_flow,
-        )
-
-        pairs.append((reminder_flow, reminder_deployment()))
-        pairs.append((extension_flow, extension_deployment()))
-    except ImportError:  # reminders not installed in this build
-        pass
     from flows.admin import admin_pairs
+    from flows.inbox_flow import inbox_deployment, inbox_flow
     from flows.outbox_flow import outbox_deployment, outbox_flow
+    from flows.reminder_flow import (
+        extension_deployment,
+        extension_flow,
+        reminder_deployment,
+        reminder_flow,
+    )
 
+    pairs.append((reminder_flow, reminder_deployment()))
+    pairs.append((extension_flow, extension_deployment()))
     pairs.append((outbox_flow, outbox_deployment()))
-
     pairs.extend(admin_pairs())
-    try:
-        from flows.inbox_flow import inbox_deployment, inbox_flow
-
-        pairs.append((inbox_flow, inbox_deployment()))
-    except ImportError:  # the mailbox reader lands separately
-        pass
+    pairs.append((inbox_flow, inbox_deployment()))
     for _, deployment in pairs:  # every deployment of the product carries the product's tag
         deployment.tags = sorted({*deployment.tags, "pemantik"})
     return pairs

@@ -9,7 +9,8 @@ from prefect.context import get_run_context
 from prefect.flow_runs import suspend_flow_run
 
 from flows.forms import TutupSiklusForm
-from flows.status import publish_status, regions_unfinished
+from flows.status import publish_status
+from services.cycle import regions_unfinished
 from services.params import CycleParams
 from tasks import cycle_tasks as t
 

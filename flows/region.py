@@ -16,36 +16,16 @@ from prefect.flow_runs import suspend_flow_run
 
 from flows.forms import FORMS
 from flows.status import publish_status, tell_cycle_if_all_done
-from services.audit import region_progress
+from services import waits
+from services.progress import region_progress
+from services.scoring import result_is_locked
 from tasks import region_tasks as t
 
 
-def _description(
-    kind: str, region_code: str, due: str, missing: list[str], errors: list[str]
-) -> str:
-    from services.waits import stage
-
-    lines = [f"**{stage(kind).title} — wilayah {region_code}**", "", f"Batas waktu: **{due}**", ""]
-    if missing:
-        lines += ["Yang masih ditunggu:", *[f"- {m}" for m in missing], ""]
-    if errors:
-        lines += ["**Masukan sebelumnya ditolak:**", *[f"- {e}" for e in errors], ""]
-    lines.append("Isi formulir di bawah ini lalu tekan Submit, atau kirim melalui CLI/email.")
-    return "\n".join(lines)
-
-
-def wait_for_stage(
-    kind: str,
-    cycle_id: int,
-    region_code: str,
-    round_no: int = 1,
-    context: dict[str, Any] | None = None,
-) -> None:
+def wait_for_stage(kind: str, cycle_id: int, region_code: str, round_no: int = 1) -> None:
     """Suspend until the stage is complete; re-ask (never fail) on invalid input."""
     run_id = str(get_run_context().flow_run.id)
-    check = t.for_stage(t.check_stage, kind, "periksa kelengkapan")
-    open_task = t.for_stage(t.open_wait, kind, "tunggu")
-    accept = t.for_stage(t.accept_form, kind, "terima masukan")
+    check, open_wait, accept = t.WAIT_TASKS[kind]
     errors: list[str] = []
     attempt = 0
     while True:
@@ -53,11 +33,14 @@ def wait_for_stage(
         if status["complete"]:
             return
         key = f"{kind}-r{round_no}-{attempt}"
-        opened = open_task(cycle_id, region_code, kind, run_id, key, "", context or {})
-        description = _description(kind, region_code, opened["due"], status["missing"], errors)
+        opened = open_wait(cycle_id, region_code, kind, run_id, key)
         publish_status(cycle_id)
         form = suspend_flow_run(
-            wait_for_input=FORMS[kind].with_initial_data(description=description),
+            wait_for_input=FORMS[kind].with_initial_data(
+                description=waits.form_text(
+                    kind, cycle_id, region_code, opened["due"], status["missing"], errors
+                )
+            ),
             key=key,
             timeout=None,
         )
@@ -82,7 +65,7 @@ def region_flow(cycle_id: int, region_code: str) -> dict[str, Any]:
         sent = t.kirim_pemberitahuan(cycle_id, region_code)
         t.terima_pemberitahuan(cycle_id, region_code, sent)
         publish_status(cycle_id)
-        wait_for_stage("jawaban", cycle_id, region_code, context={"deadline": sent["deadline"]})
+        wait_for_stage("jawaban", cycle_id, region_code)
         t.terima_jawaban(cycle_id, region_code)
 
     round_no, region_too = 1, True
@@ -100,27 +83,14 @@ def region_flow(cycle_id: int, region_code: str) -> dict[str, Any]:
         wait_for_stage("kehadiran", cycle_id, region_code)
 
     score_round = 1
-    while not _locked(cycle_id, region_code):
+    while not result_is_locked(cycle_id, region_code):
         wait_for_stage("nilai", cycle_id, region_code, score_round)
         t.hasil_akhir(cycle_id, region_code, score_round)
         wait_for_stage("penerimaan", cycle_id, region_code, score_round)
         score_round += 1
-    t.check_stage(cycle_id, region_code, "penerimaan")  # closes the acceptance wait once
+    t.WAIT_TASKS["penerimaan"][0](cycle_id, region_code, "penerimaan")  # closes its wait once
     outcome = t.kirim_hasil(cycle_id, region_code)
     publish_status(cycle_id)
     logger.info("Wilayah %s selesai: %s", region_code, outcome["outcome"])
     tell_cycle_if_all_done(cycle_id)
     return outcome
-
-
-def _locked(cycle_id: int, region_code: str) -> bool:
-    from sqlmodel import select
-
-    from models.db import session_scope
-    from models.tables import Result
-
-    with session_scope() as session:
-        row = session.exec(
-            select(Result).where(Result.cycle_id == cycle_id, Result.region_code == region_code)
-        ).first()
-        return bool(row and row.locked)

@@ -114,20 +114,14 @@ def extension_flow(
     """Formulir perpanjangan tenggat (Custom run di UI Prefect): memindahkan tenggat penantian
     yang terbuka; pengingat berikutnya mengikuti tanggal baru."""
     from mail.outbox import deliver_pending_sync
-    from models.tables import Assessor
-    from reminders.extensions import ExtensionError, grant_extension, notify_extension
-    from reminders.status import find_cycle
+    from reminders.extensions import grant_extension, notify_extension
+    from services.context import cycle_by_year, get_assessor_by_email
 
     with session_scope() as session:
-        cycle = find_cycle(session, siklus)
+        cycle = cycle_by_year(session, siklus)
         assessor_id = None
         if email_asesor.strip():
-            found = session.exec(
-                select(Assessor).where(Assessor.email == email_asesor.strip().lower())
-            ).first()
-            if found is None:
-                raise ExtensionError(f"asesor dengan email {email_asesor} tidak ditemukan")
-            assessor_id = found.id
+            assessor_id = get_assessor_by_email(session, email_asesor).id
         ext = grant_extension(
             session,
             cycle_id=cycle.id,

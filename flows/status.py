@@ -6,11 +6,10 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from sqlmodel import select
-
 from models import clock
 from models.db import session_scope
-from models.tables import Cycle, ProcessState, RegionProcess
+from models.tables import Cycle
+from services.cycle import regions_unfinished
 
 log = logging.getLogger("pemantik.status")
 
@@ -44,12 +43,6 @@ def publish_status(cycle_id: int) -> None:
             )
     except Exception:  # the grid is a view: never fail a step because of it
         log.warning("Status siklus %s tidak dapat diperbarui", cycle_id, exc_info=True)
-
-
-def regions_unfinished(cycle_id: int) -> list[str]:
-    with session_scope() as session:
-        rows = session.exec(select(RegionProcess).where(RegionProcess.cycle_id == cycle_id)).all()
-        return [r.region_code for r in rows if r.state != ProcessState.DONE]
 
 
 def tell_cycle_if_all_done(cycle_id: int) -> bool:

@@ -44,10 +44,10 @@ from inbox.store import admin_copy, store_attachment
 from mail.outbox import NOTICE_KIND, OutboxError, enqueue, find_by_message_id
 from models import clock
 from models.db import session_scope
+from models.lookups import assessor_by_email
 from models.settings import Settings, get_settings
 from models.tables import (
     Acknowledgement,
-    Assessor,
     Dispatch,
     InboundMessage,
     Region,
@@ -95,7 +95,9 @@ class Outcome:
 
 
 @dataclass
-class _Decision:
+class Decision:
+    """What handling one message comes to: its state, the acknowledgement and the replies."""
+
     state: str = PROCESSED
     action: str = ""
     ack: Acknowledgement | None = None
@@ -222,13 +224,13 @@ def _handed_over_before(row: InboundMessage, kind: str, match: Match, sender: st
 
 
 def _resume_if_complete(kind: str, cycle_id: int, region: str, timeout: float) -> bool:
-    from services.waits import check, open_wait_for, resume_when_suspended
+    from services.waits import check, current_wait, resume_when_suspended
 
     status = check(kind, cycle_id, region)
     if not status.complete:
         return False
     with session_scope() as session:
-        wait = open_wait_for(session, cycle_id, region, kind)
+        wait = current_wait(session, cycle_id, region, kind)
         run_id = wait.flow_run_id if wait is not None else ""
     return bool(run_id) and resume_when_suspended(run_id, {"melalui": "email"}, timeout)
 
@@ -302,11 +304,11 @@ def _decide(
     match: Match,
     settings: Settings,
     inbox_settings: InboxSettings,
-) -> _Decision:
+) -> Decision:
     """Everything except the final transaction: may call a door (which commits itself)."""
     from services.waits import InputRefused, NotWaiting, submit
 
-    out = _Decision()
+    out = Decision()
     if _our_own(parsed, settings):
         # Our own message (a copy, a loop through a shared mailbox): never answered or
         # forwarded, or every notice to the admin would come back as a new message.
@@ -324,7 +326,7 @@ def _decide(
                 session.exec(
                     select(Region.code).where(func.lower(Region.pic_email) == parsed.sender)
                 ).first()
-                or session.exec(select(Assessor.id).where(Assessor.email == parsed.sender)).first()
+                or assessor_by_email(session, parsed.sender)
             )
         if match.referenced or not known:
             out.state, out.action = QUARANTINED, f"dikarantina: {match.problem}"
@@ -495,11 +497,11 @@ def _enqueue_admin(
     return key
 
 
-def _finish(
+def finish(
     row_id: int,
     parsed: ParsedMessage,
     match: Match,
-    decision: _Decision,
+    decision: Decision,
     settings: Settings,
 ) -> Outcome:
     """The final transaction: row state, acknowledgement and every outgoing message."""
@@ -614,6 +616,6 @@ def process_one(
         with session_scope() as session:
             match = match_message(session, parsed.sender, parsed.subject, parsed.thread_ids)
         decision = _decide(row, parsed, match, settings, inbox_settings)
-        return _finish(row_id, parsed, match, decision, settings)
+        return finish(row_id, parsed, match, decision, settings)
     except Exception as exc:  # noqa: BLE001 - kept, retried and reported, never lost
         return _fail(row_id, exc, settings, inbox_settings)

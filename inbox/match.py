@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from mail.outbox import find_by_message_id
-from models.tables import Assessor, Assignment, Cycle, Dispatch, Region
+from models.lookups import assessor_by_email
+from models.tables import Assignment, Cycle, Dispatch, Region
 
 TOKEN = re.compile(r"\[PEMANTIK-(\d{4})-([A-Za-z0-9.]+)\]", re.I)
 
@@ -114,7 +115,7 @@ def match_message(session: Session, sender: str, subject: str, thread_ids: list[
     if not sender:
         out.problem = "alamat pengirim tidak ada"
         return out
-    assessor = session.exec(select(Assessor).where(Assessor.email == sender)).first()
+    assessor = assessor_by_email(session, sender)
     if token_party is not None:
         # A message addressed to one assessor only: the sender must be that assessor.
         wanted = int(token_party[1:])

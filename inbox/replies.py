@@ -61,10 +61,6 @@ class ReplyContent:
     received_date: date | None = None
     problems: list[str] = field(default_factory=list)
 
-    @property
-    def empty(self) -> bool:
-        return not (self.confirmation or self.acknowledged)
-
 
 def parse_date_id(value: str) -> date | None:
     """ISO (2026-07-02), 02-07-2026, 02/07/2026 or '2 Juli 2026'; None when unreadable."""

@@ -341,13 +341,22 @@ class LetterRef(_Model):
     addressee: str = ""
 
 
+class PredicateBand(_Model):
+    """A predicate of the instrument as the charts draw it: ``name`` from ``min`` upwards."""
+
+    name: str = Field(min_length=1)
+    min: float
+
+
 class LaporanInput(_Model):
     """Laporan Hasil Kegiatan (step 14); unnumbered.
 
     - ``year``, ``cycle_name``, ``instrument_name``, ``start_date``, ``end_date``, ``report_date``.
     - ``legal_bases``/``aims``: dasar hukum and tujuan (defaults from the template).
     - ``timeline``: steps with dates (see :func:`letters.laporan.timeline_from_records`).
-    - ``results``: per region; ``dimensions``: the dimension names in order; ``scale_max``.
+    - ``results``: per region; ``dimensions``: the dimension names in order.
+    - ``scale_min``/``scale_max``: the value axis of the charts; ``predicates``: the cut-offs
+      drawn on it (the instrument's, highest first).
     - ``recommendations``: {dimension name: recommendation}; missing ones use the template's
       general sentence.
     - ``letters``: letters issued in the cycle (for the lampiran).
@@ -365,7 +374,9 @@ class LaporanInput(_Model):
     timeline: list[TimelineItem] = Field(default_factory=list)
     results: list[RegionResult] = Field(min_length=1)
     dimensions: list[str] = Field(default_factory=list)
+    scale_min: float = 0
     scale_max: float = 5
+    predicates: list[PredicateBand] = Field(default_factory=list)
     recommendations: dict[str, str] = Field(default_factory=dict)
     letters: list[LetterRef] = Field(default_factory=list)
     signatory: SignatoryInput | None = None
@@ -396,6 +407,20 @@ NUMBERED_KINDS = frozenset(
     }
 )
 
+# Where each kind's wording lives under letters/templates/ (a phase's documents sit in the
+# phase's folder; the Surat Pengingat belongs to no phase). An override folder uses the same paths.
+TEMPLATE_OF = {
+    "pemberitahuan": "questionnaire/pemberitahuan.j2",
+    "tanda_terima": "questionnaire/tanda_terima.j2",
+    "undangan": "invitation/undangan.j2",
+    "permohonan": "invitation/permohonan.j2",
+    "pengingat": "pengingat.j2",
+    "formulir": "scoring/formulir.j2",
+    "berita_acara": "report/berita_acara.j2",
+    "sk_penetapan": "report/sk_penetapan.j2",
+    "laporan": "report/laporan.j2",
+}
+
 # How each kind is named in messages (the document titles themselves live in the templates).
 KIND_TITLES = {
     "pemberitahuan": "Surat Pemberitahuan",
@@ -419,6 +444,7 @@ __all__ = [
     "INPUT_MODELS",
     "IndicatorRow",
     "KIND_TITLES",
+    "TEMPLATE_OF",
     "LaporanInput",
     "LetterInput",
     "LetterRef",

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlmodel import Session
 
-from letters.render import _romawi
+from letters.formats import roman
 from models.settings import get_settings
 
 _UPSERT = text(
@@ -42,7 +42,7 @@ class TakenNumber:
 def format_number(number_format: str, *, klasifikasi: str, seq: int, unit: str, on: date) -> str:
     """Fill the settings' format: {klasifikasi} {urut} {unit} {tahun} {bulan} (Roman month)."""
     return number_format.format(
-        klasifikasi=klasifikasi, urut=seq, unit=unit, tahun=on.year, bulan=_romawi(on.month)
+        klasifikasi=klasifikasi, urut=seq, unit=unit, tahun=on.year, bulan=roman(on.month)
     )
 
 

@@ -14,7 +14,8 @@ import tempfile
 import threading
 import traceback
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,10 @@ import jinja2
 from jinja2 import meta
 from pydantic import BaseModel, ValidationError
 
-from letters.dates import (
-    date_in_words_id,
-    day_name_id,
-    format_date_id,
-    month_name_id,
-    number_to_words_id,
-)
+from letters import formats
 from letters.docx_writer import PIPE, CoreInfo, Master, build_master
 from letters.errors import LetterError, LetterInputError, TemplateProblem, describe_input_error
-from letters.inputs import INPUT_MODELS, KIND_TITLES, SignatoryInput
+from letters.inputs import INPUT_MODELS, KIND_TITLES, TEMPLATE_OF, SignatoryInput
 from models import clock
 from models.settings import Organisation, Settings, get_settings
 
@@ -51,48 +46,8 @@ class RenderResult:
 # ---------------------------------------------------------------- filters (Indonesian formats)
 
 
-def _angka(value: float | int | None, digits: int = 2) -> str:
-    """3.372 → '3,37' (Indonesian decimal comma)."""
-    if value is None:
-        return "-"
-    return f"{value:,.{digits}f}".replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-
-
-def _romawi(n: int) -> str:
-    out = []
-    for value, numeral in (
-        (1000, "M"),
-        (900, "CM"),
-        (500, "D"),
-        (400, "CD"),
-        (100, "C"),
-        (90, "XC"),
-        (50, "L"),
-        (40, "XL"),
-        (10, "X"),
-        (9, "IX"),
-        (5, "V"),
-        (4, "IV"),
-        (1, "I"),
-    ):
-        while n >= value:
-            out.append(numeral)
-            n -= value
-    return "".join(out)
-
-
-def _diktum(n: int) -> str:
-    """1 → KESATU, 2 → KEDUA, … (the dictum labels of a Keputusan)."""
-    return "KESATU" if n == 1 else "KE" + number_to_words_id(n).upper()
-
-
 def _tingkat(level: int | None) -> str:
     return "-" if level is None else str(level)
-
-
-def _waktu(value: datetime) -> str:
-    moment = clock.local(value)
-    return f"{format_date_id(moment)} pukul {moment:%H.%M} {clock.zone_label()}"
 
 
 def _score_for(indicator: Any, assessor: str) -> Any:
@@ -102,43 +57,21 @@ def _score_for(indicator: Any, assessor: str) -> Any:
     return None
 
 
-def _abjad(n: int) -> str:
-    """0 → 'a', 1 → 'b', … 26 → 'aa'."""
-    letters = ""
-    n += 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(97 + rem) + letters
-    return letters
-
-
-_SMALL_WORDS = {"dan", "atau", "di", "ke", "dari", "yang", "untuk", "pada", "dengan", "se"}
-
-
-def _judul(text: str) -> str:
-    """Title case the Indonesian way: 'DINAS KOMUNIKASI DAN INFORMATIKA' → 'Dinas Komunikasi dan
-    Informatika' (conjunctions and prepositions stay lower case, except the first word)."""
-    words = text.split()
-    return " ".join(
-        w.lower() if i and w.lower() in _SMALL_WORDS else w[:1].upper() + w[1:].lower()
-        for i, w in enumerate(words)
-    )
-
-
 FILTERS = {
-    "judul": _judul,
-    "tanggal": format_date_id,
-    "tanggal_hari": lambda d: format_date_id(d, with_day=True),
-    "hari": day_name_id,
-    "bulan": month_name_id,
-    "terbilang": number_to_words_id,
-    "tanggal_terbilang": date_in_words_id,
-    "angka": _angka,
-    "romawi": _romawi,
-    "diktum": _diktum,
+    "judul": formats.title_case,
+    "tanggal": formats.long_date,
+    "tanggal_hari": partial(formats.long_date, with_day=True),
+    "tanggal_angka": formats.numeric_date,
+    "hari": formats.day_name,
+    "bulan": formats.month_name,
+    "terbilang": formats.number_in_words,
+    "tanggal_terbilang": formats.date_in_words,
+    "angka": formats.decimal_comma,
+    "romawi": formats.roman,
+    "diktum": formats.dictum,
     "tingkat": _tingkat,
-    "waktu": _waktu,
-    "abjad": _abjad,
+    "waktu": formats.date_time,
+    "abjad": formats.alphabetic,
 }
 
 
@@ -418,34 +351,32 @@ def _laporan_extras(
         weakest = weakest_dimensions(r, dims)
         if weakest:
             findings.append({"result": r, "weakest": weakest, "score": r.dimensions[weakest[0]]})
-    images: dict[str, bytes] = {}
-    # Long lists are split so each chart fits on a page (40 bars, 10 region profiles).
-    total_names = []
-    per_chart = 40
-    for start in range(0, len(results), per_chart):
-        part = results[start : start + per_chart]
-        name = f"total{start // per_chart + 1}"
-        images[name] = charts.totals_chart(
-            [r.region_name for r in part],
-            [r.total for r in part],
-            title=_render_block(template, "judul_grafik_total", context),
-            xlabel=_render_block(template, "sumbu_nilai", context),
-            scale_max=model.scale_max,
-        )
-        total_names.append(name)
-    profile_names = []
-    chunk = 10
-    for start in range(0, len(results), chunk):
-        part = results[start : start + chunk]
-        name = f"profil{start // chunk + 1}"
-        images[name] = charts.profile_chart(
-            [r.region_name for r in part],
-            dims,
-            [[r.dimensions.get(d, 0.0) for d in dims] for r in part],
-            title=_render_block(template, "judul_grafik_profil", context),
-            scale_max=model.scale_max,
-        )
-        profile_names.append(name)
+    scale = charts.ChartScale(
+        min=model.scale_min,
+        max=model.scale_max,
+        bands=tuple(charts.Band(p.name, p.min) for p in model.predicates),
+    )
+    names = [r.region_name for r in results]
+    axis = _render_block(template, "sumbu_nilai", context)
+    totals = charts.totals_charts(
+        names,
+        [r.total for r in results],
+        scale=scale,
+        title=_render_block(template, "judul_grafik_total", context),
+        xlabel=axis,
+    )
+    profiles = charts.profile_charts(
+        names,
+        dims,
+        [[r.dimensions.get(d, 0.0) for d in dims] for r in results],
+        scale=scale,
+        title=_render_block(template, "judul_grafik_profil", context),
+        xlabel=axis,
+    )
+    images = {f"total{n}": png for n, png in enumerate(totals, 1)}
+    images.update({f"profil{n}": png for n, png in enumerate(profiles, 1)})
+    total_names = [f"total{n}" for n in range(1, len(totals) + 1)]
+    profile_names = [f"profil{n}" for n in range(1, len(profiles) + 1)]
     return {
         "ranked": results,
         "dims": dims,
@@ -478,21 +409,23 @@ def prepare(
     if sources is None:
         env = template_environment(settings.templates_dir)
         try:
-            sources = template_sources(env, f"{kind}.j2")
+            sources = template_sources(env, TEMPLATE_OF[kind])
             sources.update(template_sources(env, "_kop.j2"))
         except jinja2.TemplateNotFound as exc:
             raise TemplateProblem(
                 f"{title} ({kind}): templat '{exc.name}' tidak ditemukan", kind=kind
             ) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise _template_error(exc, f"{kind}.j2", kind) from None
+            raise _template_error(exc, TEMPLATE_OF[kind], kind) from None
     # A snapshot environment is cheap; the shared one is reused for speed.
     env = (
         _environment(_SnapshotLoader(sources))
         if from_snapshot
         else template_environment(settings.templates_dir)
     )
-    version = template_version({k: v for k, v in sources.items() if k != "_kop.j2"}, f"{kind}.j2")
+    version = template_version(
+        {k: v for k, v in sources.items() if k != "_kop.j2"}, TEMPLATE_OF[kind]
+    )
     letter_date = letter_date or clock.today()
     signatory = _resolve_signatory(model, settings, kind)
     # Freeze the defaults taken from settings into the input, so the snapshot rebuilds the same
@@ -519,7 +452,7 @@ def prepare(
         "kind": kind,
     }
     try:
-        template = env.get_template(f"{kind}.j2")
+        template = env.get_template(TEMPLATE_OF[kind])
         subject = getattr(model, "subject", "") or _render_block(template, "hal", context)
         subject = subject.replace(PIPE, "|")
         context["subject"] = subject
@@ -530,8 +463,8 @@ def prepare(
         markup = template.render(context)
         master = master_for(org, env, sources.get("_kop.j2"))
     except jinja2.TemplateError as exc:
-        raise _template_error(exc, f"{kind}.j2", kind) from None
-    writer = master.writer(f"{kind}.j2", images)
+        raise _template_error(exc, TEMPLATE_OF[kind], kind) from None
+    writer = master.writer(TEMPLATE_OF[kind], images)
     try:
         writer.feed(markup)
     except TemplateProblem as exc:

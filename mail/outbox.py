@@ -60,6 +60,7 @@ import logging
 import re
 import threading
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -77,6 +78,7 @@ from mail.message import AttachmentChanged, content_type_for, envelope_recipient
 from mail.render import TemplateContextError, render_bodies
 from mail.smtp import SmtpFailure, classify, make_client, send_prepared
 from models import clock
+from models.audit import record_step
 from models.db import get_engine
 from models.settings import Settings, get_settings
 from models.tables import (
@@ -86,7 +88,6 @@ from models.tables import (
     DispatchState,
     Letter,
     Region,
-    StepRecord,
 )
 
 log = logging.getLogger("pemantik.mail")
@@ -126,7 +127,34 @@ def message_id_for(key: str, domain: str) -> str:
 # --------------------------------------------------------------------------- enqueue
 
 
-def _check_address(value: str, what: str) -> str:
+@dataclass
+class OutboxMessage:
+    """One message to queue: everything :func:`enqueue` and :func:`enqueue_many` take.
+
+    ``step_no`` is the SOP step the message belongs to (the audit record of a failed delivery
+    is filed under it); None for messages that belong to no step (admin notices, digests).
+    """
+
+    key: str
+    recipient: str
+    subject: str
+    template: str
+    context: dict
+    step_no: int | None = None
+    recipient_name: str = ""
+    cc: Sequence[str] = ()
+    attachments: Sequence[Path] = ()
+    kind: str = ""
+    cycle_id: int | None = None
+    region_code: str | None = None
+    assessor_id: int | None = None
+    letter_id: int | None = None
+    in_reply_to: str = ""
+    references: Sequence[str] = ()
+
+
+def check_address(value: str, what: str) -> str:
+    """The normalised address, or :class:`OutboxError` naming ``what`` is wrong with it."""
     if _CRLF.search(value or ""):
         raise OutboxError(f"{what} '{value.strip()}' memuat baris baru (CR/LF); ditolak")
     try:
@@ -140,175 +168,273 @@ def _check_header(value: str, what: str) -> None:
         raise OutboxError(f"{what} memuat baris baru (CR/LF), yang tidak boleh ada di header surel")
 
 
-def _attachment_records(paths: list[Path], settings: Settings) -> list[dict[str, Any]]:
-    records = []
-    limit = settings.smtp.max_attachment_mb * 1024 * 1024
-    total = 0
-    for raw in paths:
-        path = Path(raw)
-        if not path.is_file():
-            raise OutboxError(f"lampiran {path} tidak ditemukan")
-        _check_header(path.name, f"nama berkas lampiran {path.name!r}")
-        data = path.read_bytes()
-        total += len(data)
-        if total > limit:
-            raise OutboxError(
-                f"lampiran {path.name} membuat ukuran lampiran {total / 1048576:.1f} MB, melebihi "
-                f"batas {settings.smtp.max_attachment_mb:g} MB (PEMANTIK_SMTP__MAX_ATTACHMENT_MB)"
-            )
-        records.append(
-            {
-                "path": str(path.resolve()),
-                "filename": path.name,
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "size": len(data),
-                "content_type": content_type_for(path),
-            }
-        )
-    return records
+class _RowBuilder:
+    """Turns an :class:`OutboxMessage` into the values of one outbox row, or refuses it.
 
-
-def _check_reference(session: Session, model: Any, key: Any, message: str) -> Any:
-    """Refuse an unknown region/assessor/letter/cycle; remembered per session (cheap batches).
-
-    Returns the cycle's year for a cycle, True otherwise.
+    The one place where a message is checked (addresses, headers, attachments, the region,
+    assessor, letter and cycle it names) and rendered; single and bulk enqueue both use it.
+    Checks of repeated values are remembered for the builder's lifetime (one batch).
     """
-    if key is None:
-        return None
-    known: dict = session.info.setdefault("pemantik_mail_known", {})
-    if (model, key) not in known:
-        obj = session.get(model, key)
-        if obj is None:
-            raise OutboxError(message)
-        known[(model, key)] = obj.year if model is Cycle else True
-    return known[(model, key)]
+
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self._addresses: dict[tuple[str, str], str | OutboxError] = {}
+        self._known: dict[tuple[Any, Any], Any] = {}
+
+    def address(self, value: str, what: str) -> str:
+        cached = self._addresses.get((value, what))
+        if cached is None:
+            try:
+                cached = check_address(value, what)
+            except OutboxError as exc:
+                cached = exc
+            self._addresses[(value, what)] = cached
+        if isinstance(cached, OutboxError):
+            raise cached
+        return cached
+
+    def reference(self, model: Any, key: Any, message: str) -> Any:
+        """Refuse an unknown region/assessor/letter/cycle; returns a cycle's year."""
+        if key is None:
+            return None
+        if (model, key) not in self._known:
+            obj = self.session.get(model, key)
+            if obj is None:
+                raise OutboxError(message)
+            self._known[(model, key)] = obj.year if model is Cycle else True
+        return self._known[(model, key)]
+
+    def attachments(self, paths: Sequence[Path]) -> list[dict[str, Any]]:
+        records = []
+        limit = self.settings.smtp.max_attachment_mb * 1024 * 1024
+        total = 0
+        for raw in paths:
+            path = Path(raw)
+            if not path.is_file():
+                raise OutboxError(f"lampiran {path.name} tidak ditemukan")
+            _check_header(path.name, f"nama berkas lampiran {path.name!r}")
+            data = path.read_bytes()
+            total += len(data)
+            if total > limit:
+                raise OutboxError(
+                    f"lampiran {path.name} membuat ukuran lampiran {total / 1048576:.1f} MB, "
+                    f"melebihi batas {self.settings.smtp.max_attachment_mb:g} MB "
+                    "(PEMANTIK_SMTP__MAX_ATTACHMENT_MB)"
+                )
+            records.append(
+                {
+                    "path": str(path.resolve()),
+                    "filename": path.name,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "size": len(data),
+                    "content_type": content_type_for(path),
+                }
+            )
+        return records
+
+    def row(self, msg: OutboxMessage, now: datetime) -> dict[str, Any]:
+        if not msg.key or not msg.key.strip():
+            raise OutboxError("kunci idempotensi surel kosong")
+        recipient = self.address(msg.recipient, "alamat penerima")
+        _check_header(msg.recipient_name, f"nama penerima {msg.recipient_name!r}")
+        cc = [self.address(a, "alamat tembusan (Cc)") for a in msg.cc]
+        if not msg.subject or not msg.subject.strip():
+            raise OutboxError("subjek surel kosong")
+        _check_header(msg.subject, f"subjek {msg.subject!r}")
+        _check_header(msg.in_reply_to, "In-Reply-To")
+        for ref in msg.references:
+            _check_header(ref, "References")
+        files = self.attachments(msg.attachments)
+        self.reference(
+            Region, msg.region_code, f"wilayah dengan kode {msg.region_code} tidak terdaftar"
+        )
+        self.reference(Assessor, msg.assessor_id, "asesor yang dituju tidak terdaftar")
+        self.reference(Letter, msg.letter_id, "surat yang dilampirkan tidak ditemukan")
+        year = self.reference(Cycle, msg.cycle_id, "siklus yang dituju tidak ditemukan")
+        token = reference_token(year or clock.today().year, msg.region_code or msg.assessor_id)
+        subject = msg.subject.strip()
+        subject = subject if token in subject else f"{token} {subject}"
+        values = {
+            **msg.context,
+            "subject": subject,
+            "reference": token,
+            "recipient_name": msg.recipient_name,
+            "sender_name": self.settings.sender_name,
+            "org": self.settings.organisation,
+            "zone": clock.zone_label(),
+            "lampiran": [f["filename"] for f in files],
+        }
+        try:
+            text, html = render_bodies(msg.template, values)
+        except TemplateContextError as exc:
+            raise OutboxError(str(exc)) from None
+        # Every column is given: a Core INSERT does not run the model's Python defaults.
+        return {
+            "idempotency_key": msg.key,
+            "cycle_id": msg.cycle_id,
+            "region_code": msg.region_code,
+            "assessor_id": msg.assessor_id,
+            "step_no": msg.step_no,
+            "kind": msg.kind or msg.template.rsplit("/", 1)[-1],
+            "recipient": recipient,
+            "recipient_name": msg.recipient_name,
+            "cc": cc or None,
+            "subject": subject,
+            "body_text": text,
+            "body_html": html,
+            "attachments": files or None,
+            "letter_id": msg.letter_id,
+            "message_id": message_id_for(msg.key, self.settings.smtp.message_id_domain),
+            "in_reply_to": msg.in_reply_to,
+            "references": " ".join(msg.references),
+            "state": DispatchState.QUEUED.value,
+            "attempts": 0,
+            "next_attempt_at": None,
+            "smtp_code": None,
+            "smtp_reply": "",
+            "sent_at": None,
+            "error": "",
+            "created_at": now,
+        }
 
 
 def enqueue(
     session: Session,
+    message: OutboxMessage | None = None,
     *,
-    key: str,
-    recipient: str,
-    subject: str,
-    template: str,
-    context: dict,
-    recipient_name: str = "",
-    cc: list[str] | None = None,
-    attachments: list[Path] | None = None,
-    kind: str = "",
-    cycle_id: int | None = None,
-    region_code: str | None = None,
-    assessor_id: int | None = None,
-    letter_id: int | None = None,
-    in_reply_to: str = "",
-    references: list[str] | None = None,
     settings: Settings | None = None,
+    **fields: Any,
 ) -> Dispatch:
-    """Queue one message under ``key``; an existing key returns its row unchanged.
+    """Queue one message (an :class:`OutboxMessage`, or its fields as keywords) under its key;
+    an existing key returns its row unchanged.
 
     Everything is validated and rendered before the row is added, so a refused message leaves
     nothing behind. The row is flushed in the caller's transaction (committed with it).
     """
-    if not key or not key.strip():
-        raise OutboxError("kunci idempotensi surel kosong")
-    t = Dispatch.__table__.c
-    if session.execute(sa_select(t.id).where(t.idempotency_key == key)).first() is not None:
-        return session.exec(select(Dispatch).where(Dispatch.idempotency_key == key)).one()
-    settings = settings or get_settings()
-
-    recipient_addr = _check_address(recipient, "alamat penerima")
-    _check_header(recipient_name, f"nama penerima {recipient_name!r}")
-    cc_addrs = [_check_address(a, "alamat tembusan (Cc)") for a in (cc or [])]
-    if not subject or not subject.strip():
-        raise OutboxError("subjek surel kosong")
-    _check_header(subject, f"subjek {subject!r}")
-    _check_header(in_reply_to, "In-Reply-To")
-    for ref in references or []:
-        _check_header(ref, "References")
-    files = _attachment_records(list(attachments or []), settings)
-
-    _check_reference(
-        session, Region, region_code, f"wilayah dengan kode {region_code} tidak terdaftar"
-    )
-    _check_reference(
-        session, Assessor, assessor_id, f"asesor dengan id {assessor_id} tidak terdaftar"
-    )
-    _check_reference(session, Letter, letter_id, f"surat dengan id {letter_id} tidak ditemukan")
-    if cycle_id is not None:
-        year = _check_reference(
-            session, Cycle, cycle_id, f"siklus dengan id {cycle_id} tidak ditemukan"
-        )
-    else:
-        year = clock.today().year
-    token = reference_token(year, region_code or assessor_id)
-    full_subject = subject.strip() if token in subject else f"{token} {subject.strip()}"
-
-    values = {
-        **context,
-        "subject": full_subject,
-        "reference": token,
-        "recipient_name": recipient_name,
-        "sender_name": settings.sender_name,
-        "org": settings.organisation,
-        "lampiran": [f["filename"] for f in files],
-    }
-    try:
-        text, html = render_bodies(template, values)
-    except TemplateContextError as exc:
-        raise OutboxError(str(exc)) from None
-
-    # Every column is given: a Core INSERT does not run the model's Python defaults.
-    data = {
-        "idempotency_key": key,
-        "cycle_id": cycle_id,
-        "region_code": region_code,
-        "assessor_id": assessor_id,
-        "kind": kind or template,
-        "recipient": recipient_addr,
-        "recipient_name": recipient_name,
-        "cc": cc_addrs or None,
-        "subject": full_subject,
-        "body_text": text,
-        "body_html": html,
-        "attachments": files or None,
-        "letter_id": letter_id,
-        "message_id": message_id_for(key, settings.smtp.message_id_domain),
-        "in_reply_to": in_reply_to,
-        "references": " ".join(references or []),
-        "state": DispatchState.QUEUED.value,
-        "attempts": 0,
-        "next_attempt_at": None,
-        "smtp_code": None,
-        "smtp_reply": "",
-        "sent_at": None,
-        "error": "",
-        "created_at": clock.now(),
-    }
-    # INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite): a concurrent enqueue of the same
-    # key cannot fail the caller's transaction, and no savepoint is needed (with the pysqlite
-    # driver, releasing a savepoint opened outside a transaction commits it).
+    msg = message or OutboxMessage(**fields)
+    if msg.key:
+        t = Dispatch.__table__.c
+        if session.execute(sa_select(t.id).where(t.idempotency_key == msg.key)).first():
+            return session.exec(select(Dispatch).where(Dispatch.idempotency_key == msg.key)).one()
+    row = _RowBuilder(session, settings or get_settings()).row(msg, clock.now())
     dialect = session.get_bind().dialect.name
+    inserted = session.scalars(_insert_ignore(dialect, orm=True), [row]).first()
+    if inserted is not None:
+        return inserted
+    # Lost a race with another transaction that queued the same key: that row wins.
+    return session.exec(select(Dispatch).where(Dispatch.idempotency_key == msg.key)).one()
+
+
+@dataclass
+class BulkResult:
+    inserted: dict[str, int] = field(default_factory=dict)  # key -> Dispatch id
+    existing: set[str] = field(default_factory=set)
+    refused: dict[str, str] = field(default_factory=dict)  # key -> Indonesian reason
+
+
+CHUNK = 2000  # rows per statement (well under the bind-parameter limits of both databases)
+
+
+def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """The keys among ``keys`` that already have an outbox row (one query per chunk)."""
+    keys = list(keys)
+    found: set[str] = set()
+    column = Dispatch.__table__.c.idempotency_key
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        found.update(session.execute(sa_select(column).where(column.in_(chunk))).scalars())
+    return found
+
+
+def enqueue_many(
+    session: Session, messages: Sequence[OutboxMessage], settings: Settings | None = None
+) -> BulkResult:
+    """Queue many messages in the caller's transaction, with exactly :func:`enqueue`'s checks
+    and rendering; keys already queued are left alone, refused messages are listed."""
+    result = BulkResult()
+    if not messages:
+        return result
+    result.existing = existing_keys(session, (m.key for m in messages))
+    builder = _RowBuilder(session, settings or get_settings())
+    now = clock.now()
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for msg in messages:
+        if msg.key in result.existing or msg.key in seen:
+            continue
+        seen.add(msg.key)
+        try:
+            rows.append(builder.row(msg, now))
+        except OutboxError as exc:
+            result.refused[msg.key] = str(exc)
+    result.inserted = _insert_rows(session, rows)
+    # A key inserted by a concurrent run between our lookup and our insert counts as existing.
+    result.existing.update(
+        r["idempotency_key"] for r in rows if r["idempotency_key"] not in result.inserted
+    )
+    return result
+
+
+def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING, on both databases: a concurrent
+    enqueue of the same key cannot fail the caller's transaction. Many rows on PostgreSQL go
+    through COPY into a temporary table first (psycopg re-parses big multi-row INSERTs)."""
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) > 50:
+        return _insert_copy(session, rows)
+    inserted: dict[str, int] = {}
+    for start in range(0, len(rows), CHUNK):
+        result = session.execute(_insert_ignore(dialect, orm=False), rows[start : start + CHUNK])
+        inserted.update({key: row_id for row_id, key in result})
+    return inserted
+
+
+@lru_cache(maxsize=4)
+def _insert_ignore(dialect: str, orm: bool) -> Any:
+    """The cached INSERT … ON CONFLICT DO NOTHING statement (parameters are passed apart so
+    the compiled statement is reused); ``orm`` returns the whole row as a ``Dispatch``."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only PostgreSQL and SQLite are supported
         raise OutboxError(f"basis data {dialect} tidak didukung")
-    # Parameters go separately so the compiled statement is cached across calls.
-    inserted = session.scalars(_insert_ignore(dialect, insert), [data]).first()
-    if inserted is not None:
-        return inserted
-    # Lost a race with another transaction that queued the same key: that row wins.
-    return session.exec(select(Dispatch).where(Dispatch.idempotency_key == key)).one()
-
-
-@lru_cache(maxsize=4)
-def _insert_ignore(dialect: str, insert: Any) -> Any:
-    return (
-        insert(Dispatch)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Dispatch)
+    table = Dispatch.__table__
+    statement = insert(Dispatch if orm else table).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
     )
+    return statement.returning(*([Dispatch] if orm else [table.c.id, table.c.idempotency_key]))
+
+
+def _insert_copy(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING."""
+    from sqlalchemy import text
+
+    from models.db import copy_rows
+
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    # Same column types as the outbox table, no constraints; dropped at the end (or with the
+    # transaction when anything fails, since DDL is transactional in PostgreSQL).
+    session.execute(
+        text(
+            "CREATE TEMP TABLE dispatch_in ON COMMIT DROP AS "
+            f'SELECT {names} FROM "dispatch" WITH NO DATA'
+        )
+    )
+    copy_rows(session, "dispatch_in", columns, ([r[c] for c in columns] for r in rows))
+    inserted = session.execute(
+        text(
+            f'INSERT INTO "dispatch" ({names}) SELECT {names} FROM dispatch_in '
+            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key"
+        )
+    )
+    result = {key: row_id for row_id, key in inserted}
+    session.execute(text("DROP TABLE dispatch_in"))
+    return result
 
 
 def find_by_message_id(session: Session, message_id: str) -> Dispatch | None:
@@ -390,7 +516,7 @@ def _due_ids(engine: Engine, keys: list[str] | None, now: datetime) -> list[int]
         return [r[0] for r in conn.execute(query)]
 
 
-def _claim(engine: Engine, ids: list[int], lease_until: datetime) -> list[Dispatch]:
+def claim_due_rows(engine: Engine, ids: list[int], lease_until: datetime) -> list[Dispatch]:
     """Claim the still-due rows among ``ids`` in one committed transaction."""
     now = clock.now()
     table = Dispatch.__table__
@@ -451,17 +577,6 @@ class _Result:
     released: bool = False  # claimed but never attempted (the server went away first)
 
 
-def _step_for_kind(kind: str) -> int:
-    from models.sop import sop_steps
-
-    word = kind.split("_")[0].lower()
-    if word:
-        for s in sop_steps():
-            if word in s.document.lower():
-                return s.number
-    return 0
-
-
 def _notify_admin(session: Session, row: Dispatch, error: str, settings: Settings) -> str | None:
     if row.kind == NOTICE_KIND:
         log.error("notifikasi admin %s gagal dikirim; tidak dibuat notifikasi baru", row.message_id)
@@ -479,14 +594,13 @@ def _notify_admin(session: Session, row: Dispatch, error: str, settings: Setting
                 "judul": "Sebuah surel tidak dapat dikirim dan tidak akan dicoba lagi.",
                 "paragraf": [
                     "Mohon periksa alamat penerima atau hubungi penerima melalui saluran lain, "
-                    "lalu kirim ulang dengan nomor putaran (round) yang baru bila perlu."
+                    "lalu kirim ulang surat tersebut dengan aksi admin Kirim Ulang Surat bila "
+                    "perlu."
                 ],
                 "rincian": {
                     "Penerima": row.recipient,
                     "Jenis": row.kind,
                     "Subjek": row.subject,
-                    "Kunci": row.idempotency_key,
-                    "Message-ID": row.message_id,
                     "Percobaan": row.attempts,
                     "Galat": error,
                 },
@@ -599,15 +713,14 @@ def _record(
                 notice = _notify_admin(session, row, values["error"], settings)
                 if notice:
                     report.notices.append(notice)
-                if row.cycle_id is not None:
-                    record = StepRecord(
+                if row.cycle_id is not None and row.step_no is not None:
+                    record = record_step(
+                        session,
                         cycle_id=row.cycle_id,
                         region_code=row.region_code,
                         assessor_id=row.assessor_id,
-                        step_no=_step_for_kind(row.kind),
-                        actor="Aptika",
+                        step_no=row.step_no,
                         event=FAILED_EVENT,
-                        completed_at=now,
                         outcome=f"Surel {row.kind} kepada {row.recipient} gagal dikirim",
                         who="sistem",
                         document_id=row.letter_id,
@@ -619,8 +732,6 @@ def _record(
                             "error": values["error"],
                         },
                     )
-                    session.add(record)
-                    session.flush()
                     report.step_records.append(record.id)
         session.commit()
 
@@ -702,7 +813,7 @@ async def _run_round(
                 chunk = [pending.popleft() for _ in range(min(chunk_size, len(pending)))]
                 lease = clock.now() + timedelta(seconds=lease_seconds)
                 # Database work runs in a thread so the other sessions keep sending meanwhile.
-                rows = await asyncio.to_thread(_claim, engine, chunk, lease)
+                rows = await asyncio.to_thread(claim_due_rows, engine, chunk, lease)
                 results: list[_Result] = []
                 try:
                     for row in rows:

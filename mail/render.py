@@ -1,6 +1,7 @@
 """Render an email's text and HTML bodies from the Indonesian jinja2 templates.
 
-Templates live in ``mail/templates/<name>.txt.j2`` and ``<name>.html.j2`` (HTML autoescaped).
+Templates live in ``mail/templates/<name>.txt.j2`` and ``<name>.html.j2`` (HTML autoescaped);
+a phase's templates sit in its folder (``invitation/undangan``), shared ones at the top.
 Each template documents the ``context`` keys it reads in a jinja comment at its top. A missing
 key stops rendering with :class:`TemplateContextError` naming the template and the key, so a
 message is never queued with a hole in it; optional keys are tested with ``{% if key %}``.
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from letters import formats
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -44,53 +47,67 @@ def _as_date(value: Any) -> date:
 
 
 def _tanggal(value: Any) -> str:
-    from letters.dates import format_date_id
-
-    return format_date_id(_as_date(value))
+    return formats.long_date(_as_date(value))
 
 
 def _tanggal_hari(value: Any) -> str:
-    from letters.dates import format_date_id
-
-    return format_date_id(_as_date(value), with_day=True)
+    return formats.long_date(_as_date(value), with_day=True)
 
 
 def _angka(value: Any, digits: int = 2) -> str:
     """A number the Indonesian way: 3,46 (comma decimals)."""
-    from babel.numbers import format_decimal
-
     if isinstance(value, jinja2.Undefined):
         value._fail_with_undefined_error()
-    return format_decimal(value, "#,##0." + "0" * digits, locale="id")
+    return formats.decimal_comma(value, digits)
+
+
+def _memoised(original: Any) -> Any:
+    """A date filter that formats each distinct date once per process (thousands of
+    reminders a day share a handful of due dates; babel's formatting dominates otherwise)."""
+    cached = lru_cache(maxsize=4096)(original)
+
+    def apply(value: Any) -> str:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return cached(value)
+        return original(value)
+
+    return apply
 
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
+    # Templates change on deploy, not while the product runs: no file check per message.
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        auto_reload=False,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=_OptionalFalsyUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["tanggal"] = _tanggal
-    env.filters["tanggal_hari"] = _tanggal_hari
+    env.filters["tanggal"] = _memoised(_tanggal)
+    env.filters["tanggal_hari"] = _memoised(_tanggal_hari)
     env.filters["angka"] = _angka
     return env
 
 
-def available_templates() -> list[str]:
-    return sorted(
-        p.name.removesuffix(".txt.j2")
-        for p in TEMPLATES_DIR.glob("*.txt.j2")
-        if not p.name.startswith("_")
+@lru_cache(maxsize=1)
+def available_templates() -> tuple[str, ...]:
+    """Every template name, e.g. ``umum`` or ``invitation/undangan`` (a phase's templates sit
+    in the phase's folder)."""
+    return tuple(
+        sorted(
+            p.relative_to(TEMPLATES_DIR).as_posix().removesuffix(".txt.j2")
+            for p in TEMPLATES_DIR.rglob("*.txt.j2")
+            if not p.name.startswith("_")
+        )
     )
 
 
 def render_bodies(template: str, values: Mapping[str, Any]) -> tuple[str, str]:
     """Return (text, html) for ``template`` rendered with ``values``."""
-    if template.startswith("_") or not (TEMPLATES_DIR / f"{template}.txt.j2").is_file():
+    if template not in available_templates():
         raise TemplateContextError(
             f"templat surel '{template}' tidak dikenal; yang tersedia: "
             + ", ".join(available_templates())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,3 +78,18 @@ def migrate(url: str | None = None) -> None:
         cfg = alembic_config(url)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def copy_rows(session: Session, table: str, columns: list[str], rows: Iterable[Sequence]) -> None:
+    """PostgreSQL ``COPY table (columns) FROM STDIN`` on the session's own connection.
+
+    psycopg re-parses every multi-row ``INSERT … VALUES`` statement (thousands of parameters);
+    COPY streams the rows instead, in the same transaction.
+    """
+    from psycopg.types.json import Json
+
+    raw = session.connection().connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([Json(v) if isinstance(v, dict | list) else v for v in row])

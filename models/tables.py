@@ -109,11 +109,8 @@ class Cycle(SQLModel, table=True):
     instrument_code: str
     instrument_version: str = ""
     start_date: date
-    session_date: date | None = None
-    venue: str = ""
     state: str = CycleState.DRAFT
     params: dict | None = _json(default=None)  # the cycle flow's parameters, as given
-    step_overrides: dict | None = _json(default=None)  # {"3": 10} → step 3 takes 10 days
     flow_run_id: str | None = None
     created_at: datetime = _ts(nullable=False, default_factory=now)
     closed_at: datetime | None = _ts()
@@ -131,8 +128,6 @@ class RegionProcess(SQLModel, table=True):
     state: str = ProcessState.PENDING
     due_date: date | None = None
     waiting_for: str = ""  # what the open wait expects, in Indonesian
-    wait_key: str = ""  # the Prefect input key of the open wait
-    wait_started: date | None = None
     session_date: date | None = None  # overrides the cycle's date (rescheduled region)
     flow_run_id: str | None = None
     updated_at: datetime = _ts(nullable=False, default_factory=now)
@@ -211,6 +206,7 @@ class Dispatch(SQLModel, table=True):
     cycle_id: int | None = Field(default=None, foreign_key="cycle.id", index=True)
     region_code: str | None = Field(default=None, foreign_key="region.code")
     assessor_id: int | None = Field(default=None, foreign_key="assessor.id")
+    step_no: int | None = None  # the SOP step the message belongs to (audit of failures)
     kind: str = ""
     recipient: str
     recipient_name: str = ""
@@ -388,21 +384,19 @@ class WaitState(StrEnum):
 
 
 class Wait(SQLModel, table=True):
-    """One open wait on a person (the general mechanism behind every pause in the SOP).
+    """One open wait on people (the general mechanism behind every pause in the SOP).
 
-    A flow opens a Wait when it suspends for input and closes it when the input is accepted.
-    Reminders, the status grid and the CLI/email doors all read this table; the Prefect run and
-    its input key say which suspended run to resume.
+    A flow opens a Wait when it suspends for a stage's input and closes it when the stage is
+    complete. Everything else about the wait (who owes it, how it is described) belongs to the
+    stage named by ``kind`` (services/stage.py). Reminders, the status grid and the doors read
+    this table; the Prefect run and its input key say which suspended run to resume.
     """
 
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     region_code: str = Field(foreign_key="region.code")
-    assessor_id: int | None = Field(default=None, foreign_key="assessor.id")
     step_no: int
-    party: str  # "wilayah" (the Kab/Kota PIC) / "asesor" / "admin"
-    kind: str  # jawaban / konfirmasi / kesediaan / kehadiran / nilai / penerimaan
-    description: str = ""  # what is expected, in Indonesian
+    kind: str  # the stage: jawaban / konfirmasi / kehadiran / nilai / penerimaan
     flow_run_id: str = ""
     input_key: str = ""
     started_on: date

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from letters.dates import format_date_id
+from letters.formats import long_date
 from models.sop import step
 from models.workdays import WorkCalendar
 from reminders.ladder import Ladder, Rung
@@ -106,7 +106,7 @@ def _step_label(step_no: int) -> str:
 
 def render_text(template: str, wait: WaitView, offset: int, due_text: str) -> str:
     return template.format(
-        uraian=wait.description or f"{wait.kind} langkah {wait.step_no}",
+        uraian=wait.description,
         tenggat=due_text,
         wilayah=wait.region_name or wait.region_code,
         langkah=_step_label(wait.step_no),
@@ -169,7 +169,7 @@ def decide_day(
             continue
         due_text = due_texts.get(wait.due_date)
         if due_text is None:
-            due_text = due_texts[wait.due_date] = format_date_id(wait.due_date, with_day=True)
+            due_text = due_texts[wait.due_date] = long_date(wait.due_date, with_day=True)
         recipient, name, warning = _address(rung.to, wait, admin_email)
         cc: list[str] = []
         for role in rung.cc:

@@ -6,18 +6,20 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from letters.dates import format_date_id
+from letters.formats import long_date
+from models.audit import record_step
+from models.lookups import open_waits
+from models.sop import step
 from models.tables import (
     Assessor,
     Cycle,
     Extension,
     Region,
     RegionProcess,
-    StepRecord,
     Wait,
-    WaitState,
 )
 from models.workdays import WorkCalendar, calendar_from_settings
+from services.waits import Party, stage
 
 
 class ExtensionError(ValueError):
@@ -45,7 +47,7 @@ def grant_extension(
     """
     if (new_due is None) == (extra_days is None):
         raise ExtensionError(
-            "isi salah satu: jumlah hari tambahan (--hari) atau tanggal baru (--sampai)"
+            "isi salah satu saja: jumlah hari kerja tambahan atau tanggal tenggat baru"
         )
     if not (reason or "").strip():
         raise ExtensionError("alasan perpanjangan wajib diisi")
@@ -59,34 +61,21 @@ def grant_extension(
     if session.get(Region, region_code) is None:
         raise ExtensionError(f"wilayah {region_code} tidak dikenal")
     if assessor_id is not None and session.get(Assessor, assessor_id) is None:
-        raise ExtensionError(f"asesor dengan id {assessor_id} tidak dikenal")
+        raise ExtensionError("asesor yang disebut tidak terdaftar")
 
-    query = select(Wait).where(
-        Wait.cycle_id == cycle_id,
-        Wait.region_code == region_code,
-        Wait.step_no == step_no,
-        Wait.state == WaitState.OPEN,
-    )
-    query = query.where(
-        Wait.assessor_id == assessor_id if assessor_id is not None else Wait.assessor_id.is_(None)
-    )
-    waits = list(session.exec(query.with_for_update()))
-    if not waits and assessor_id is not None:
-        # One wait for all assessors of the region (as the region flow opens them): extending
-        # it for one assessor moves it for the wait as a whole.
-        shared = select(Wait).where(
-            Wait.cycle_id == cycle_id,
-            Wait.region_code == region_code,
-            Wait.step_no == step_no,
-            Wait.state == WaitState.OPEN,
-            Wait.assessor_id.is_(None),
-        )
-        waits = [w for w in session.exec(shared.with_for_update()) if "asesor" in w.party]
+    # The region's wait on the step is shared by all of its parties (the region and its
+    # assessors): extending it for one assessor moves it for the wait as a whole.
+    # A step is covered by the stage that waits on it (the answers' wait covers steps 3–4).
+    waits = [
+        w
+        for w in open_waits(session, cycle_id, region_code, for_update=True)
+        if step_no == stage(w.kind).step_no or step_no in stage(w.kind).done_steps
+    ]
     if not waits:
-        who = f"asesor {assessor_id} untuk " if assessor_id is not None else ""
+        who = "asesor tersebut untuk " if assessor_id is not None else ""
         raise ExtensionError(
-            f"tidak ada penantian terbuka pada langkah {step_no} untuk {who}wilayah "
-            f"{region_code} dalam siklus {cycle.year}"
+            f"tidak ada penantian terbuka pada tahap «{step(step_no).activity}» untuk {who}"
+            f"wilayah {region_code} dalam siklus {cycle.year}"
         )
     calendar = calendar or calendar_from_settings(session)
     old_due = max(w.due_date for w in waits)
@@ -95,30 +84,28 @@ def grant_extension(
     assert new_due is not None
     if new_due <= old_due:
         raise ExtensionError(
-            f"tanggal baru {format_date_id(new_due)} harus sesudah tenggat sekarang "
-            f"{format_date_id(old_due)}"
+            f"tanggal baru {long_date(new_due)} harus sesudah tenggat sekarang {long_date(old_due)}"
         )
     if not calendar.is_working_day(new_due):
         why = calendar.holiday_name(new_due) or "akhir pekan"
         raise ExtensionError(
-            f"tanggal baru {format_date_id(new_due, with_day=True)} bukan hari kerja ({why})"
+            f"tanggal baru {long_date(new_due, with_day=True)} bukan hari kerja ({why})"
         )
 
     for wait in waits:
         wait.due_date = new_due
         wait.extended = True
         session.add(wait)
-    if assessor_id is None:
-        process = session.exec(
-            select(RegionProcess).where(
-                RegionProcess.cycle_id == cycle_id,
-                RegionProcess.region_code == region_code,
-                RegionProcess.current_step == step_no,
-            )
-        ).first()
-        if process is not None:
-            process.due_date = new_due
-            session.add(process)
+    process = session.exec(
+        select(RegionProcess).where(
+            RegionProcess.cycle_id == cycle_id,
+            RegionProcess.region_code == region_code,
+            RegionProcess.current_step.in_({w.step_no for w in waits}),
+        )
+    ).first()
+    if process is not None:
+        process.due_date = new_due
+        session.add(process)
     extension = Extension(
         cycle_id=cycle_id,
         region_code=region_code,
@@ -131,26 +118,23 @@ def grant_extension(
     )
     session.add(extension)
     session.flush()
-    session.add(
-        StepRecord(
-            cycle_id=cycle_id,
-            region_code=region_code,
-            assessor_id=assessor_id,
-            step_no=step_no,
-            actor="Bidang Aptika",
-            event="extended",
-            due_date=new_due,
-            outcome=f"tenggat diperpanjang dari {format_date_id(old_due)} "
-            f"menjadi {format_date_id(new_due)}",
-            who=granted_by.strip(),
-            detail={
-                "extension_id": extension.id,
-                "old_due": old_due.isoformat(),
-                "new_due": new_due.isoformat(),
-                "reason": reason.strip(),
-                "wait_ids": [w.id for w in waits],
-            },
-        )
+    record_step(
+        session,
+        cycle_id=cycle_id,
+        region_code=region_code,
+        assessor_id=assessor_id,
+        step_no=step_no,
+        event="extended",
+        due_date=new_due,
+        outcome=f"tenggat diperpanjang dari {long_date(old_due)} menjadi {long_date(new_due)}",
+        who=granted_by.strip(),
+        detail={
+            "extension_id": extension.id,
+            "old_due": old_due.isoformat(),
+            "new_due": new_due.isoformat(),
+            "reason": reason.strip(),
+            "wait_ids": [w.id for w in waits],
+        },
     )
     session.flush()
     return extension
@@ -161,7 +145,6 @@ def notify_extension(session: Session, extension: Extension) -> str:
     Cc. Returns the outbox key (idempotent per extension); send it with the outbox."""
     from mail.outbox import enqueue
     from models.settings import get_settings
-    from models.sop import step
 
     settings = get_settings()
     cycle = session.get(Cycle, extension.cycle_id)
@@ -171,18 +154,15 @@ def notify_extension(session: Session, extension: Extension) -> str:
         Wait.region_code == extension.region_code,
         Wait.step_no == extension.step_no,
     )
-    query = query.where(
-        Wait.assessor_id == extension.assessor_id
-        if extension.assessor_id is not None
-        else Wait.assessor_id.is_(None)
-    )
     wait = session.exec(query.order_by(Wait.id.desc())).first()
-    what = wait.description if wait and wait.description else step(extension.step_no).activity
     if extension.assessor_id is not None:
         assessor = session.get(Assessor, extension.assessor_id)
         recipient, name = assessor.email, assessor.name
+        party = Party("asesor", assessor.id, assessor.name, assessor.email)
     else:
         recipient, name = region.pic_email, region.pic_name
+        party = Party("wilayah")
+    what = stage(wait.kind).request_for(party) if wait else step(extension.step_no).activity
     key = f"perpanjangan/{extension.id}"
     enqueue(
         session,
@@ -196,13 +176,14 @@ def notify_extension(session: Session, extension: Extension) -> str:
             "paragraf": [
                 f"Dengan hormat, bersama ini kami sampaikan bahwa tenggat {what} untuk "
                 f"PeManTIK Tahun {cycle.year} {region.name} diperpanjang dari "
-                f"{format_date_id(extension.old_due, with_day=True)} menjadi "
-                f"{format_date_id(extension.new_due, with_day=True)}.",
+                f"{long_date(extension.old_due, with_day=True)} menjadi "
+                f"{long_date(extension.new_due, with_day=True)}.",
                 f"Alasan perpanjangan: {extension.reason}",
                 "Atas perhatian dan kerja samanya kami ucapkan terima kasih.",
             ]
         },
         kind="perpanjangan",
+        step_no=extension.step_no,
         cycle_id=extension.cycle_id,
         region_code=extension.region_code,
         assessor_id=extension.assessor_id,

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from letters.dates import format_date_id
+from letters.formats import long_date
 from reminders.status import STATUS_LABELS, CellStatus, Grid
 
 RICH_STYLES = {
@@ -30,7 +30,7 @@ XLSX_FILLS = {
 
 
 def grid_title(grid: Grid) -> str:
-    return f"Status Siklus PeManTIK {grid.year} per {format_date_id(grid.today, with_day=True)}"
+    return f"Status Siklus PeManTIK {grid.year} per {long_date(grid.today, with_day=True)}"
 
 
 def grid_table(grid: Grid) -> Table:

@@ -9,25 +9,24 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 
-from sqlalchemy import insert, or_
+from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
+from letters.formats import numeric_date
 from mail import outbox
-from models import clock
+from mail.outbox import OutboxMessage, enqueue_many, existing_keys
+from models.audit import record_steps
 from models.db import session_scope
 from models.settings import Settings, get_settings
 from models.tables import (
-    Assessor,
     Cycle,
     CycleState,
     Dispatch,
     Letter,
     Region,
-    StepRecord,
     Wait,
     WaitState,
 )
@@ -41,8 +40,9 @@ from reminders.decide import (
     parse_reminder_key,
 )
 from reminders.ladder import Ladder, load_ladder
-from reminders.queue import Outgoing, copy_rows, enqueue_many, existing_keys
 from reminders.targets import expand_targets
+from services.outgoing import letter_attachment
+from services.waits import stage
 
 log = logging.getLogger("pemantik.reminders")
 
@@ -87,8 +87,9 @@ class ReminderReport:
 
 
 def load_open_waits(session: Session) -> list[WaitView]:
-    """Every open wait of a cycle not yet reported, with its region and assessor (one query)."""
-    w, r, c, a = (t.__table__.c for t in (Wait, Region, Cycle, Assessor))
+    """Every open wait of a cycle not yet reported, with its region (one query); who owes
+    each one is asked of its stage afterwards (reminders.targets)."""
+    w, r, c = (t.__table__.c for t in (Wait, Region, Cycle))
     query = (
         sa_select(
             w.id,
@@ -101,19 +102,13 @@ def load_open_waits(session: Session) -> list[WaitView]:
             r.head_title,
             r.head_email,
             w.step_no,
-            w.party,
             w.kind,
-            w.description,
             w.due_date,
             w.extended,
-            w.assessor_id,
-            a.name,
-            a.email,
         )  # fmt: skip
         .select_from(Wait.__table__)
         .join(Region.__table__, r.code == w.region_code)
         .join(Cycle.__table__, c.id == w.cycle_id)
-        .outerjoin(Assessor.__table__, a.id == w.assessor_id)
         .where(w.state == WaitState.OPEN.value, c.state != CycleState.REPORTED.value)
         .order_by(w.id)
     )
@@ -129,14 +124,11 @@ def load_open_waits(session: Session) -> list[WaitView]:
             head_title=row[7] or "",
             head_email=row[8] or "",
             step_no=row[9],
-            party=row[10],
-            kind=row[11],
-            description=row[12] or "",
-            due_date=row[13],
-            extended=bool(row[14]),
-            assessor_id=row[15],
-            assessor_name=row[16] or "",
-            assessor_email=row[17] or "",
+            party="",
+            kind=row[10],
+            description="",
+            due_date=row[11],
+            extended=bool(row[12]),
         )  # fmt: skip
         for row in session.execute(query)
     ]
@@ -155,20 +147,20 @@ def sent_catch_up(session: Session, ladder: Ladder) -> set[tuple[int, str, int |
 def _context(decision: Decision) -> dict:
     """Values for any of the reminder templates (pengingat, umum, notifikasi_admin)."""
     wait = decision.wait
-    hal = wait.description or wait.kind
+    pending = wait.description
     if wait.party == "asesor":
-        hal = f"{hal} untuk {wait.region_name}"
+        pending = f"{pending} untuk {wait.region_name}"
     return {
-        "tahun": wait.cycle_year,
-        "hal": hal,
-        "tenggat": wait.due_date,
-        "nama_wilayah": wait.region_name if wait.party != "asesor" else "",
-        "sisa_hari": -decision.offset,
+        "year": wait.cycle_year,
+        "pending": pending,
+        "due_date": wait.due_date,
+        "region_name": wait.region_name if wait.party != "asesor" else "",
+        "days_left": -decision.offset,
         "judul": decision.subject,
         "paragraf": [decision.message] if decision.message else [],
         "rincian": {
             "Wilayah": f"{wait.region_code} {wait.region_name}",
-            "Langkah SOP": wait.step_no,
+            "Tahap": stage(wait.kind).title,
             "Pihak": wait.assessor_name or PARTY_LABELS.get(wait.party, wait.party),
             "Tenggat": wait.due_date.isoformat() + (" (diperpanjang)" if wait.extended else ""),
             "Hari kerja dari tenggat": decision.offset,
@@ -176,37 +168,39 @@ def _context(decision: Decision) -> dict:
     }
 
 
-def _outgoing(decision: Decision, letter_id: int | None = None) -> Outgoing:
+def reminder_message(decision: Decision, letter: Letter | None = None) -> OutboxMessage:
+    """The outbox message of one reminder (with its Surat Pengingat attached, if any)."""
     wait = decision.wait
-    return Outgoing(
+    context = _context(decision)
+    if letter is not None:
+        context["letter"] = {"number": letter.number, "subject": letter.subject}
+    return OutboxMessage(
         key=decision.key,
+        step_no=wait.step_no,
         recipient=decision.recipient,
         recipient_name=decision.recipient_name,
         cc=decision.cc,
         subject=decision.subject,
         template=decision.rung.template,
-        context=_context(decision),
-        year=wait.cycle_year,
+        context=context,
+        attachments=[letter_attachment(letter)] if letter is not None else (),
         kind="pengingat",
         cycle_id=wait.cycle_id,
         region_code=wait.region_code,
         assessor_id=wait.assessor_id,
-        letter_id=letter_id,
+        letter_id=letter.id if letter is not None else None,
     )
 
 
-def _step_record(decision: Decision, dispatch_id: int, now: datetime, letter_id: int | None):
+def _step_record(decision: Decision, dispatch_id: int, letter_id: int | None) -> dict:
     wait = decision.wait
     return {
         "cycle_id": wait.cycle_id,
         "region_code": wait.region_code,
         "assessor_id": wait.assessor_id,
         "step_no": wait.step_no,
-        "actor": "Bidang Aptika",
         "event": "reminder",
-        "started_at": None,
         "due_date": wait.due_date,
-        "completed_at": now,
         "outcome": f"Pengingat {decision.rung.key} diantrekan untuk {decision.recipient}",
         "who": "sistem",
         "document_id": letter_id,
@@ -220,7 +214,6 @@ def _step_record(decision: Decision, dispatch_id: int, now: datetime, letter_id:
             "recipient": decision.recipient,
             "cc": list(decision.cc),
         },
-        "recorded_at": now,
     }
 
 
@@ -244,7 +237,7 @@ def _issue_reminder_letter(session: Session, decision: Decision, today: date) ->
         },
         "year": wait.cycle_year,
         "region_name": wait.region_name,
-        "pending": wait.description or wait.kind,
+        "pending": wait.description,
         "due_date": wait.due_date,
         "cc": [f"PIC PeManTIK {wait.region_name}", "Admin PeManTIK"],
     }
@@ -263,7 +256,7 @@ def _issue_reminder_letter(session: Session, decision: Decision, today: date) ->
     )
 
 
-def _queue_with_letters(
+def queue_with_letters(
     session: Session,
     decisions: list[Decision],
     today: date,
@@ -301,34 +294,15 @@ def _queue_with_letters(
             report.warnings.append(
                 f"PDF Surat Pengingat tidak dapat dibuat ({exc}); dilampirkan .docx"
             )
+    bulk = enqueue_many(session, [reminder_message(d, letter) for d, letter in issued], settings)
+    report.errors.extend(f"{key}: {reason}" for key, reason in bulk.refused.items())
     for decision, letter in issued:
-        try:
-            with session.begin_nested():
-                row = outbox.enqueue(
-                    session,
-                    key=decision.key,
-                    recipient=decision.recipient,
-                    recipient_name=decision.recipient_name,
-                    cc=list(decision.cc),
-                    subject=decision.subject,
-                    template=decision.rung.template,
-                    context={**_context(decision), "nomor_surat": letter.number},
-                    attachments=[Path(letter.pdf_path or letter.file_path)],
-                    kind="pengingat",
-                    cycle_id=decision.wait.cycle_id,
-                    region_code=decision.wait.region_code,
-                    assessor_id=decision.wait.assessor_id,
-                    letter_id=letter.id,
-                    settings=settings,
-                )
-        except outbox.OutboxError as exc:
-            report.errors.append(f"{decision.key}: {exc}")
-            continue
-        report.letters.append(letter.number)
-        report.queued.append(decision.key)
-        done.append((decision, row.id, letter.id))
+        if decision.key in bulk.inserted:
+            report.letters.append(letter.number)
+            report.queued.append(decision.key)
+            done.append((decision, bulk.inserted[decision.key], letter.id))
     if fallback:
-        bulk = enqueue_many(session, [_outgoing(d) for d in fallback], settings)
+        bulk = enqueue_many(session, [reminder_message(d) for d in fallback], settings)
         report.errors.extend(f"{key}: {reason}" for key, reason in bulk.refused.items())
         for decision in fallback:
             if decision.key in bulk.inserted:
@@ -348,7 +322,7 @@ def _queue_digest(
     rows = [
         {
             "wilayah": f"{w.region_name} ({w.region_code})",
-            "langkah": _step_title(w.step_no),
+            "langkah": stage(w.kind).title,
             "uraian": w.description or w.kind,
             "pihak": w.assessor_name or PARTY_LABELS.get(w.party, w.party),
             "tenggat": w.due_date,
@@ -358,7 +332,7 @@ def _queue_digest(
         for w, late in plan.overdue[:DIGEST_MAX_ROWS]
     ]
     subject = ladder.digest.subject.format(
-        tanggal=plan.today.strftime("%d-%m-%Y"), jumlah=len(plan.overdue)
+        tanggal=numeric_date(plan.today), jumlah=len(plan.overdue)
     )
     try:
         outbox.enqueue(
@@ -382,13 +356,6 @@ def _queue_digest(
         return
     report.digest_key = key
     report.queued.append(key)
-
-
-def _step_title(step_no: int) -> str:
-    from models.sop import sop_steps
-
-    steps = sop_steps()
-    return steps[step_no - 1].task_name if 1 <= step_no <= len(steps) else f"Langkah {step_no}"
 
 
 def plan_and_queue(
@@ -426,24 +393,19 @@ def plan_and_queue(
     started = time.perf_counter()
     plain = [d for d in plan.decisions if not d.rung.letter]
     with_letter = [d for d in plan.decisions if d.rung.letter]
-    bulk = enqueue_many(session, [_outgoing(d) for d in plain], settings)
+    bulk = enqueue_many(session, [reminder_message(d) for d in plain], settings)
     report.already_queued += len(bulk.existing)
     report.errors.extend(f"{key}: {reason}" for key, reason in bulk.refused.items())
     queued: list[tuple[Decision, int, int | None]] = [
         (d, bulk.inserted[d.key], None) for d in plain if d.key in bulk.inserted
     ]
     report.queued.extend(d.key for d, _, _ in queued)
-    queued.extend(_queue_with_letters(session, with_letter, today, settings, report))
+    queued.extend(queue_with_letters(session, with_letter, today, settings, report))
     _queue_digest(session, plan, ladder, settings, report)
 
     # One audit record per reminder actually queued by this run.
-    now = clock.now()
-    records = [_step_record(d, dispatch_id, now, letter_id) for d, dispatch_id, letter_id in queued]
-    if records and session.get_bind().dialect.name == "postgresql":
-        columns = list(records[0])
-        copy_rows(session, "steprecord", columns, ([r[c] for c in columns] for r in records))
-    elif records:
-        session.execute(insert(StepRecord.__table__), records)
+    records = [_step_record(d, dispatch_id, letter_id) for d, dispatch_id, letter_id in queued]
+    record_steps(session, records)
     report.step_records = len(records)
     session.flush()
     report.seconds["queue"] = time.perf_counter() - started

@@ -8,19 +8,17 @@ from enum import StrEnum
 
 from sqlmodel import Session, select
 
-from models import clock
+from models import clock, lookups
 from models.sop import sop_steps
 from models.tables import (
-    Cycle,
-    Extension,
     ProcessState,
     Region,
     RegionProcess,
     StepRecord,
     Wait,
-    WaitState,
 )
 from models.workdays import WorkCalendar, calendar_from_settings
+from services.context import cycle_by_year
 
 
 class CellStatus(StrEnum):
@@ -103,18 +101,6 @@ class Grid:
         return records
 
 
-class StatusError(ValueError):
-    """Bad input for the status grid (Indonesian message)."""
-
-
-def find_cycle(session: Session, year: int) -> Cycle:
-    """The newest cycle of a year."""
-    cycle = session.exec(select(Cycle).where(Cycle.year == year).order_by(Cycle.id.desc())).first()
-    if cycle is None:
-        raise StatusError(f"siklus tahun {year} tidak ditemukan")
-    return cycle
-
-
 def status_grid(
     session: Session,
     year: int,
@@ -122,7 +108,7 @@ def status_grid(
     calendar: WorkCalendar | None = None,
 ) -> Grid:
     """The grid of the newest cycle of ``year`` as of ``today`` (WITA date by default)."""
-    cycle = find_cycle(session, year)
+    cycle = cycle_by_year(session, year)
     today = today or clock.today()
     calendar = calendar or calendar_from_settings(session)
     steps = sop_steps()
@@ -143,14 +129,8 @@ def status_grid(
         days = [d for d in (done.get(key), day) if d is not None]
         done[key] = max(days) if days else None
     waits: dict[tuple[str, int], list[Wait]] = {}
-    for wait in session.exec(
-        select(Wait).where(Wait.cycle_id == cycle.id, Wait.state == WaitState.OPEN)
-    ):
+    for wait in lookups.open_waits(session, cycle.id):
         waits.setdefault((wait.region_code, wait.step_no), []).append(wait)
-    extended_keys = {
-        (e.region_code, e.step_no, e.assessor_id)
-        for e in session.exec(select(Extension).where(Extension.cycle_id == cycle.id))
-    }
 
     codes = set(processes) | {code for code, _ in waits} | {code for code, _ in done}
     region_query = select(Region).order_by(Region.code)
@@ -170,7 +150,6 @@ def status_grid(
                     done.get(key),
                     processes.get(region.code),
                     s.number,
-                    extended_keys,
                     calendar,
                     today,
                     offsets,
@@ -186,7 +165,6 @@ def _cell(
     done_day: date | None,
     process: RegionProcess | None,
     step_no: int,
-    extended_keys: set,
     calendar: WorkCalendar,
     today: date,
     offsets: dict[date, int],
@@ -197,10 +175,7 @@ def _cell(
         return offsets[due]
 
     if open_waits:
-        extended = any(
-            w.extended or (w.region_code, w.step_no, w.assessor_id) in extended_keys
-            for w in open_waits
-        )
+        extended = any(w.extended for w in open_waits)
         worst = max(open_waits, key=lambda w: late(w.due_date))
         overdue = late(worst.due_date)
         if overdue > 0:

@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlmodel import delete, func, select
 
+from models.audit import record_step
 from models.db import session_scope
+from models.lookups import open_waits
 from models.tables import (
     Assessor,
     Assignment,
@@ -21,10 +23,7 @@ from models.tables import (
     RegionProcess,
     Result,
     Score,
-    Wait,
-    WaitState,
 )
-from services.audit import record_step
 from services.context import NotFound, cycle_by_year, get_assessor_by_email, get_region, load_cycle
 from services.outgoing import letter_attachment, queue_then_deliver
 
@@ -66,6 +65,7 @@ def resend_letter(number: str, reason: str, who: str = "admin") -> dict[str, Any
             },
             attachments=[letter_attachment(letter)],
             kind=letter.kind,
+            step_no=first.step_no,
             cycle_id=letter.cycle_id,
             region_code=letter.region_code,
             assessor_id=letter.assessor_id,
@@ -74,12 +74,12 @@ def resend_letter(number: str, reason: str, who: str = "admin") -> dict[str, Any
             references=[first.message_id],
         )
         out.extra_keys.append(key)
-        if letter.cycle_id:
+        if letter.cycle_id and first.step_no is not None:
             record_step(
                 session,
                 cycle_id=letter.cycle_id,
                 region_code=letter.region_code,
-                step_no=_step_of(letter.kind),
+                step_no=first.step_no,
                 event="resent",
                 who=who,
                 outcome=f"surat {letter.number} dikirim ulang",
@@ -92,22 +92,12 @@ def resend_letter(number: str, reason: str, who: str = "admin") -> dict[str, Any
     return {**result, "receipts": receipts}
 
 
-def _step_of(kind: str) -> int:
-    return {
-        "pemberitahuan": 1,
-        "tanda_terima": 5,
-        "undangan": 6,
-        "permohonan": 6,
-        "berita_acara": 14,
-        "sk_penetapan": 14,
-    }.get(kind, 1)
-
-
 def move_session_date(
     year: int, region_code: str, new_date: date, reason: str, who: str = "admin"
 ) -> dict[str, Any]:
     """Move a region's assessment date; a new Undangan goes out; open waits follow the date."""
-    from services.steps import send_undangan
+    from services.invitation import send_invitation
+    from services.waits import stage
 
     if not reason.strip():
         raise AdminRefused("alasan perubahan jadwal wajib diisi")
@@ -130,16 +120,11 @@ def move_session_date(
         old = ctx.session_date_for(session, region_code)
         process.session_date = new_date
         session.add(process)
-        for wait in session.exec(
-            select(Wait).where(
-                Wait.cycle_id == cycle.id,
-                Wait.region_code == region_code,
-                Wait.kind == "kehadiran",
-                Wait.state == WaitState.OPEN,
-            )
-        ):
-            wait.due_date = new_date
-            session.add(wait)
+        session.flush()
+        for wait in open_waits(session, cycle.id, region_code):
+            if not wait.extended:  # the attendance wait (and any other) follows the stage
+                wait.due_date = stage(wait.kind).due(session, ctx, region_code)
+                session.add(wait)
         record_step(
             session,
             cycle_id=cycle.id,
@@ -155,7 +140,7 @@ def move_session_date(
             },
         )
         cycle_id = cycle.id
-    sent = send_undangan(cycle_id, region_code, round_no=100 + new_date.toordinal() % 1000)
+    sent = send_invitation(cycle_id, region_code, round_no=100 + new_date.toordinal() % 1000)
     return {
         "region": region_code,
         "old": old.isoformat(),
@@ -178,7 +163,8 @@ def replace_assessor(
     The old assignment becomes ``replaced``; scores the old assessor gave for the region are
     removed (unless the result is locked); the replacement gets a Surat Permohonan.
     """
-    from services.steps import send_permohonan
+    from assessment.assignment import conflict_of_interest
+    from services.invitation import send_requests
 
     if not reason.strip():
         raise AdminRefused("alasan penggantian asesor wajib diisi")
@@ -188,7 +174,7 @@ def replace_assessor(
         cycle = cycle_by_year(session, year)
         old = get_assessor_by_email(session, old_email)
         new: Assessor = get_assessor_by_email(session, new_email)
-        if new.home_region_code == region_code:
+        if conflict_of_interest(new, region_code):
             raise AdminRefused(
                 f"{new.name} berasal dari wilayah {region_code} (benturan kepentingan)"
             )
@@ -252,7 +238,7 @@ def replace_assessor(
             detail={"alasan": reason.strip(), "lama": old.email, "baru": new.email},
         )
         cycle_id, replacement_id = cycle.id, replacement.id
-    letters = send_permohonan(cycle_id, region_code)
+    letters = send_requests(cycle_id, region_code)
     with session_scope() as session:
         replacement = session.get(Assignment, replacement_id)
         replacement.state = AssignmentState.ACCEPTED  # the admin vouches the replacement agreed

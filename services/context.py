@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlmodel import Session, select
 
-from models.plan import due_date, plan_cycle, step_duration
+from models.lookups import assessor_by_email
+from models.plan import plan_cycle, step_duration
+from models.settings import get_settings
 from models.sop import step as sop_step
 from models.tables import Assessor, Cycle, Region, RegionProcess
 from models.workdays import WorkCalendar, calendar_from_settings
@@ -31,8 +34,9 @@ class CycleContext:
     def duration(self, step_no: int) -> int:
         return step_duration(sop_step(step_no), self.params.step_overrides)
 
-    def due_from(self, start: date, step_no: int) -> date:
-        return due_date(self.calendar, start, self.duration(step_no))
+    def working_days_after(self, start: date, *step_numbers: int) -> date:
+        """The date the given SOP steps, done one after the other from ``start``, end on."""
+        return self.calendar.add_working_days(start, sum(self.duration(n) for n in step_numbers))
 
     def planned_session_date(self) -> date:
         if self.params.session_date:
@@ -80,7 +84,31 @@ def get_region(session: Session, code: str) -> Region:
 
 
 def get_assessor_by_email(session: Session, email: str) -> Assessor:
-    assessor = session.exec(select(Assessor).where(Assessor.email == email.strip().lower())).first()
+    """The registered assessor with this address; :class:`NotFound` (Indonesian) otherwise."""
+    assessor = assessor_by_email(session, email)
     if assessor is None:
         raise NotFound(f"Asesor dengan email {email} tidak terdaftar")
     return assessor
+
+
+# --- the parts every letter of a step shares -------------------------------------------------
+
+
+def signatory() -> dict[str, str]:
+    s = get_settings().signatory
+    return {"name": s.name, "nip": s.nip, "pangkat": s.pangkat, "jabatan": s.jabatan}
+
+
+def contact_line() -> str:
+    org = get_settings().organisation
+    return f"{org.bidang}, telepon {org.phone}, email {get_settings().reply_to}"
+
+
+def addressee_of(region: Region) -> dict[str, str]:
+    """The addressee of a letter to a region: the head of its Diskominfo."""
+    return {"name": region.head_title or f"Kepala Dinas Kominfo {region.name}"}
+
+
+def region_data(ctx: CycleContext, region: Region) -> dict[str, Any]:
+    """The values every message to a region names (the same keys in letters and emails)."""
+    return {"year": ctx.params.year, "region_name": region.name}

@@ -2,46 +2,30 @@
 
 A step first writes its letters and outbox rows in one transaction (each with an idempotency
 key), commits, and only then delivers; a re-run finds the same keys and sends nothing twice.
+The email of a letter renders the letter's own data dict (plus ``letter``: its number, subject
+and date), so a value has one name in both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
+from mail.outbox import OutboxMessage
 from models.db import session_scope
-from models.tables import Dispatch, DispatchState, Letter
+from models.tables import Dispatch, Letter
 
 
 @dataclass
-class MailSpec:
-    """An email to queue once the step's letters (and their PDFs) are committed."""
+class StepOutput:
+    """What a step produced: the letters it issued and the emails to queue after them."""
 
-    key: str
-    recipient: str
-    recipient_name: str
-    subject: str
-    template: str
-    context: dict[str, Any]
-    kind: str
-    cycle_id: int
-    region_code: str | None = None
-    assessor_id: int | None = None
-    letter_id: int | None = None
-    attachments: list[Path] = field(default_factory=list)
-    cc: list[str] | None = None
-
-
-@dataclass
-class Outgoing:
-    """What a step produced: letters issued and emails to queue."""
-
-    mails: list[MailSpec] = field(default_factory=list)
+    mails: list[OutboxMessage] = field(default_factory=list)
     letter_ids: list[int] = field(default_factory=list)
     extra_keys: list[str] = field(default_factory=list)  # rows a step queued itself
 
@@ -57,15 +41,15 @@ def letter_attachment(letter: Letter) -> Path:
 
 def issue_and_mail(
     session: Session,
-    out: Outgoing,
+    out: StepOutput,
     *,
     kind: str,
-    data: Any,
+    step_no: int,
+    data: dict[str, Any],
     key: str,
     recipient: str,
     recipient_name: str,
     template: str,
-    context: dict[str, Any],
     cycle_id: int,
     region_code: str | None = None,
     assessor_id: int | None = None,
@@ -73,7 +57,8 @@ def issue_and_mail(
     cc: list[str] | None = None,
     letter_date: date | None = None,
 ) -> Letter:
-    """Issue a numbered letter (idempotent by ``key``) and plan its email.
+    """Issue a numbered letter (idempotent by ``key``) and plan its email, which renders the
+    same ``data`` (plus ``letter``).
 
     The PDF is made after the transaction (LibreOffice takes about a second per call, too long
     to hold the number register's lock), in one batch for the step.
@@ -93,59 +78,39 @@ def issue_and_mail(
     )
     out.letter_ids.append(letter.id)  # type: ignore[arg-type]
     out.mails.append(
-        MailSpec(
+        OutboxMessage(
             key=f"{key}/email",
+            step_no=step_no,
             recipient=recipient,
             recipient_name=recipient_name,
             subject=f"{letter.subject} — Nomor {letter.number}",
             template=template,
-            context={**context, "nomor_surat": letter.number, "hal": letter.subject},
+            context={
+                **data,
+                "letter": {
+                    "number": letter.number,
+                    "subject": letter.subject,
+                    "date": letter.letter_date,
+                },
+            },
             kind=kind,
             cycle_id=cycle_id,
             region_code=region_code,
             assessor_id=assessor_id,
             letter_id=letter.id,
             attachments=list(extra_attachments or []),
-            cc=cc,
+            cc=list(cc or []),
         )
     )
     return letter
 
 
-def mail_only(
-    session: Session,
-    out: Outgoing,
-    *,
-    key: str,
-    recipient: str,
-    recipient_name: str,
-    subject: str,
-    template: str,
-    context: dict[str, Any],
-    cycle_id: int,
-    region_code: str | None = None,
-    assessor_id: int | None = None,
-    attachments: list[Path] | None = None,
-    kind: str = "",
-) -> None:
-    out.mails.append(
-        MailSpec(
-            key=key,
-            recipient=recipient,
-            recipient_name=recipient_name,
-            subject=subject,
-            template=template,
-            context=context,
-            kind=kind or template,
-            cycle_id=cycle_id,
-            region_code=region_code,
-            assessor_id=assessor_id,
-            attachments=list(attachments or []),
-        )
-    )
+def mail_only(session: Session, out: StepOutput, **fields: Any) -> None:
+    """Plan an email without a letter (the fields of :class:`mail.outbox.OutboxMessage`)."""
+    out.mails.append(OutboxMessage(**fields))
 
 
-def queue_then_deliver(build: Callable[[Session, Outgoing], Any]) -> tuple[Any, list[dict]]:
+def queue_then_deliver(build: Callable[[Session, StepOutput], Any]) -> tuple[Any, list[dict]]:
     """Run ``build`` in one committed transaction, add PDFs, queue the emails, deliver.
 
     Returns ``build``'s result and a receipt per message (key, recipient, state, Message-ID,
@@ -155,9 +120,9 @@ def queue_then_deliver(build: Callable[[Session, Outgoing], Any]) -> tuple[Any, 
     """
     from letters.pdf import pdf_available
     from letters.service import make_pdfs
-    from mail.outbox import deliver_pending_sync, enqueue
+    from mail.outbox import deliver_pending_sync, enqueue_many
 
-    out = Outgoing()
+    out = StepOutput()
     with session_scope() as session:
         result = build(session, out)
     if out.letter_ids and pdf_available():
@@ -165,26 +130,17 @@ def queue_then_deliver(build: Callable[[Session, Outgoing], Any]) -> tuple[Any, 
             make_pdfs(session, [session.get(Letter, i) for i in out.letter_ids])
     if out.mails or out.extra_keys:
         with session_scope() as session:
+            messages = []
             for m in out.mails:
-                attachments = list(m.attachments)
                 if m.letter_id is not None:
-                    attachments.insert(0, letter_attachment(session.get(Letter, m.letter_id)))
-                enqueue(
-                    session,
-                    key=m.key,
-                    recipient=m.recipient,
-                    recipient_name=m.recipient_name,
-                    subject=m.subject,
-                    template=m.template,
-                    context=m.context,
-                    attachments=attachments,
-                    kind=m.kind,
-                    cycle_id=m.cycle_id,
-                    region_code=m.region_code,
-                    assessor_id=m.assessor_id,
-                    letter_id=m.letter_id,
-                    cc=m.cc,
-                )
+                    letter = session.get(Letter, m.letter_id)
+                    m = replace(m, attachments=[letter_attachment(letter), *m.attachments])
+                messages.append(m)
+            queued = enqueue_many(session, messages)
+            if queued.refused:
+                from mail.outbox import OutboxError
+
+                raise OutboxError("; ".join(queued.refused.values()))
         deliver_pending_sync(keys=out.keys)
     return result, receipts(out.keys)
 
@@ -207,7 +163,3 @@ def receipts(keys: list[str]) -> list[dict]:
             }
             for r in rows
         ]
-
-
-def all_sent(items: list[dict]) -> bool:
-    return all(r["state"] == DispatchState.SENT for r in items)

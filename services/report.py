@@ -180,7 +180,9 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
                     for c in unfinished
                 ],
                 "dimensions": [d.name for d in instrument.dimensions],
+                "scale_min": instrument.scale.min,
                 "scale_max": instrument.scale.max,
+                "predicates": [{"name": p.name, "min": p.min} for p in instrument.predicates],
                 "letters": [
                     {
                         "number": lt.number,

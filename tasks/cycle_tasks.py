@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from prefect import task
@@ -10,59 +9,24 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import select
 
 from models.db import session_scope
-from models.registry import ensure_reference_data
 from models.settings import get_settings
-from models.tables import Cycle, CycleState, ProcessState, Region, RegionProcess
-from services.audit import process_row, record_step
-from services.params import CycleParams
+from models.tables import Cycle, CycleState, ProcessState, RegionProcess
+from services import cycle, invitation
+from services.progress import process_row
 from tasks.sop import sop_task
 
 REGION_DEPLOYMENT = "wilayah-pemantik/wilayah"
-log = logging.getLogger("pemantik.cycle")
 
 
 @task(name="00 Siapkan Siklus", persist_result=True)
 def prepare_cycle(params: dict[str, Any], flow_run_id: str) -> dict[str, Any]:
     """Create the cycle row once per cycle run; check regions and instrument first."""
-    from assessment.instruments import load_instrument
-
-    p = CycleParams.model_validate(params)
-    instrument = load_instrument(p.instrument)
-    with session_scope() as session:
-        ensure_reference_data(session)
-        existing = session.exec(select(Cycle).where(Cycle.flow_run_id == flow_run_id)).first()
-        if existing:
-            return {"cycle_id": existing.id, "regions": existing.params["regions"]}
-        known = {r.code for r in session.exec(select(Region).where(Region.active == True))}  # noqa: E712
-        regions = p.regions or sorted(known)
-        unknown = [c for c in regions if c not in known]
-        if unknown:
-            raise ValueError(f"Wilayah tidak dikenal: {', '.join(unknown)}")
-        cycle = Cycle(
-            year=p.year,
-            name=f"PeManTIK {p.year}",
-            instrument_code=instrument.code,
-            instrument_version=instrument.version,
-            start_date=p.start_date,
-            session_date=p.session_date,
-            venue=p.venue,
-            params={**p.model_dump(mode="json"), "regions": regions},
-            step_overrides=p.step_overrides or None,
-            state=CycleState.RUNNING,
-            flow_run_id=flow_run_id,
-        )
-        session.add(cycle)
-        session.flush()
-        for code in regions:
-            process_row(session, cycle.id, code)
-        return {"cycle_id": cycle.id, "regions": regions}
+    return cycle.create_cycle(params, flow_run_id)
 
 
 @task(name="00 Tugaskan Asesor", persist_result=True)
 def assign(cycle_id: int, regions: list[str]) -> dict[str, list[int]]:
-    from services.steps import assign_for_cycle
-
-    return assign_for_cycle(cycle_id, regions)
+    return invitation.assign_for_cycle(cycle_id, regions)
 
 
 class FanOutIncomplete(RuntimeError):
@@ -82,8 +46,8 @@ def start_region_runs(cycle_id: int, regions: list[str]) -> dict[str, str]:
 
     settings = get_settings()
     with session_scope() as session:
-        cycle = session.get(Cycle, cycle_id)
-        cycle_run = cycle.flow_run_id or f"siklus-{cycle.id}"
+        row = session.get(Cycle, cycle_id)
+        cycle_run = row.flow_run_id or f"siklus-{row.id}"
         rows = {
             r.region_code: r
             for r in session.exec(select(RegionProcess).where(RegionProcess.cycle_id == cycle_id))
@@ -114,7 +78,7 @@ def start_region_runs(cycle_id: int, regions: list[str]) -> dict[str, str]:
     )
     started.update(outcome.started)
     if outcome.failed:
-        names = tell_admin_not_started(cycle_id, outcome.failed)
+        names = cycle.tell_admin_regions_not_started(cycle_id, outcome.failed)
         raise FanOutIncomplete(
             f"{len(outcome.failed)} alur wilayah belum dapat dimulai ({names}). Admin telah "
             "diberi tahu melalui surel. Jalankan ulang run siklus ini (Retry) setelah server "
@@ -123,82 +87,17 @@ def start_region_runs(cycle_id: int, regions: list[str]) -> dict[str, str]:
     return started
 
 
-def tell_admin_not_started(cycle_id: int, failed: dict[str, str]) -> str:
-    """Email the admin which regions were not started and why; returns their names."""
-    import hashlib
-
-    from mail.outbox import NOTICE_KIND, deliver_pending_sync, enqueue
-
-    settings = get_settings()
-    with session_scope() as session:
-        cycle = session.get(Cycle, cycle_id)
-        regions = {r.code: r.name for r in session.exec(select(Region))}
-        listed = [f"{regions.get(code, code)} ({code})" for code in sorted(failed)]
-        reasons = sorted(set(failed.values()))
-        digest = hashlib.sha256(",".join(sorted(failed)).encode()).hexdigest()[:12]
-        key = f"c{cycle_id}/alur-belum-dimulai/{digest}"
-        enqueue(
-            session,
-            key=key,
-            recipient=str(settings.admin_email),
-            recipient_name="Admin PeManTIK",
-            subject=f"{cycle.name}: {len(failed)} alur wilayah belum dapat dimulai",
-            template=NOTICE_KIND,
-            context={
-                "judul": "Sebagian alur wilayah belum dapat dimulai.",
-                "paragraf": [
-                    "Server Prefect tidak dapat memulai alur untuk wilayah di bawah ini, "
-                    "walaupun sudah dicoba berulang kali. Wilayah lain berjalan seperti biasa.",
-                    "Setelah server Prefect pulih, jalankan ulang run siklus di Prefect UI "
-                    "(tombol Retry pada run siklus). Siklus dilanjutkan dari wilayah yang belum "
-                    "dimulai; tidak ada wilayah yang dimulai dua kali.",
-                ],
-                "rincian": {
-                    "Siklus": cycle.name,
-                    "Belum dimulai": ", ".join(listed),
-                    "Penyebab": "; ".join(reasons),
-                },
-            },
-            kind=NOTICE_KIND,
-            cycle_id=cycle_id,
-            settings=settings,
-        )
-    log.error("Alur wilayah belum dimulai: %s", ", ".join(listed))
-    deliver_pending_sync(keys=[key])
-    return ", ".join(listed)
-
-
 @task(name="00 Tutup Siklus", persist_result=True)
 def close_cycle(cycle_id: int, reason: str, who: str) -> list[str]:
-    from services.steps import mark_cycle
-
-    with session_scope() as session:
-        rows = session.exec(select(RegionProcess).where(RegionProcess.cycle_id == cycle_id)).all()
-        unfinished = [r.region_code for r in rows if r.state != ProcessState.DONE]
-        for row in rows:
-            if row.state != ProcessState.DONE:
-                row.state = ProcessState.UNFINISHED
-                session.add(row)
-        record_step(
-            session,
-            cycle_id=cycle_id,
-            step_no=14,
-            event="closed",
-            who=who,
-            outcome=reason or "semua wilayah selesai",
-            detail={"belum_selesai": unfinished},
-        )
-    mark_cycle(cycle_id, CycleState.CLOSING, reason)
-    return unfinished
+    return cycle.close(cycle_id, reason, who)
 
 
 @sop_task(14)
 def buat_laporan(cycle_id: int, region_code: None, unfinished: list[str]) -> dict[str, Any]:
     from services.report import write_report
-    from services.steps import mark_cycle
 
     issued = write_report(cycle_id, unfinished)
-    mark_cycle(cycle_id, CycleState.REPORTED)
+    cycle.mark_cycle(cycle_id, CycleState.REPORTED)
     if "laporan" in issued:
         from pathlib import Path
 

@@ -11,9 +11,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from models import clock
+from models.audit import record_step
 from models.db import session_scope
 from models.sop import step as sop_step
-from services.audit import record_step
+from services.progress import set_progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,12 +78,19 @@ def _link_letters(result: Any) -> None:
 
 
 def sop_task(
-    step_no: int, suffix: str = "", record: bool = True, cache: bool = True, retries: int = 0
+    step_no: int,
+    suffix: str = "",
+    *,
+    record: bool = True,
+    cache: bool = True,
+    progress: bool = False,
+    retries: int = 0,
 ) -> Callable[[F], F]:
     """Decorate ``fn(cycle_id, region_code, ...)`` as the Prefect task of SOP step ``step_no``.
 
     Results are persisted (a resumed run finds them and does not repeat the step); ``cache``
-    False makes a task that must look at the database afresh on every execution.
+    False makes a task that must look at the database afresh on every execution; ``progress``
+    marks the region as working on this step before it starts (the status grid shows it).
     """
     name = sop_step(step_no).task_name + (f" — {suffix}" if suffix else "")
 
@@ -90,6 +98,9 @@ def sop_task(
         @functools.wraps(fn)
         def wrapper(cycle_id: int, region_code: str | None, *args: Any, **kwargs: Any) -> Any:
             started = clock.now()
+            if progress and region_code is not None:
+                with session_scope() as session:
+                    set_progress(session, cycle_id, region_code, step_no=step_no)
             result = fn(cycle_id, region_code, *args, **kwargs)
             _link_letters(result)
             if record:

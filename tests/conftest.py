@@ -132,3 +132,24 @@ def session(db_url: str):
 
     with session_scope(db_url) as s:
         yield s
+
+
+@pytest.fixture
+def sim_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The product's clock on a chosen day: ``sim_clock(date(2026, 3, 9))`` makes
+    ``models.clock.today()`` that day (09.00 in the configured zone) for every process that
+    reads the same clock file."""
+    from datetime import datetime, time
+
+    from models import clock
+    from models.settings import get_settings
+
+    path = tmp_path / "clock.json"
+    monkeypatch.setenv("PEMANTIK_CLOCK_FILE", str(path))
+
+    def set_day(day, hour: int = 9) -> None:  # noqa: ANN001 - a date
+        target = datetime.combine(day, time(hour), tzinfo=get_settings().tz)
+        real = datetime.now(target.tzinfo)
+        clock.set_offset(path, (target - real).total_seconds())
+
+    return set_day

@@ -11,10 +11,10 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from assessment.charts import dimension_profile_chart, totals_chart
 from assessment.instruments import load_instrument
 from assessment.results import finalize_result, submit_scores
 from deployments.cli import app
+from letters import charts
 from models.db import session_scope
 from models.registry import ensure_reference_data
 from models.tables import Assessor, Cycle
@@ -58,7 +58,7 @@ def test_hasil_csv_xlsx_and_charts(scored_cycle: int, tmp_path: Path) -> None:
         + ["--grafik", str(charts)],
     )
     assert result.exit_code == 0, result.output
-    assert "64.72" in result.output and "3.03" in result.output
+    assert "64.72" in result.output and "3,03" in result.output
     with open(out_csv, encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["Peringkat"], r["Kode Wilayah"], r["Predikat"]) for r in rows] == [
@@ -101,17 +101,28 @@ def test_instrumen_commands(db_url: str, tmp_path: Path) -> None:
     )
 
 
-def test_charts_direct(tmp_path: Path) -> None:
-    from assessment.scoring import compute_result
-
+def test_charts_one_look(tmp_path: Path) -> None:
+    """The chart module draws on the instrument's scale with its predicate bands, at one dpi,
+    and the same data gives the same bytes."""
     mini = load_instrument(Path(__file__).parent / "data" / "assessment-mini.yaml")
-    results = [
-        compute_result(mini, None, {1: {c: lv for c in mini.indicator_codes}}, region_code=code)
-        for code, lv in (("64.01", 2), ("64.02", 4))
-    ]
-    a = totals_chart(results, tmp_path / "t.png", names={"64.01": "Paser"}, instrument=mini)
-    b = dimension_profile_chart(results, tmp_path / "d.png")
-    assert a.stat().st_size > 1000 and b.stat().st_size > 1000
+    scale = charts.ChartScale.of(mini)
+    assert (scale.min, scale.max) == (mini.scale.min, mini.scale.max)
+    assert [b.name for b in scale.bands] == [p.name for p in mini.predicates]
+    args = (["Paser", "Berau"], [2.0, 3.425])
+    png = charts.totals_chart(*args, scale=scale, title="Indeks", xlabel="Indeks")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(png[16:20], "big")  # IHDR
+    assert width == round(7.5 * charts.DPI)
+    assert charts.totals_chart(*args, scale=scale, title="Indeks", xlabel="Indeks") == png
+    plain = charts.ChartScale(min=scale.min, max=scale.max)
+    assert charts.totals_chart(*args, scale=plain, title="Indeks", xlabel="Indeks") != png
+    many = [f"Wilayah {i}" for i in range(charts.TOTALS_PER_CHART + 1)]
+    pages = charts.totals_charts(many, [3.0] * len(many), scale=scale, title="Indeks")
+    assert len(pages) == 2
+    profiles = charts.profile_charts(
+        many[:11], ["A", "B"], [[2.0, 3.0]] * 11, scale=scale, title="Profil"
+    )
+    assert len(profiles) == 2 and all(p[:4] == b"\x89PNG" for p in profiles)
 
 
 def test_kuesioner_buat_and_periksa(db_url: str, tmp_path: Path) -> None:

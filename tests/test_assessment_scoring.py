@@ -9,7 +9,7 @@ import pytest
 
 from assessment.assignment import AssignmentError, assign_assessors, pick_replacement
 from assessment.instruments import load_instrument
-from assessment.scoring import ScoringError, compute_result, rank_results, round_level
+from assessment.scoring import ScoringError, compute_result, rank_results, round_mean
 
 MINI = Path(__file__).parent / "data" / "assessment-mini.yaml"
 
@@ -61,11 +61,9 @@ def test_rounding_setting(mini, monkeypatch: pytest.MonkeyPatch) -> None:
     assert compute_result(mini, None, {1: a, 2: b}).final_levels["X2"] == 3
 
 
-def test_round_level_three_assessors() -> None:
-    from fractions import Fraction
-
-    assert round_level(Fraction(10, 3), "half_up") == 3  # 3.33
-    assert round_level(Fraction(11, 3), "half_up") == 4  # 3.67
+def test_round_mean_three_assessors() -> None:
+    assert round_mean(10, 3, "half_up") == 3  # 3.33
+    assert round_mean(11, 3, "half_up") == 4  # 3.67
 
 
 def test_spbe_all_three_is_baik(spbe) -> None:

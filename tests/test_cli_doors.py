@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from models.db import session_scope
 from models.registry import ensure_reference_data
-from models.tables import AnswerSet, Cycle, Wait
+from models.tables import AnswerSet, Cycle
 
 
 @pytest.fixture
@@ -30,18 +30,11 @@ def cycle(session):
 
 
 def _open_wait(cycle_id: int, kind: str, step_no: int) -> None:
-    with session_scope() as s:
-        s.add(
-            Wait(
-                cycle_id=cycle_id,
-                region_code="64.72",
-                step_no=step_no,
-                party="wilayah",
-                kind=kind,
-                started_on=date(2026, 7, 3),
-                due_date=date(2026, 7, 14),
-            )
-        )
+    """The region's wait on ``kind``, opened as the flow opens it (no run to resume here)."""
+    from services import waits
+
+    assert waits.stage(kind).step_no == step_no
+    waits.open_wait(kind=kind, cycle_id=cycle_id, region="64.72", flow_run_id="", key=kind)
 
 
 def _workbook(tmp_path, cycle_id: int, level=lambda i: i % 5 + 1):
@@ -76,7 +69,7 @@ def test_answer_for_a_region_that_is_not_waiting(cycle, tmp_path):
     filled = _workbook(tmp_path, cycle.id)
     result = run("jawaban", "impor", "--wilayah", "64.72", str(filled))
     assert result.exit_code == 1
-    assert "Kota Samarinda (64.72) tidak sedang menunggu jawaban kuesioner" in result.output
+    assert "Kota Samarinda tidak sedang menunggu jawaban kuesioner" in result.output
 
 
 def test_unknown_region_and_unknown_cycle(cycle, tmp_path):
@@ -103,7 +96,7 @@ def test_valid_workbook_stored_and_stage_complete(cycle, tmp_path):
     _open_wait(cycle.id, "jawaban", 4)
     result = run("jawaban", "impor", "--wilayah", "64.72", str(_workbook(tmp_path, cycle.id)))
     assert result.exit_code == 0, result.output
-    assert "jawaban versi 1 diterima" in result.output
+    assert "jawaban kuesioner diterima (47 indikator)" in result.output
     assert "Tahap ini lengkap" in result.output
     with session_scope() as s:
         assert s.exec(select(AnswerSet)).one().source == "cli"
@@ -117,18 +110,7 @@ def test_scores_file_errors_are_named(cycle, tmp_path):
 
 
 def test_confirmation_needs_delegates_when_attending(cycle):
-    with session_scope() as s:
-        s.add(
-            Wait(
-                cycle_id=cycle.id,
-                region_code="64.72",
-                step_no=8,
-                party="wilayah, asesor",
-                kind="konfirmasi",
-                started_on=date(2026, 7, 17),
-                due_date=date(2026, 7, 20),
-            )
-        )
+    _open_wait(cycle.id, "konfirmasi", 8)
     result = run("konfirmasi", "--wilayah", "64.72", "--jawaban", "ya")
     assert result.exit_code == 1 and "minimal satu delegasi" in result.output
     result = run("konfirmasi", "--wilayah", "64.72", "--jawaban", "mungkin")

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _PREFECT_DIR  # noqa: F401  (the session's Prefect settings are set)
-
 pytestmark = pytest.mark.slow
 
 

@@ -117,7 +117,6 @@ def test_models_round_trip(session):
         instrument_code="spbe-2020",
         start_date=date(2026, 7, 1),
         params={"regions": ["64.72"]},
-        step_overrides={"3": 10},
     )
     session.add(cycle)
     session.flush()
@@ -145,8 +144,7 @@ def test_models_round_trip(session):
         Wait(
             cycle_id=cycle.id,
             region_code="64.72",
-            step_no=3,
-            party="wilayah",
+            step_no=4,
             kind="jawaban",
             started_on=date(2026, 7, 3),
             due_date=date(2026, 7, 13),
@@ -155,7 +153,7 @@ def test_models_round_trip(session):
     session.commit()
     session.expunge_all()
     got = session.get(Cycle, cycle.id)
-    assert got.params == {"regions": ["64.72"]} and got.step_overrides == {"3": 10}
+    assert got.params == {"regions": ["64.72"]}
     rec = session.exec(select(StepRecord)).one()
     assert rec.detail == {"resi": "<abc@x>"} and rec.recorded_at is not None
     assert session.exec(select(Dispatch)).one().attachments == [{"sha256": "00"}]

@@ -40,7 +40,6 @@ from models.tables import (
     InboundMessage,
     Region,
     Score,
-    Wait,
 )
 
 PIC = "pic.samarinda@samarindakota.go.id"
@@ -92,18 +91,13 @@ def world(db_url: str, sink) -> dict:
 
 
 def open_wait(world: dict, region: str, kind: str, step_no: int) -> None:
-    with session_scope() as s:
-        s.add(
-            Wait(
-                cycle_id=world["cycle_id"],
-                region_code=region,
-                step_no=step_no,
-                party="wilayah",
-                kind=kind,
-                started_on=date(2026, 7, 1),
-                due_date=date(2026, 7, 10),
-            )
-        )
+    """The region's wait on ``kind``, opened as the flow opens it (no run to resume here)."""
+    from services import waits
+
+    assert waits.stage(kind).step_no == step_no
+    waits.open_wait(
+        kind=kind, cycle_id=world["cycle_id"], region=region, flow_run_id="", key=f"{kind}-1"
+    )
 
 
 def assign(world: dict, region: str, state: str) -> None:
@@ -276,7 +270,7 @@ def test_answers_reply_reaches_the_region_wait(world, sink, tmp_path: Path) -> N
     assert report.new == 1 and report.counts() == {"processed": 1}
     [row] = rows()
     assert row.state == "processed" and row.region_code == "64.72"
-    assert row.cycle_id == world["cycle_id"] and "jawaban versi 1" in row.action
+    assert row.cycle_id == world["cycle_id"] and "jawaban kuesioner diterima" in row.action
     assert Path(row.raw_path).read_bytes() == raw  # the raw message is kept as received
     with session_scope() as s:
         answers = s.exec(select(AnswerSet)).all()
@@ -521,7 +515,7 @@ def test_reader_killed_after_the_door_acts_once(
 ) -> None:
     """Killed after ``submit`` stored the answers but before the row was finished."""
     _three_replies(world, sink, tmp_path)
-    real_finish = inbox_act._finish
+    real_finish = inbox_act.finish
     calls = {"n": 0}
 
     def dying_finish(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -530,7 +524,7 @@ def test_reader_killed_after_the_door_acts_once(
             raise KeyboardInterrupt("proses dihentikan")
         return real_finish(*args, **kwargs)
 
-    monkeypatch.setattr(inbox_act, "_finish", dying_finish)
+    monkeypatch.setattr(inbox_act, "finish", dying_finish)
     with pytest.raises(KeyboardInterrupt):
         read_once()
     assert count(AnswerSet) == 1

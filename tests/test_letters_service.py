@@ -92,7 +92,10 @@ def test_regenerate_gives_same_bytes_even_after_settings_and_wording_change(
     # Change the signatory, the kop and the wording: the regenerated letter must not change.
     override = tmp_path / "wording"
     override.mkdir()
-    (override / "sk_penetapan.j2").write_text("{# version: 9 #}\n.judul LAIN\n", encoding="utf-8")
+    (override / "report").mkdir(exist_ok=True)
+    (override / "report" / "sk_penetapan.j2").write_text(
+        "{# version: 9 #}\n.judul LAIN\n", encoding="utf-8"
+    )
     monkeypatch.setenv("PEMANTIK_TEMPLATES_DIR", str(override))
     monkeypatch.setenv("PEMANTIK_SIGNATORY__NAME", "Pejabat Baru")
     monkeypatch.setenv("PEMANTIK_ORGANISATION__ADDRESS", "Alamat Baru")
@@ -206,7 +209,8 @@ def test_template_with_unknown_field_takes_no_number(
 
     override = tmp_path / "wording"
     override.mkdir()
-    (override / "pemberitahuan.j2").write_text(
+    (override / "questionnaire").mkdir(exist_ok=True)
+    (override / "questionnaire" / "pemberitahuan.j2").write_text(
         '{% extends "_surat.j2" %}\n{% block isi %}\nKepada {{ data.nama_pejabat }}.\n{% endblock %}\n',
         encoding="utf-8",
     )

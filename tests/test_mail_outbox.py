@@ -16,7 +16,7 @@ from mail.outbox import (
     FAILED_EVENT,
     NOTICE_KIND,
     OutboxError,
-    _claim,
+    claim_due_rows,
     deliver_pending,
     deliver_pending_sync,
     dispatch_key,
@@ -115,16 +115,16 @@ def test_delivery_with_attachments_intact(db: str, sink, tmp_path: Path) -> None
     row = queue_one(
         db,
         settings,
-        template="pemberitahuan",
+        template="questionnaire/pemberitahuan",
         kind="pemberitahuan",
         subject="Surat Pemberitahuan PeManTIK 2026",
         cc=["kadis@samarinda.go.id"],
         attachments=attachments,
         context={
-            "tahun": 2026,
-            "nama_wilayah": "Kota Samarinda",
-            "nomor_surat": "005/12/Diskominfo/2026",
-            "tenggat": date(2026, 7, 10),
+            "year": 2026,
+            "region_name": "Kota Samarinda",
+            "letter": {"number": "005/12/Diskominfo/2026"},
+            "deadline": date(2026, 7, 10),
         },
     )
     report = deliver_pending_sync(db, settings=settings)
@@ -282,7 +282,9 @@ def test_gives_up_after_max_attempts(db: str, tmp_path: Path) -> None:
 def test_550_marks_failed_and_tells_the_admin(db: str, tmp_path: Path) -> None:
     with start_sink(tmp_path / "maildir", reject={"salah@samarinda.go.id"}) as sink:
         settings = mail_settings(sink.port)
-        row = queue_one(db, settings, recipient="salah@samarinda.go.id", kind="pemberitahuan")
+        row = queue_one(
+            db, settings, recipient="salah@samarinda.go.id", kind="berita_acara", step_no=14
+        )
         report = deliver_pending_sync(db, settings=settings)  # must not raise
 
         assert [o.id for o in report.failed] == [row.id]
@@ -302,7 +304,9 @@ def test_550_marks_failed_and_tells_the_admin(db: str, tmp_path: Path) -> None:
         with session_scope(db) as s:
             [record] = s.exec(select(StepRecord).where(StepRecord.event == FAILED_EVENT)).all()
             assert record.cycle_id == 1 and record.region_code == "64.72"
-            assert record.step_no == 1  # Surat Pemberitahuan is step 1
+            # Filed under the step the caller named (a Berita Acara: step 14), never guessed
+            # from the kind ("berita" is inside "pemberitahuan").
+            assert record.step_no == 14
             assert record.detail["dispatch_id"] == row.id
             assert report.step_records == [record.id]
 
@@ -333,7 +337,7 @@ def test_no_notice_about_a_notice(db: str, tmp_path: Path) -> None:
         ({"in_reply_to": "<a@b>\r\nX: y"}, "CR/LF"),
         ({"subject": "  "}, "subjek surel kosong"),
         ({"template": "tidak_ada"}, "tidak dikenal"),
-        ({"template": "pemberitahuan", "context": {"tahun": 2026}}, "tidak lengkap"),
+        ({"template": "questionnaire/pemberitahuan", "context": {"year": 2026}}, "tidak lengkap"),
         ({"attachments": [Path("/tidak/ada.pdf")]}, "tidak ditemukan"),
         ({"region_code": "99.99"}, "tidak terdaftar"),
         ({"cycle_id": 999}, "siklus"),
@@ -400,9 +404,9 @@ def test_live_lease_is_not_taken_over(db: str, sink) -> None:
     row = queue_one(db, settings)
     engine = get_engine(db)
     lease = datetime.now(UTC) + timedelta(minutes=30)
-    [claimed] = _claim(engine, [row.id], lease)
+    [claimed] = claim_due_rows(engine, [row.id], lease)
     assert claimed.state == DispatchState.SENDING and claimed.attempts == 1
-    assert _claim(engine, [row.id], lease) == []  # a second claimer gets nothing
+    assert claim_due_rows(engine, [row.id], lease) == []  # a second claimer gets nothing
     assert deliver_pending_sync(db, settings=settings).attempted == 0
     assert sink.messages() == []
 
@@ -561,3 +565,76 @@ def test_enqueue_race_on_the_same_key(db: str) -> None:
     thread.join(60)
     assert got["b"] == a_id and got["b_subject"].endswith(" A")
     assert count_rows(db) == 1
+
+
+# --------------------------------------------------------------------------- one row builder
+
+
+def _message(key: str, **kw: object):
+    from mail.outbox import OutboxMessage
+
+    return OutboxMessage(
+        key=key,
+        recipient=kw.pop("recipient", "PIC.Samarinda@Contoh.Example"),
+        recipient_name="PIC Samarinda",
+        cc=["admin.pemantik@kaltimprov.go.id"],
+        subject="Pengingat: pengembalian Jawaban Kuesioner",
+        template="pengingat",
+        context={"year": 2026, "pending": "pengembalian Jawaban Kuesioner",
+                 "due_date": date(2026, 3, 25), "region_name": "Kota Samarinda", "days_left": 1},
+        kind="pengingat", step_no=4, cycle_id=1, region_code=kw.pop("region_code", "64.72"),
+        **kw,
+    )  # fmt: skip
+
+
+def test_bulk_rows_equal_single_enqueue_rows(db: str) -> None:
+    from dataclasses import asdict
+
+    from mail.outbox import enqueue_many
+
+    with session_scope(db) as s:
+        result = enqueue_many(s, [_message("bulk/1")])
+        bulk = s.get(Dispatch, result.inserted["bulk/1"])
+        single = enqueue(
+            s, **{**asdict(_message("single/1")), "cc": ["admin.pemantik@kaltimprov.go.id"]}
+        )
+        for column in ("recipient", "recipient_name", "cc", "subject", "body_text", "body_html",
+                       "kind", "state", "region_code", "cycle_id", "step_no"):  # fmt: skip
+            assert getattr(bulk, column) == getattr(single, column), column
+        assert bulk.recipient == "PIC.Samarinda@contoh.example"
+        assert bulk.message_id == message_id_for("bulk/1", "pemantik.kaltimprov.go.id")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"region_code": "99.99"}, "wilayah dengan kode 99.99 tidak terdaftar"),
+        ({"cycle_id": 999}, "siklus yang dituju tidak ditemukan"),
+        ({"in_reply_to": "<a@b>\r\nBcc: x@y"}, "In-Reply-To"),
+        ({"recipient": "bukan alamat"}, "bukan alamat surel yang sah"),
+    ],
+)
+def test_bulk_enqueue_refuses_what_single_enqueue_refuses(db: str, change, reason) -> None:
+    from dataclasses import asdict, replace
+
+    from mail.outbox import enqueue_many
+
+    bad = replace(_message("bad/1"), **change)
+    with session_scope(db) as s:
+        result = enqueue_many(s, [bad, _message("good/1")])
+        assert reason in result.refused["bad/1"] and set(result.inserted) == {"good/1"}
+        with pytest.raises(OutboxError, match=reason.split(" ")[0]):
+            enqueue(s, **{**asdict(bad), "key": "bad/2"})
+        assert s.exec(select(Dispatch.idempotency_key)).all() == ["good/1"]
+
+
+def test_bulk_insert_skips_a_key_queued_concurrently(db: str, monkeypatch) -> None:
+    from mail import outbox
+
+    with session_scope(db) as s:
+        outbox.enqueue_many(s, [_message("race/1")])
+        # Simulate the race: the lookup misses the key, the insert meets the unique index.
+        monkeypatch.setattr(outbox, "existing_keys", lambda s, keys: set())
+        result = outbox.enqueue_many(s, [_message("race/1"), _message("race/2")])
+        assert set(result.inserted) == {"race/2"} and result.existing == {"race/1"}
+        assert len(s.exec(select(Dispatch)).all()) == 2

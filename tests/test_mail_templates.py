@@ -18,51 +18,52 @@ COMMON = {
 }
 
 SAMPLES = {
-    "pemberitahuan": {
-        "tahun": 2026,
-        "nama_wilayah": "Kota Samarinda",
-        "nomor_surat": "005/12/Diskominfo/2026",
-        "tenggat": date(2026, 7, 10),
+    "questionnaire/pemberitahuan": {
+        "letter": {"number": "005/12/Diskominfo/2026", "subject": "Pemberitahuan"},
+        "year": 2026,
+        "region_name": "Kota Samarinda",
+        "deadline": date(2026, 7, 10),
     },
-    "tanda_terima": {
-        "tahun": 2026,
-        "nama_wilayah": "Kota Samarinda",
-        "versi": 2,
-        "diterima_pada": date(2026, 7, 8),
+    "questionnaire/tanda_terima": {
+        "letter": {"number": "005/14/Diskominfo/2026", "subject": "Tanda Terima"},
+        "year": 2026,
+        "region_name": "Kota Samarinda",
+        "received_at": date(2026, 7, 8),
     },
-    "undangan": {
-        "tahun": 2026,
-        "nama_wilayah": "Kota Samarinda",
-        "nomor_surat": "005/20/Diskominfo/2026",
-        "tanggal_acara": date(2026, 8, 4),
-        "waktu": "09.00 WITA – selesai",
-        "tempat": "Ruang Rapat Diskominfo",
-        "acara": "Asesmen PeManTIK",
+    "invitation/undangan": {
+        "letter": {"number": "005/20/Diskominfo/2026", "subject": "Undangan"},
+        "year": 2026,
+        "region_name": "Kota Samarinda",
+        "event_date": date(2026, 8, 4),
+        "time_start": "09.00",
+        "venue": "Ruang Rapat Diskominfo",
+        "agenda": "Asesmen PeManTIK",
+        "zone": "WITA",
     },
-    "permohonan": {
-        "tahun": 2026,
-        "nomor_surat": "005/21/Diskominfo/2026",
-        "wilayah": ["Kota Samarinda", "Kota Bontang"],
-        "tanggal_acara": date(2026, 8, 4),
-        "tempat": "Ruang Rapat Diskominfo",
+    "invitation/permohonan": {
+        "letter": {"number": "005/21/Diskominfo/2026", "subject": "Permohonan"},
+        "year": 2026,
+        "regions": ["Kota Samarinda", "Kota Bontang"],
+        "event_date": date(2026, 8, 4),
+        "venue": "Ruang Rapat Diskominfo",
     },
     "pengingat": {
-        "tahun": 2026,
-        "hal": "pengembalian Jawaban Kuesioner",
-        "tenggat": date(2026, 7, 10),
-        "sisa_hari": -2,
+        "pending": "pengembalian Jawaban Kuesioner",
+        "year": 2026,
+        "due_date": date(2026, 7, 10),
+        "days_left": -2,
     },
-    "jawaban_ditolak": {
-        "tahun": 2026,
-        "nama_wilayah": "Kota Samarinda",
-        "kesalahan": ["Indikator 3: tingkat kosong", "Indikator 7: tautan bukti tidak sah"],
+    "questionnaire/jawaban_ditolak": {
+        "errors": ["Indikator 3: tingkat kosong", "Indikator 7: tautan bukti tidak sah"],
+        "year": 2026,
+        "region_name": "Kota Samarinda",
     },
-    "hasil": {
-        "tahun": 2026,
-        "nama_wilayah": "Kota Samarinda",
-        "nilai": 3.456,
-        "predikat": "Baik",
-        "dimensi": [{"nama": "Kebijakan Internal SPBE", "nilai": 3.1}],
+    "scoring/hasil": {
+        "total": 3.456,
+        "year": 2026,
+        "region_name": "Kota Samarinda",
+        "predicate": "Baik",
+        "dimensions": [{"name": "Kebijakan Internal SPBE", "score": 3.1}],
     },
     "notifikasi_admin": {
         "judul": "Surel gagal dikirim",
@@ -72,13 +73,13 @@ SAMPLES = {
 }
 
 EXPECTED = {
-    "pemberitahuan": "Jumat, 10 Juli 2026",
-    "tanda_terima": "versi 2",
-    "undangan": "Selasa, 4 Agustus 2026",
-    "permohonan": "Kota Bontang",
+    "questionnaire/pemberitahuan": "Jumat, 10 Juli 2026",
+    "questionnaire/tanda_terima": "Tanda Terima Nomor 005/14/Diskominfo/2026",
+    "invitation/undangan": "Selasa, 4 Agustus 2026",
+    "invitation/permohonan": "Kota Bontang",
     "pengingat": "terlewati 2 hari kerja",
-    "jawaban_ditolak": "2. Indikator 7: tautan bukti tidak sah",
-    "hasil": "3,46 (Baik)",
+    "questionnaire/jawaban_ditolak": "2. Indikator 7: tautan bukti tidak sah",
+    "scoring/hasil": "3,46 (Baik)",
     "notifikasi_admin": "Kode SMTP: 550",
     "umum": "Paragraf kedua.",
 }
@@ -115,10 +116,10 @@ def test_missing_required_key_is_named(name: str) -> None:
     required = next(iter(SAMPLES[name]))
     ctx = values(name)
     del ctx[required]
-    with pytest.raises(TemplateContextError, match=rf"'{name}'.*{required}"):
+    with pytest.raises(TemplateContextError, match=rf"'{name}'.*{required.split('.')[0]}"):
         render_bodies(name, ctx)
 
 
 def test_bad_date_is_refused() -> None:
     with pytest.raises(TemplateContextError, match="bukan tanggal"):
-        render_bodies("pengingat", values("pengingat", tenggat="besok"))
+        render_bodies("pengingat", values("pengingat", due_date="besok"))

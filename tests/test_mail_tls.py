@@ -151,7 +151,7 @@ def test_template_dates_render(db_url: str) -> None:
             recipient="pic@samarinda.go.id",
             subject="Pengingat",
             template="pengingat",
-            context={"tahun": 2026, "hal": "pengembalian kuesioner", "tenggat": "2026-07-10"},
+            context={"year": 2026, "pending": "pengembalian kuesioner", "due_date": "2026-07-10"},
             settings=settings,
         )
         assert "Jumat, 10 Juli 2026" in row.body_text

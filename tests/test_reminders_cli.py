@@ -13,17 +13,16 @@ from typer.testing import CliRunner
 from deployments.cli import app
 from models.db import session_scope
 from models.tables import Extension, Wait
-from reminders.sample import make_cycle, open_wait
+from tests.cycles import new_cycle, open_stage
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def cycle_with_waits(db_url: str) -> str:
-    with session_scope(db_url) as s:
-        cycle = make_cycle(s, 2026, date(2026, 3, 2))
-        open_wait(s, cycle, "64.72", 3, date(2026, 3, 10))  # due 25 March
-        open_wait(s, cycle, "64.71", 3, date(2026, 3, 16))  # due 31 March
+def cycle_with_waits(db_url: str, sim_clock) -> str:
+    cycle = new_cycle(2026, date(2026, 3, 2))
+    open_stage(sim_clock, cycle, "64.72", "jawaban", date(2026, 3, 6))  # due 25 March
+    open_stage(sim_clock, cycle, "64.71", "jawaban", date(2026, 3, 12))  # due 31 March
     return db_url
 
 
@@ -33,15 +32,15 @@ def test_status_prints_and_exports_coloured_xlsx(cycle_with_waits: str, tmp_path
         app, ["status", "--siklus", "2026", "--tanggal", "2026-03-30", "--xlsx", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "64.72 Kota Samarinda: 3: lewat 3 hk" in result.output
-    assert "64.71 Kota Balikpapan: 3: menunggu s.d. 31/03" in result.output
+    assert "64.72 Kota Samarinda: 4: lewat 3 hk" in result.output
+    assert "64.71 Kota Balikpapan: 4: menunggu s.d. 31/03" in result.output
     assert "1 terlambat" in result.output and "Keterangan" in result.output
     ws = load_workbook(out).active
     header = [c.value for c in ws[3]]
     assert header[:3] == ["Kode", "Wilayah", "01 Kirim Surat Pemberitahuan"]
-    rows = {ws.cell(row=r, column=1).value: r for r in range(4, 6)}
-    late = ws.cell(row=rows["64.72"], column=5)
-    waiting = ws.cell(row=rows["64.71"], column=5)
+    rows = {ws.cell(row=r, column=1).value: r for r in range(4, 14)}
+    late = ws.cell(row=rows["64.72"], column=6)
+    waiting = ws.cell(row=rows["64.71"], column=6)
     assert late.value == "lewat 3 hk" and late.fill.start_color.rgb.endswith("FFC7CE")
     assert waiting.fill.start_color.rgb.endswith("FFEB9C")
     values = [c.value for row in ws.iter_rows() for c in row if c.value]
@@ -88,7 +87,7 @@ def test_perpanjang_moves_the_due_date_and_tells_the_pic(cycle_with_waits: str, 
         (["--hari", "2", "--sampai", "2026-04-10"], "tepat salah satu"),
         (["--sampai", "2026-13-01"], "--sampai"),
         (["--sampai", "2026-04-03"], "bukan hari kerja"),
-        (["--hari", "2", "--asesor", "tidak.ada@contoh.example"], "tidak ditemukan"),
+        (["--hari", "2", "--asesor", "tidak.ada@contoh.example"], "tidak terdaftar"),
     ],
 )
 def test_perpanjang_refuses_bad_input(cycle_with_waits: str, args: list[str], message: str) -> None:
@@ -102,7 +101,7 @@ def test_perpanjang_refuses_bad_input(cycle_with_waits: str, args: list[str], me
 
 def test_status_unknown_cycle_and_bad_file(cycle_with_waits: str) -> None:
     result = runner.invoke(app, ["status", "--siklus", "2031"])
-    assert result.exit_code == 1 and "siklus tahun 2031 tidak ditemukan" in result.output
+    assert result.exit_code == 1 and "Siklus tahun 2031 belum ada" in result.output
     result = runner.invoke(app, ["status", "--siklus", "2026", "--xlsx", "status.csv"])
     assert result.exit_code == 1 and ".xlsx" in result.output
 

@@ -191,41 +191,6 @@ def test_bad_ladder_is_refused_with_the_field(text: str, expected: str) -> None:
         parse_ladder(text, source="uji.yaml")
 
 
-@pytest.mark.parametrize("template", ["pengingat", "notifikasi_admin", "umum"])
-def test_bulk_rendering_matches_the_outbox(template: str) -> None:
-    from mail.render import render_bodies
-    from models.settings import get_settings
-    from reminders.decide import decide_day
-    from reminders.queue import render_fast
-    from reminders.service import _context
-
-    settings = get_settings()
-    (d,) = decide_day(
-        [_wait(date(2026, 7, 10))], date(2026, 7, 13), WorkCalendar(), load_ladder(), ADMIN
-    ).decisions
-    values = {
-        **_context(d),
-        "subject": d.subject,
-        "reference": "[PEMANTIK-2026-64.72]",
-        "recipient_name": d.recipient_name,
-        "sender_name": settings.sender_name,
-        "org": settings.organisation,
-        "lampiran": [],
-    }
-    assert render_fast(template, values) == render_bodies(template, values)
-    assert "Jumat, 10 Juli 2026" in render_fast(template, values)[0] or template != "pengingat"
-
-
-def test_bulk_rendering_refuses_like_the_outbox() -> None:
-    from mail.outbox import OutboxError
-    from reminders.queue import render_fast
-
-    with pytest.raises(OutboxError, match="tidak dikenal"):
-        render_fast("tidak_ada", {})
-    with pytest.raises(OutboxError, match="tidak lengkap"):
-        render_fast("pengingat", {"tahun": 2026})
-
-
 def test_missed_escalation_day_is_caught_up_once() -> None:
     calendar = WorkCalendar()
     ladder = load_ladder()

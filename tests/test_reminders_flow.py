@@ -11,7 +11,7 @@ from sqlmodel import select
 from models.db import session_scope
 from models.settings import reset_settings
 from models.tables import Dispatch, Wait
-from reminders.sample import make_cycle, open_wait
+from tests.cycles import new_cycle, open_stage
 
 
 def test_deployment_uses_the_configured_cron_and_zone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,7 +37,7 @@ def prefect_server():
 
 @pytest.mark.slow
 def test_flow_sends_and_publishes_the_grid(
-    prefect_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sim_clock
 ) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -53,9 +53,8 @@ def test_flow_sends_and_publishes_the_grid(
     reset_settings()
     try:
         migrate(url)
-        with session_scope(url) as s:
-            cycle = make_cycle(s, 2026, date(2026, 3, 2))
-            open_wait(s, cycle, "64.72", 3, date(2026, 3, 10))  # due 25 March
+        cycle = new_cycle(2026, date(2026, 3, 2))
+        open_stage(sim_clock, cycle, "64.72", "jawaban", date(2026, 3, 6))  # due 25 March
         result = reminder_flow(tanggal=date(2026, 3, 26))
         assert result["diantrekan"] == 2  # h+1 to the PIC and the admin's digest
         assert result["artefak"] == ["status-siklus-2026"]

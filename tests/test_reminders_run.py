@@ -1,4 +1,8 @@
-"""The daily reminder run against a real database and a real SMTP sink (aiosmtpd on loopback)."""
+"""The daily reminder run against a real database and a real SMTP sink (aiosmtpd on loopback).
+
+Every wait is opened the way the region flow opens it (tests/cycles.py): its due date, who owes
+it and its wording come from its stage.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,13 @@ from sqlmodel import func, select
 from mail.sink import start_sink
 from models.db import session_scope
 from models.settings import reset_settings
-from models.tables import Assessor, Dispatch, Letter, StepRecord
+from models.tables import Assessor, Dispatch, Letter, Score, StepRecord, Wait
 from reminders.decide import reminder_key
 from reminders.extensions import grant_extension
-from reminders.sample import make_cycle, open_wait
 from reminders.service import run_reminders
+from services import waits
+from services.invitation import assign_for_cycle
+from tests.cycles import new_cycle, open_stage
 
 
 @pytest.fixture
@@ -34,24 +40,36 @@ def _dispatch_count(url: str) -> int:
         return s.exec(select(func.count()).select_from(Dispatch)).one()
 
 
-def _scenario(url: str) -> dict[str, int]:
-    """A region waiting on its answers across Idul Fitri, an assessor waiting on scores."""
+def _agree(cycle_id: int, region: str, assessor: Assessor) -> None:
+    """The assessor says yes to the request, through the stage's own door."""
+    waits.accept(
+        "konfirmasi",
+        cycle_id,
+        region,
+        {"pihak": assessor.email, "jawaban": "ya", "pernyataan_benturan_kepentingan": "Bebas"},
+        via="cli",
+        who=assessor.email,
+    )
+
+
+def _scenario(url: str, sim_clock) -> dict[str, int]:  # noqa: ANN001
+    """A region waiting on its answers across Idul Fitri, assessors waiting on scores."""
+    cycle = new_cycle(2026, date(2026, 3, 2), session_date="2026-03-31")
+    region = open_stage(sim_clock, cycle, "64.72", "jawaban", date(2026, 3, 6))  # due 25 March
+    assigned = assign_for_cycle(cycle, ["64.71"])["64.71"]
     with session_scope(url) as s:
-        cycle = make_cycle(s, 2026, date(2026, 3, 2))
-        region = open_wait(s, cycle, "64.72", 3, date(2026, 3, 10))  # due Wed 25 March
-        assessor = s.exec(select(Assessor).order_by(Assessor.id)).first()
-        scores = open_wait(
-            s, cycle, "64.71", 11, date(2026, 4, 1), kind="nilai", party="asesor",
-            assessor_id=assessor.id,
-        )  # fmt: skip  # due Wed 1 April
-        return {"cycle": cycle.id, "region": region.id, "assessor": scores.id}
+        first = s.get(Assessor, assigned[0])
+    _agree(cycle, "64.71", first)  # the other assessor has not answered: owes no scores
+    scores = open_stage(sim_clock, cycle, "64.71", "nilai", date(2026, 3, 31))  # due 1 April
+    assert (region.due_date, scores.due_date) == (date(2026, 3, 25), date(2026, 4, 1))
+    return {"cycle": cycle, "region": region.id, "assessor": scores.id, "scorer": first.id}
 
 
 @pytest.mark.slow
 def test_every_rung_fires_once_across_idul_fitri_and_double_runs_send_nothing(
-    db_url: str, sink
+    db_url: str, sink, sim_clock
 ) -> None:
-    ids = _scenario(db_url)
+    ids = _scenario(db_url, sim_clock)
     day, end = date(2026, 3, 9), date(2026, 4, 8)
     fired: list[tuple[date, str]] = []
     while day <= end:
@@ -66,18 +84,18 @@ def test_every_rung_fires_once_across_idul_fitri_and_double_runs_send_nothing(
         fired.extend((day, key) for key in first.queued)
         day += timedelta(days=1)
 
-    region, scores = ids["region"], ids["assessor"]
+    region, scores, scorer = ids["region"], ids["assessor"], ids["scorer"]
     expected = [
         (date(2026, 3, 16), reminder_key(region, "h-2", date(2026, 3, 16))),
         (date(2026, 3, 17), reminder_key(region, "h-1", date(2026, 3, 17))),
         (date(2026, 3, 25), reminder_key(region, "h0", date(2026, 3, 25))),
         (date(2026, 3, 26), reminder_key(region, "h+1", date(2026, 3, 26))),
         (date(2026, 3, 30), reminder_key(region, "h+3", date(2026, 3, 30))),
-        (date(2026, 3, 30), reminder_key(scores, "h-2", date(2026, 3, 30))),
-        (date(2026, 3, 31), reminder_key(scores, "h-1", date(2026, 3, 31))),
-        (date(2026, 4, 1), reminder_key(scores, "h0", date(2026, 4, 1))),
-        (date(2026, 4, 2), reminder_key(scores, "h+1", date(2026, 4, 2))),
-        (date(2026, 4, 7), reminder_key(scores, "h+3-asesor", date(2026, 4, 7))),
+        (date(2026, 3, 30), reminder_key(scores, "h-2", date(2026, 3, 30), scorer)),
+        (date(2026, 3, 31), reminder_key(scores, "h-1", date(2026, 3, 31), scorer)),
+        (date(2026, 4, 1), reminder_key(scores, "h0", date(2026, 4, 1), scorer)),
+        (date(2026, 4, 2), reminder_key(scores, "h+1", date(2026, 4, 2), scorer)),
+        (date(2026, 4, 7), reminder_key(scores, "h+3-asesor", date(2026, 4, 7), scorer)),
     ]
     reminders = [(d, k) for d, k in fired if k.startswith("pengingat/")]
     assert sorted(reminders) == sorted(expected)
@@ -95,7 +113,7 @@ def test_every_rung_fires_once_across_idul_fitri_and_double_runs_send_nothing(
         head = by_key[reminder_key(region, "h+3", date(2026, 3, 30))]
         assert head.recipient == "kadis.samarinda@contoh.example"
         assert set(head.cc) == {"pic.samarinda@contoh.example", "admin.pemantik@kaltimprov.go.id"}
-        escalation = by_key[reminder_key(scores, "h+3-asesor", date(2026, 4, 7))]
+        escalation = by_key[reminder_key(scores, "h+3-asesor", date(2026, 4, 7), scorer)]
         assert escalation.recipient == "admin.pemantik@kaltimprov.go.id"
         # The +3 rung issued one numbered Surat Pengingat to the head, attached to the email.
         (letter,) = s.exec(select(Letter)).all()
@@ -111,6 +129,12 @@ def test_every_rung_fires_once_across_idul_fitri_and_double_runs_send_nothing(
     assert max(ids_seen.values()) == 1
     texts = {m["Subject"]: m for m in messages}
     assert any("tenggat besok" in subject for subject in texts)
+    # Worded by the stage, never by an internal key ("jawaban langkah 4").
+    region_subjects = [m["Subject"] for m in messages if "64.72" in m["Subject"]]
+    assert all("Jawaban Kuesioner" in subject for subject in region_subjects), region_subjects
+    for m in messages:
+        text = m.get_body(("plain",)).get_content()
+        assert "langkah" not in (m["Subject"] + text).lower(), m["Subject"]
     (to_head,) = [m for m in messages if m["To"].endswith("kadis.samarinda@contoh.example>")]
     assert "Surat Pengingat" in to_head["Subject"]
     assert [p.get_filename() for p in to_head.iter_attachments()] == [
@@ -118,8 +142,8 @@ def test_every_rung_fires_once_across_idul_fitri_and_double_runs_send_nothing(
     ]
 
 
-def test_weekend_and_holiday_runs_send_nothing(db_url: str, sink) -> None:
-    _scenario(db_url)
+def test_weekend_and_holiday_runs_send_nothing(db_url: str, sink, sim_clock) -> None:
+    _scenario(db_url, sim_clock)
     for day in (date(2026, 3, 21), date(2026, 3, 22), date(2026, 3, 23), date(2026, 3, 28)):
         report = run_reminders(db_url, day)
         assert not report.working_day and report.queued == []
@@ -127,8 +151,8 @@ def test_weekend_and_holiday_runs_send_nothing(db_url: str, sink) -> None:
     assert _dispatch_count(db_url) == 0 and sink.messages() == []
 
 
-def test_extension_moves_the_reminders(db_url: str, sink) -> None:
-    ids = _scenario(db_url)
+def test_extension_moves_the_reminders(db_url: str, sink, sim_clock) -> None:
+    ids = _scenario(db_url, sim_clock)
     with session_scope(db_url) as s:
         grant_extension(
             s,
@@ -156,8 +180,8 @@ def test_extension_moves_the_reminders(db_url: str, sink) -> None:
     }
 
 
-def test_run_with_a_session_and_a_bad_address_is_reported(db_url: str, sink) -> None:
-    ids = _scenario(db_url)
+def test_run_with_a_session_and_a_bad_address_is_reported(db_url: str, sink, sim_clock) -> None:
+    ids = _scenario(db_url, sim_clock)
     with session_scope(db_url) as s:
         from models.tables import Region
 
@@ -172,8 +196,8 @@ def test_run_with_a_session_and_a_bad_address_is_reported(db_url: str, sink) -> 
     assert _dispatch_count(db_url) == 0
 
 
-def test_a_missed_run_still_escalates_once(db_url: str, sink) -> None:
-    ids = _scenario(db_url)
+def test_a_missed_run_still_escalates_once(db_url: str, sink, sim_clock) -> None:
+    ids = _scenario(db_url, sim_clock)
     # The job did not run on Mon 30 March, the region's +3 day.
     for day in (date(2026, 3, 27), date(2026, 3, 31), date(2026, 4, 1)):
         run_reminders(db_url, day, deliver=False)
@@ -187,23 +211,16 @@ def test_a_missed_run_still_escalates_once(db_url: str, sink) -> None:
         assert record.detail["caught_up"] is True and record.detail["offset"] == 4
 
 
-def test_one_wait_of_several_people_reminds_only_who_still_owes(db_url: str) -> None:
-    """Waits as the region flow opens them: one per region and stage, naming several parties."""
-    from models.tables import Assignment, Confirmation, Score, Wait
-
+def test_one_wait_of_several_people_reminds_only_who_still_owes(db_url: str, sim_clock) -> None:
+    """Waits as the region flow opens them: one per region and stage, for several parties."""
+    cycle = new_cycle(2026, date(2026, 7, 1), session_date="2026-07-08")
+    a1_id, a2_id = assign_for_cycle(cycle, ["64.72"])["64.72"]
     with session_scope(db_url) as s:
-        cycle = make_cycle(s, 2026, date(2026, 7, 1))
-        a1, a2 = s.exec(select(Assessor).order_by(Assessor.id)).all()[:2]
-        s.add(Assignment(cycle_id=cycle.id, region_code="64.72", assessor_id=a1.id,
-                         state="requested"))  # fmt: skip
-        s.add(Assignment(cycle_id=cycle.id, region_code="64.72", assessor_id=a2.id,
-                         state="accepted"))  # fmt: skip
-        confirm = open_wait(s, cycle, "64.72", 8, date(2026, 7, 9), kind="konfirmasi",
-                            party="wilayah, asesor")  # fmt: skip  # due Thu 9 July
-        scores = open_wait(s, cycle, "64.72", 11, date(2026, 7, 9), kind="nilai",
-                           party="asesor")  # fmt: skip
-        ids = (confirm.id, scores.id, cycle.id, a1.id, a2.id)
-    confirm_id, scores_id, cycle_id, a1_id, a2_id = ids
+        a1, a2 = s.get(Assessor, a1_id), s.get(Assessor, a2_id)
+    _agree(cycle, "64.72", a2)
+    confirm = open_stage(sim_clock, cycle, "64.72", "konfirmasi", date(2026, 7, 8))  # due 9 July
+    scores = open_stage(sim_clock, cycle, "64.72", "nilai", date(2026, 7, 8))  # due 9 July
+    assert confirm.due_date == scores.due_date == date(2026, 7, 9)
 
     def recipients(day: date) -> dict[str, str]:
         report = run_reminders(db_url, day, deliver=False)
@@ -213,21 +230,50 @@ def test_one_wait_of_several_people_reminds_only_who_still_owes(db_url: str) -> 
 
     sent = recipients(date(2026, 7, 8))  # h-1 of both waits
     assert sent == {
-        reminder_key(confirm_id, "h-1", date(2026, 7, 8)): "pic.samarinda@contoh.example",
+        reminder_key(confirm.id, "h-1", date(2026, 7, 8)): "pic.samarinda@contoh.example",
         # Only the assessor who has not answered the request is asked to confirm.
-        reminder_key(confirm_id, "h-1", date(2026, 7, 8), a1_id): "asesor1@contoh.example",
+        reminder_key(confirm.id, "h-1", date(2026, 7, 8), a1_id): a1.email,
         # Only the accepted assessor owes scores.
-        reminder_key(scores_id, "h-1", date(2026, 7, 8), a2_id): "asesor2@contoh.example",
+        reminder_key(scores.id, "h-1", date(2026, 7, 8), a2_id): a2.email,
     }
+    waits.accept(
+        "konfirmasi", cycle, "64.72",
+        {"pihak": "wilayah", "jawaban": "ya", "delegasi": [{"nama": "Budi", "jabatan": "Kabid"}]},
+        via="cli", who="pic",
+    )  # fmt: skip
     with session_scope(db_url) as s:
-        s.add(Confirmation(cycle_id=cycle_id, region_code="64.72", attend=True))
-        s.add(Score(cycle_id=cycle_id, region_code="64.72", assessor_id=a2_id,
+        s.add(Score(cycle_id=cycle, region_code="64.72", assessor_id=a2_id,
                     indicator_code="1", level=3))  # fmt: skip
     sent = recipients(date(2026, 7, 9))  # due date: the region and assessor 2 are done
     assert sent == {
-        reminder_key(confirm_id, "h0", date(2026, 7, 9), a1_id): "asesor1@contoh.example",
+        reminder_key(confirm.id, "h0", date(2026, 7, 9), a1_id): a1.email,
         # Nobody owes the scores any more but the wait is still open: the admin is told.
-        reminder_key(scores_id, "h0", date(2026, 7, 9)): "admin.pemantik@kaltimprov.go.id",
+        reminder_key(scores.id, "h0", date(2026, 7, 9)): "admin.pemantik@kaltimprov.go.id",
     }
     with session_scope(db_url) as s:
-        assert s.get(Wait, scores_id).state == "open"
+        assert s.get(Wait, scores.id).state == "open"
+
+
+def test_a_rescheduled_region_is_reminded_of_its_new_date(db_url: str, sim_clock) -> None:
+    """A confirmation counts for the session date it answered: a region that declined and was
+    moved to a new date owes a new confirmation, and is reminded of it."""
+    from services.invitation import settle_confirmations
+
+    cycle = new_cycle(2026, date(2026, 7, 1), session_date="2026-07-08")
+    open_stage(sim_clock, cycle, "64.72", "konfirmasi", date(2026, 7, 6))
+    waits.accept(
+        "konfirmasi", cycle, "64.72",
+        {"pihak": "wilayah", "jawaban": "tidak", "alasan": "Bentrok dengan rapat"},
+        via="cli", who="pic",
+    )  # fmt: skip
+    assert waits.check("konfirmasi", cycle, "64.72").complete  # answered: the flow settles it
+    waits.close_waits("konfirmasi", cycle, "64.72")
+    moved = settle_confirmations(cycle, "64.72", 1)
+    assert moved["rescheduled"] == "2026-07-15"
+    assert not waits.check("konfirmasi", cycle, "64.72").complete
+    again = open_stage(sim_clock, cycle, "64.72", "konfirmasi", date(2026, 7, 13), key="k2")
+    report = run_reminders(db_url, again.due_date, deliver=False)
+    with session_scope(db_url) as s:
+        rows = s.exec(select(Dispatch).where(Dispatch.idempotency_key.in_(report.queued))).all()
+        assert "pic.samarinda@contoh.example" in {r.recipient for r in rows}
+        assert all("konfirmasi kehadiran" in r.subject for r in rows if "64.72" in r.subject)

@@ -1,52 +1,15 @@
-"""The audit trail: append-only step records, and the region's process row."""
+"""Where each region stands: its process row (current step, state, due date) and the SOP
+steps its run has passed, read from the audit trail."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 from sqlmodel import Session, select
 
 from models import clock
-from models.sop import step as sop_step
 from models.tables import ProcessState, RegionProcess, StepRecord
-
-
-def record_step(
-    session: Session,
-    *,
-    cycle_id: int,
-    step_no: int,
-    event: str,
-    region_code: str | None = None,
-    assessor_id: int | None = None,
-    outcome: str = "",
-    who: str = "",
-    document_id: int | None = None,
-    started_at: datetime | None = None,
-    due_date: date | None = None,
-    detail: dict[str, Any] | None = None,
-) -> StepRecord:
-    """Append one step record (never updated afterwards)."""
-    record = StepRecord(
-        cycle_id=cycle_id,
-        region_code=region_code,
-        assessor_id=assessor_id,
-        step_no=step_no,
-        actor=sop_step(step_no).actor,
-        event=event,
-        started_at=started_at,
-        due_date=due_date,
-        completed_at=clock.now() if event in ("done", "refused", "overridden") else None,
-        outcome=outcome,
-        who=who,
-        document_id=document_id,
-        detail=detail,
-    )
-    session.add(record)
-    session.flush()
-    return record
 
 
 def process_row(session: Session, cycle_id: int, region_code: str) -> RegionProcess:
