@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -159,15 +158,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server = start_server(port, work / "prefect-home", work / "server.log")
-    env = dict(
-        os.environ,
-        PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
-        PREFECT_HOME=str(work / "prefect-home"),
-        PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
-        PREFECT_LOCAL_STORAGE_PATH=str(work / "results"),
-        PREFECT_LOGGING_LEVEL="WARNING",
-        PEMANTIK_DATA_DIR=str(work / "data"),
-    )
+    from benchmarks.flows_bench import bench_env
+
+    env = bench_env(work, port)
     serving = subprocess.Popen([sys.executable, __file__, "--serve"], env=env, cwd=ROOT)
     try:
         code = subprocess.call(

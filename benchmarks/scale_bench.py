@@ -62,18 +62,23 @@ def region_files(size: int, work: Path) -> tuple[Path | None, Path | None]:
     return regions, assessors
 
 
+def _measured(label: str, command: list[str], log: Path) -> dict:
+    """Run one cycle command in a clean environment (its own Prefect server) and measure it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PEMANTIK_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    result = measure(command, env, ROOT, log, timeout=3600)
+    if result["code"] != 0:
+        raise SystemExit(f"{label} failed:\n{log.read_text()[-3000:]}")
+    return result
+
+
 def run_product(size: int, work: Path) -> dict:
     regions, assessors = region_files(size, work)
     out = work / f"demo-{size}"
     command = [sys.executable, "-m", "deployments.cli", "demo", "--keluar", str(out)]
     if regions is not None:
         command += ["--wilayah", str(regions), "--asesor", str(assessors)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PEMANTIK_"))}
-    env["PYTHONPATH"] = str(ROOT)
-    result = measure(command, env, ROOT, work / f"demo-{size}.log", timeout=3600)
-    if result["code"] != 0:
-        tail = (work / f"demo-{size}.log").read_text()[-3000:]
-        raise SystemExit(f"demo with {size} regions failed:\n{tail}")
+    result = _measured(f"demo with {size} regions", command, work / f"demo-{size}.log")
     result["shape"] = json.loads((out / "prefect-shape.json").read_text())
     return result
 
@@ -89,13 +94,7 @@ def run_floor(size: int, shape: dict, work: Path) -> dict:
         "--work",
         str(work / f"floor-{size}"),
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PEMANTIK_"))}
-    env["PYTHONPATH"] = str(ROOT)
-    result = measure(command, env, ROOT, work / f"floor-{size}.log", timeout=3600)
-    if result["code"] != 0:
-        tail = (work / f"floor-{size}.log").read_text()[-3000:]
-        raise SystemExit(f"Prefect floor with {size} regions failed:\n{tail}")
-    return result
+    return _measured(f"Prefect alone with {size} regions", command, work / f"floor-{size}.log")
 
 
 def describe(label: str, size: int, r: dict) -> str:
