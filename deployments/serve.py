@@ -54,9 +54,13 @@ def housekeeping_jobs() -> list:
     """The serving process's periodic jobs: work that needs no flow run of its own."""
     from deployments.runner import Job
     from flows.outbox_flow import retry_outbox
+    from services.waits import StageSweeper
 
     settings = get_settings()
-    return [Job("antrean keluar", settings.outbox_interval_seconds, retry_outbox)]
+    return [
+        Job("antrean keluar", settings.outbox_interval_seconds, retry_outbox),
+        Job("penantian lengkap", settings.runner.sweep_seconds, StageSweeper().sweep),
+    ]
 
 
 def serve_all(

@@ -93,7 +93,7 @@ class RunnerSettings(BaseModel):
     lease_seconds: int = Field(60, ge=5, le=3600)  # a serving process silent this long is dead
     fanout_retry_seconds: int = Field(900, ge=0, le=86400)  # starting region runs: keep trying
     fanout_batch: int = Field(50, ge=1, le=100)  # region runs created per request
-    sweep_seconds: int = Field(300, ge=10, le=86400)  # complete stages still suspended
+    sweep_seconds: int = Field(300, ge=2, le=86400)  # complete stages still suspended
 
 
 class Settings(BaseSettings):

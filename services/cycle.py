@@ -12,7 +12,6 @@ from models import clock
 from models.audit import record_step
 from models.db import session_scope
 from models.registry import ensure_reference_data
-from models.settings import get_settings
 from models.tables import Cycle, CycleState, ProcessState, Region, RegionProcess
 from services.params import CycleParams
 from services.progress import process_row
@@ -95,42 +94,30 @@ def tell_admin_regions_not_started(cycle_id: int, failed: dict[str, str]) -> str
     """Email the admin which regions were not started and why; returns their names."""
     import hashlib
 
-    from mail.outbox import NOTICE_KIND, deliver_pending_sync, enqueue
+    from services.outgoing import notify_admin
 
-    settings = get_settings()
     with session_scope() as session:
         cycle = session.get(Cycle, cycle_id)
-        regions = {r.code: r.name for r in session.exec(select(Region))}
-        listed = [f"{regions.get(code, code)} ({code})" for code in sorted(failed)]
-        reasons = sorted(set(failed.values()))
-        digest = hashlib.sha256(",".join(sorted(failed)).encode()).hexdigest()[:12]
-        key = f"c{cycle_id}/alur-belum-dimulai/{digest}"
-        enqueue(
-            session,
-            key=key,
-            recipient=str(settings.admin_email),
-            recipient_name="Admin PeManTIK",
-            subject=f"{cycle.name}: {len(failed)} alur wilayah belum dapat dimulai",
-            template=NOTICE_KIND,
-            context={
-                "judul": "Sebagian alur wilayah belum dapat dimulai.",
-                "paragraf": [
-                    "Server Prefect tidak dapat memulai alur untuk wilayah di bawah ini, "
-                    "walaupun sudah dicoba berulang kali. Wilayah lain berjalan seperti biasa.",
-                    "Setelah server Prefect pulih, jalankan ulang run siklus di Prefect UI "
-                    "(tombol Retry pada run siklus). Siklus dilanjutkan dari wilayah yang belum "
-                    "dimulai; tidak ada wilayah yang dimulai dua kali.",
-                ],
-                "rincian": {
-                    "Siklus": cycle.name,
-                    "Belum dimulai": ", ".join(listed),
-                    "Penyebab": "; ".join(reasons),
-                },
-            },
-            kind=NOTICE_KIND,
-            cycle_id=cycle_id,
-            settings=settings,
-        )
+        names = {r.code: r.name for r in session.exec(select(Region))}
+    listed = [f"{names.get(code, code)} ({code})" for code in sorted(failed)]
+    digest = hashlib.sha256(",".join(sorted(failed)).encode()).hexdigest()[:12]
+    notify_admin(
+        key=f"c{cycle_id}/alur-belum-dimulai/{digest}",
+        subject=f"{cycle.name}: {len(failed)} alur wilayah belum dapat dimulai",
+        title="Sebagian alur wilayah belum dapat dimulai.",
+        paragraphs=[
+            "Server Prefect tidak dapat memulai alur untuk wilayah di bawah ini, walaupun sudah "
+            "dicoba berulang kali. Wilayah lain berjalan seperti biasa.",
+            "Setelah server Prefect pulih, jalankan ulang run siklus di Prefect UI (tombol "
+            "Retry pada run siklus). Siklus dilanjutkan dari wilayah yang belum dimulai; tidak "
+            "ada wilayah yang dimulai dua kali.",
+        ],
+        details={
+            "Siklus": cycle.name,
+            "Belum dimulai": ", ".join(listed),
+            "Penyebab": "; ".join(sorted(set(failed.values()))),
+        },
+        cycle_id=cycle_id,
+    )
     log.error("Alur wilayah belum dimulai: %s", ", ".join(listed))
-    deliver_pending_sync(keys=[key])
     return ", ".join(listed)

@@ -1,6 +1,7 @@
-"""Nothing lost at the fan-out: the server answers 503 for longer than Prefect's own retries,
-gives up entirely (the admin is told, a retry carries on), or the serving process is killed in
-the middle — then regions, runs, letters and emails are counted."""
+"""Nothing lost at the fan-out or at a resume: the server answers 503 for longer than Prefect's
+own retries, gives up entirely (the admin is told, a retry carries on), the serving process is
+killed in the middle of the fan-out, a resume call fails (the sweep resumes the complete stage,
+and tells the admin while it cannot) — then regions, runs, letters and emails are counted."""
 
 from __future__ import annotations
 
@@ -193,3 +194,68 @@ def test_serving_process_killed_in_the_middle_of_the_fanout(product):
     finally:
         server.stop()
     _assert_each_region_once(cycle_run, product["sink"])
+
+
+def test_a_failed_resume_is_swept_and_the_admin_told_while_it_fails(product):
+    """The door's resume answers 503: the answer is stored, the run stays suspended. The serving
+    process's sweep finds the complete stage; while resuming still fails it tells the admin
+    once; when the server recovers the sweep resumes the run and the region moves on."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    from services import waits
+    from tests.test_flows import _all_levels
+
+    proxy = product["proxy"]
+    rule = Rule("POST", r"/flow_runs/[^/]+/resume$", status=503)
+    proxy.rules.append(rule)
+    server = _serve(
+        product["tmp"],
+        "serve",
+        proxy.api_url,
+        PREFECT_CLIENT_MAX_RETRIES="1",
+        PEMANTIK_RUNNER__SWEEP_SECONDS="2",
+    )
+    region = REGIONS[0]
+    try:
+        from prefect.deployments import run_deployment
+
+        run_deployment(
+            "siklus-pemantik/siklus",
+            timeout=0,
+            parameters={"params": {"year": 2026, "regions": [region], "start_date": "2026-07-01"}},
+        )
+        wait = wait_until(lambda: open_wait(region, "jawaban"), 180)
+        wait_until(lambda: flow_state(wait.flow_run_id) == "Suspended", 60)
+        with temporary_settings(
+            updates={PREFECT_API_URL: proxy.api_url, PREFECT_CLIENT_MAX_RETRIES: 1}
+        ):
+            out = waits.submit(
+                "jawaban",
+                year=2026,
+                region=region,
+                payload={"data": _all_levels()},
+                via="api",
+                who="PIC",
+                resume_timeout=3,
+            )
+        assert out.complete and not out.resumed  # stored; the resume failed
+        assert flow_state(wait.flow_run_id) == "Suspended"
+
+        def admin_told() -> list:
+            return [
+                m
+                for m in product["sink"].messages()
+                if "belum dapat dilanjutkan" in str(m["Subject"])
+            ]
+
+        wait_until(admin_told, 120)
+        proxy.rules.remove(rule)  # the server recovers: the next sweep resumes the run
+        wait_until(lambda: open_wait(region, "konfirmasi"), 180)
+    finally:
+        server.stop()
+    assert len(admin_told()) == 1  # told once, not at every sweep
+    with session_scope() as s:
+        kinds = [lt.kind for lt in s.exec(select(Letter).where(Letter.region_code == region))]
+    assert kinds.count("tanda_terima") == 1 and kinds.count("pemberitahuan") == 1
+    ids = [m["Message-ID"] for m in product["sink"].messages()]
+    assert len(ids) == len(set(ids))
