@@ -15,7 +15,7 @@ from sqlmodel import select
 from models.db import session_scope
 from models.tables import Cycle, Dispatch, Letter, RegionProcess
 from tests.fault_proxy import FaultProxy, Rule
-from tests.flow_helpers import flow_state, open_wait, wait_until
+from tests.flow_helpers import flow_state, levels, open_wait, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -203,7 +203,6 @@ def test_a_failed_resume_is_swept_and_the_admin_told_while_it_fails(product):
     from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
     from services import waits
-    from tests.test_flows import _all_levels
 
     proxy = product["proxy"]
     rule = Rule("POST", r"/flow_runs/[^/]+/resume$", status=503)
@@ -233,7 +232,7 @@ def test_a_failed_resume_is_swept_and_the_admin_told_while_it_fails(product):
                 "jawaban",
                 year=2026,
                 region=region,
-                payload={"data": _all_levels()},
+                payload={"data": levels()},
                 via="api",
                 who="PIC",
                 resume_timeout=3,

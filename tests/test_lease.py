@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from datetime import timedelta
-
-import pytest
 
 from models.clock import real_now
 
@@ -55,46 +52,25 @@ def test_renew_rewrites_a_lost_lease_row(db_url):
     assert owners().owner_of("r1") == lease.id
 
 
-@pytest.mark.parametrize(
-    "dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def test_reclaim_lock_is_held_by_one_process_at_a_time(dialect, request, isolated_settings) -> None:
+def test_reclaim_lock_is_held_by_one_process_at_a_time(db_url) -> None:
     """Two leases take the reclaim lock in turn (PostgreSQL: advisory lock; SQLite: write lock)."""
     from deployments.lease import Lease, reclaim_lock
-    from models.db import migrate
-    from models.settings import reset_settings
 
-    url = (
-        f"sqlite:///{isolated_settings / 'lock.db'}"
-        if dialect == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    os.environ["PEMANTIK_DATABASE_URL"] = url
-    reset_settings()
-    try:
-        if dialect == "postgres":
-            from tests.conftest import _reset_schema
+    first, second = Lease(30).acquire(), Lease(30).acquire()
+    order: list[str] = []
+    inside = threading.Event()
 
-            _reset_schema(url)
-        migrate(url)
-        first, second = Lease(30).acquire(), Lease(30).acquire()
-        order: list[str] = []
-        inside = threading.Event()
+    def hold() -> None:
+        with reclaim_lock(first.id):
+            order.append("pertama masuk")
+            inside.set()
+            time.sleep(1.0)
+            order.append("pertama keluar")
 
-        def hold() -> None:
-            with reclaim_lock(first.id):
-                order.append("pertama masuk")
-                inside.set()
-                time.sleep(1.0)
-                order.append("pertama keluar")
-
-        thread = threading.Thread(target=hold)
-        thread.start()
-        inside.wait(10)
-        with reclaim_lock(second.id):
-            order.append("kedua masuk")
-        thread.join()
-        assert order == ["pertama masuk", "pertama keluar", "kedua masuk"]
-    finally:
-        os.environ.pop("PEMANTIK_DATABASE_URL", None)
-        reset_settings()
+    thread = threading.Thread(target=hold)
+    thread.start()
+    inside.wait(10)
+    with reclaim_lock(second.id):
+        order.append("kedua masuk")
+    thread.join()
+    assert order == ["pertama masuk", "pertama keluar", "kedua masuk"]

@@ -14,20 +14,10 @@ from sqlmodel import select
 
 from models.db import session_scope
 from models.tables import Assessor, Assignment, Letter, Result
-from tests.flow_helpers import open_wait, wait_until
+from tests.flow_helpers import levels, open_wait, wait_until
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _levels(kind: str, level: int) -> dict:
-    from assessment.instruments import load_instrument
-
-    key = "evidence" if kind == "jawaban" else "note"
-    return {
-        i.code: {"level": level, key: "https://contoh.example/bukti"}
-        for i in load_instrument("spbe-2020").indicators
-    }
 
 
 def test_one_region_through_every_wait_on_a_process_work_pool(
@@ -116,7 +106,7 @@ def test_one_region_through_every_wait_on_a_process_work_pool(
                 )
 
             wait_until(lambda: open_wait(region, "jawaban"), 300)
-            submit("jawaban", {"data": _levels("jawaban", 3)})
+            submit("jawaban", {"data": levels("jawaban", 3)})
             wait_until(lambda: open_wait(region, "konfirmasi"), 300)
             with session_scope() as s:
                 emails = [
@@ -146,7 +136,7 @@ def test_one_region_through_every_wait_on_a_process_work_pool(
             )
             wait_until(lambda: open_wait(region, "nilai"), 300)
             for email in emails:
-                submit("nilai", {"asesor": email, "data": _levels("nilai", 4)})
+                submit("nilai", {"asesor": email, "data": levels("nilai", 4)})
             wait_until(lambda: open_wait(region, "penerimaan"), 300)
             submit("penerimaan", {"keputusan": "terima"})
 
