@@ -194,6 +194,7 @@ def test_two_serving_processes_share_one_server(probe_env, tmp_path):
     marks = tmp_path / "marks"
     a = ProbeServer(tmp_path, "a", probe_env)
     b = ProbeServer(tmp_path, "b", probe_env)
+    started = [a, b]
     try:
         burst = [_start(marks, seconds=0.6) for _ in range(16)]
         for _, run_id in burst:
@@ -208,6 +209,7 @@ def test_two_serving_processes_share_one_server(probe_env, tmp_path):
         for _, run_id in long_runs:
             wait_until(lambda run_id=run_id: _state(run_id).is_running(), 60)
         c = ProbeServer(tmp_path, "c", probe_env)  # its start-up clean-up has run
+        started.append(c)
         time.sleep(6)  # longer than a lease: A renews; C's periodic clean-up runs too
         for token, run_id in long_runs:
             assert _state(run_id).is_running()
@@ -223,6 +225,7 @@ def test_two_serving_processes_share_one_server(probe_env, tmp_path):
         for token, _ in orphans:
             wait_until(lambda token=token: _executions(marks, token) == [a.pid], 60)
         c = ProbeServer(tmp_path, "c2", probe_env)
+        started.append(c)
         a.kill()
         for token, _ in orphans:
             wait_until(lambda token=token: len(_executions(marks, token)) == 2, 60)
@@ -232,6 +235,6 @@ def test_two_serving_processes_share_one_server(probe_env, tmp_path):
             assert _executions(marks, token) == [a.pid, c.pid]
         c.stop()
     finally:
-        for server in (a, b):
+        for server in started:
             if server.proc.poll() is None:
                 server.stop()
