@@ -25,6 +25,7 @@ from assessment.instruments import Indicator, Instrument
 from assessment.settings import assessment_settings
 from assessment.workbook import (
     COL_CODE,
+    COL_CODE_LETTER,
     COL_EVIDENCE,
     COL_LEVEL,
     COL_NOTE,
@@ -35,7 +36,7 @@ from assessment.workbook import (
     WorkbookMeta,
     compute_checksum,
 )
-from models.tables import AnswerSet, Region
+from models.tables import AnswerSet, Cycle, Region
 
 MAX_ZIP_ENTRIES = 500
 _DIGITS = re.compile(r"^\s*\d+\s*$")
@@ -86,7 +87,8 @@ def check_level(value: Any, instrument: Instrument) -> tuple[int | None, str | N
         return None, f"berisi '{value}', seharusnya angka tingkat {scale}"
     if isinstance(value, float):
         if not value.is_integer():
-            return None, f"tingkat {value:g} harus bilangan bulat {scale}"
+            shown = f"{value:g}".replace(".", ",")  # the Indonesian decimal comma
+            return None, f"tingkat {shown} harus bilangan bulat {scale}, tanpa desimal"
         value = int(value)
     if isinstance(value, str):
         if not _DIGITS.match(value):
@@ -123,6 +125,34 @@ def _check_one(
 # --- workbook door -----------------------------------------------------------------------
 
 
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _ole_problem(path: Path) -> str:
+    """An OLE2 file under an .xlsx name: a password-protected workbook (Excel encrypts .xlsx
+    into an OLE container) or an Excel 97-2003 workbook; "" for anything else."""
+    with open(path, "rb") as fh:
+        if fh.read(8) != _OLE_MAGIC:
+            return ""
+        fh.seek(0)
+        try:
+            import msoffcrypto
+
+            encrypted = msoffcrypto.OfficeFile(fh).is_encrypted()
+        except Exception:  # noqa: BLE001 - an OLE file msoffcrypto cannot read
+            encrypted = False
+    if encrypted:
+        return (
+            f"Berkas '{path.name}' dilindungi kata sandi sehingga tidak dapat dibaca; buka "
+            "berkas di Excel, hapus kata sandinya (menu File > Info > Proteksi Buku Kerja > "
+            "Enkripsi dengan Kata Sandi, kosongkan kata sandi), simpan, lalu kirim kembali"
+        )
+    return (
+        f"Berkas '{path.name}' berformat Excel 97-2003 (.xls); buka di Excel, simpan sebagai "
+        "Excel Workbook (.xlsx), lalu kirim kembali"
+    )
+
+
 def _check_file(path: Path) -> list[str]:
     """Size, zip and zip-bomb checks before openpyxl ever opens the file."""
     cfg = assessment_settings()
@@ -135,6 +165,9 @@ def _check_file(path: Path) -> list[str]:
             f"Berkas '{name}' berukuran {size / 1048576:.1f} MB, melebihi batas "
             f"{cfg.workbook_max_mb:g} MB"
         ]
+    ole = _ole_problem(path)
+    if ole:
+        return [ole]
     if not zipfile.is_zipfile(path):
         return [f"Berkas '{name}' bukan berkas Excel (.xlsx) yang sah"]
     try:
@@ -170,9 +203,8 @@ def _read_meta(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     return {str(r[0]): r[1] for r in rows if r and r[0] is not None and len(r) > 1}
 
 
-def _meta_errors(
-    meta: dict[str, Any], instrument: Instrument, cycle_id: int, region_code: str, name: str
-) -> tuple[WorkbookMeta | None, list[str]]:
+def _workbook_meta(meta: dict[str, Any], name: str) -> tuple[WorkbookMeta | None, list[str]]:
+    """The metadata sheet's values, checked against their keyed checksum."""
     try:
         layout_raw = json.loads(meta.get("layout") or "{}")
         wm = WorkbookMeta(
@@ -193,17 +225,38 @@ def _meta_errors(
             f"Metadata berkas '{name}' telah diubah (checksum tidak cocok); gunakan Lembar "
             "Kuesioner asli yang dikirim untuk wilayah dan siklus ini"
         ]
-    errors = []
+    return wm, []
+
+
+def _meta_errors(
+    meta: dict[str, Any],
+    instrument: Instrument,
+    cycle_id: int,
+    region_code: str,
+    name: str,
+    cycle_year: int | None = None,
+) -> tuple[WorkbookMeta | None, list[str]]:
+    wm, errors = _workbook_meta(meta, name)
+    if wm is None:
+        return None, errors
     if wm.region_code != region_code:
         errors.append(
             f"Berkas '{name}' adalah Lembar Kuesioner untuk wilayah {wm.region_code} "
             f"({wm.region_name}), bukan untuk wilayah {region_code}"
         )
     if wm.cycle_id != cycle_id:
-        errors.append(
-            f"Berkas '{name}' adalah Lembar Kuesioner siklus {wm.cycle_year} (id {wm.cycle_id}), "
-            f"bukan untuk siklus ini (id {cycle_id})"
-        )
+        if cycle_year is not None and wm.cycle_year != cycle_year:
+            errors.append(
+                f"Berkas '{name}' adalah Lembar Kuesioner PeManTIK tahun {wm.cycle_year}, bukan "
+                f"tahun {cycle_year}; isi Lembar Kuesioner tahun {cycle_year} yang terlampir "
+                "pada Surat Pemberitahuan tahun ini, lalu kirim kembali"
+            )
+        else:
+            errors.append(
+                f"Berkas '{name}' adalah Lembar Kuesioner PeManTIK tahun {wm.cycle_year} yang "
+                "sudah tidak berlaku; isi Lembar Kuesioner yang terlampir pada Surat "
+                "Pemberitahuan terbaru, lalu kirim kembali"
+            )
     if (wm.instrument_code, wm.instrument_version) != (instrument.code, instrument.version):
         errors.append(
             f"Berkas '{name}' memakai instrumen {wm.instrument_code} versi "
@@ -215,8 +268,35 @@ def _meta_errors(
     return wm, errors
 
 
+def workbook_identity(path: Path) -> WorkbookMeta | None:
+    """The cycle and region a filled Lembar Kuesioner belongs to, from its own (checked)
+    metadata; None for anything that is not an intact PeManTIK workbook."""
+    path = Path(path)
+    if _check_file(path):
+        return None
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - not readable: the door will say why
+        return None
+    try:
+        if META_SHEET not in wb.sheetnames:
+            return None
+        rows = _read_rows(wb[META_SHEET], 50, 2)
+    finally:
+        wb.close()
+    if rows is None:
+        return None
+    wm, _ = _workbook_meta(_read_meta(rows), path.name)
+    return wm
+
+
 def parse_workbook(
-    path: Path, instrument: Instrument, *, cycle_id: int, region_code: str
+    path: Path,
+    instrument: Instrument,
+    *,
+    cycle_id: int,
+    region_code: str,
+    cycle_year: int | None = None,
 ) -> AnswersPayload:
     """Read and check a filled Lembar Kuesioner; raises :class:`AnswerValidationError`."""
     path = Path(path)
@@ -239,7 +319,9 @@ def parse_workbook(
         meta_rows = _read_rows(wb[META_SHEET], 50, 2)
         if meta_rows is None:
             raise AnswerValidationError([f"Lembar metadata pada berkas '{name}' diubah"])
-        wm, errors = _meta_errors(_read_meta(meta_rows), instrument, cycle_id, region_code, name)
+        wm, errors = _meta_errors(
+            _read_meta(meta_rows), instrument, cycle_id, region_code, name, cycle_year
+        )
         if errors or wm is None:
             raise AnswerValidationError(errors)
         sheets: dict[str, list[tuple[Any, ...]]] = {}
@@ -256,19 +338,22 @@ def parse_workbook(
         wb.close()
 
     answers: dict[str, Answer] = {}
+    cell_errors: list[tuple[str, int, str]] = []  # (sheet, row, message)
+    moved: set[str] = set()  # sheets whose rows were inserted or removed (one message each)
     for ind in instrument.indicators:
         title, row = wm.layout[ind.code]
+        if title in moved:
+            continue
         rows = sheets[title]
         values = rows[row - 1] if row - 1 < len(rows) else ()
         values = tuple(values) + (None,) * (COL_NOTE - len(values))
         place = f"Lembar '{title}' sel"
         code = _as_text(values[COL_CODE - 1])
         if code != ind.code:
-            errors.append(
-                f"{place} A{row}: seharusnya kode {ind.code}, tertulis '{code}' (susunan baris "
-                "diubah)"
-            )
+            moved.add(title)
+            errors.append(_row_change(title, row, ind.code, code, rows, wm.layout))
             continue
+        found: list[str] = []
         answer = _check_one(
             instrument,
             ind,
@@ -277,10 +362,25 @@ def parse_workbook(
             _as_text(values[COL_NOTE - 1]),
             f"{place} {LEVEL_LETTER}{row} ({ind.code})",
             f"{place} {EVIDENCE_LETTER}{row} ({ind.code})",
-            errors,
+            found,
         )
+        cell_errors.extend((title, row, message) for message in found)
         if answer is not None:
             answers[ind.code] = answer
+    if cell_errors:
+        merged = _merged_answer_cells(path, {t for t, _, _ in cell_errors})
+        reported: set[str] = set()
+        for title, row, message in cell_errors:
+            span = merged.get((title, row))
+            if span is None:
+                errors.append(message)
+            elif span not in reported:
+                reported.add(span)
+                errors.append(
+                    f"Lembar '{title}' sel {span} digabung (merge), sehingga hanya sel pertamanya "
+                    "yang terbaca; pisahkan kembali sel tersebut (Unmerge Cells), isi setiap sel, "
+                    "lalu kirim kembali"
+                )
     if errors:
         raise AnswerValidationError(errors)
     return AnswersPayload(
@@ -290,6 +390,67 @@ def parse_workbook(
         instrument_version=instrument.version,
         answers=answers,
     )
+
+
+def _row_change(
+    title: str,
+    row: int,
+    expected: str,
+    written: str,
+    rows: list[tuple[Any, ...]],
+    layout: dict[str, tuple[str, int]],
+) -> str:
+    """One message for a sheet whose rows no longer sit where the questionnaire put them."""
+    codes = {_as_text(r[COL_CODE - 1]): n for n, r in enumerate(rows, start=1) if r}
+    now = codes.get(expected)
+    if now is not None and now > row:
+        count = now - row
+        return (
+            f"Lembar '{title}': {count} baris disisipkan pada baris {row} (kode {expected} "
+            f"seharusnya di baris {row}, kini di baris {now}); hapus baris yang disisipkan, "
+            "lalu kirim kembali. Jangan menyisipkan atau menghapus baris pada Lembar Kuesioner"
+        )
+    later = layout.get(written)
+    if (now is not None and now < row) or (later is not None and later[1] > row):
+        gone = [
+            f"{code} (baris {r})"
+            for code, (sheet, r) in layout.items()
+            if sheet == title and code not in codes
+        ]
+        what = f"baris indikator {', '.join(gone)}" if gone else "baris"
+        return (
+            f"Lembar '{title}': {what} dihapus; isi kembali Lembar Kuesioner asli tanpa "
+            "menghapus baris, lalu kirim kembali"
+        )
+    return (
+        f"Lembar '{title}' sel {COL_CODE_LETTER}{row}: seharusnya kode {expected}, tertulis "
+        f"'{written}'; jangan mengubah kolom Kode, lalu kirim kembali"
+    )
+
+
+def _merged_answer_cells(path: Path, titles: set[str]) -> dict[tuple[str, int], str]:
+    """(sheet, row) → the merged range ("D12:D14") covering that row's answer cells.
+
+    Read only when a sheet has errors: merged cells read as empty in all but their first
+    cell, which would otherwise be reported as "not filled" although the person filled them.
+    """
+    try:
+        wb = load_workbook(path, data_only=True)
+    except Exception:  # noqa: BLE001 - already read once; nothing more to say
+        return {}
+    out: dict[tuple[str, int], str] = {}
+    try:
+        for title in titles:
+            if title not in wb.sheetnames:
+                continue
+            for rng in wb[title].merged_cells.ranges:
+                if rng.max_col < COL_LEVEL or rng.min_col > COL_NOTE:
+                    continue
+                for r in range(rng.min_row, rng.max_row + 1):
+                    out[(title, r)] = rng.coord
+    finally:
+        wb.close()
+    return out
 
 
 # --- JSON door ---------------------------------------------------------------------------
@@ -415,7 +576,14 @@ def validate_and_store(
     if (path is None) == (data is None):
         raise ValueError("berikan tepat satu dari path atau data")
     if path is not None:
-        payload = parse_workbook(path, instrument, cycle_id=cycle_id, region_code=region_code)
+        cycle = session.get(Cycle, cycle_id)
+        payload = parse_workbook(
+            path,
+            instrument,
+            cycle_id=cycle_id,
+            region_code=region_code,
+            cycle_year=cycle.year if cycle is not None else None,
+        )
         return store_answers(
             session,
             payload,

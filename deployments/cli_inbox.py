@@ -92,7 +92,7 @@ def ulang(
     nomor: int = typer.Argument(..., help="Nomor surel (kolom No pada 'daftar')."),
 ) -> None:
     """Coba lagi sebuah surel berstatus galat yang sudah melewati batas percobaan."""
-    from inbox.act import ERROR, RECEIVED
+    from inbox.act import ERROR, QUARANTINED, RECEIVED
     from models.db import session_scope
     from models.tables import InboundMessage
 
@@ -101,11 +101,43 @@ def ulang(
         row = session.get(InboundMessage, nomor)
         if row is None:
             fail(f"surel nomor {nomor} tidak ada")
+        if row.state == QUARANTINED:
+            fail(
+                f"surel nomor {nomor} dikarantina; periksa surelnya, lalu lepaskan dengan "
+                f"'pemantik kotak-masuk lepas {nomor}'"
+            )
         if row.state != ERROR:
             fail(f"surel nomor {nomor} berstatus '{row.state}', bukan galat; tidak diulang")
         row.state, row.attempts = RECEIVED, 0
         session.add(row)
     console.print(f"Surel nomor {nomor} akan diproses lagi pada pembacaan berikutnya.")
+
+
+@inbox_app.command("lepas")
+def lepas(
+    nomor: int = typer.Argument(..., help="Nomor surel yang dikarantina (kolom No pada 'daftar')."),
+    wilayah: str = typer.Option(
+        "", "--wilayah", help="Kode wilayah, bila surel tidak membalas surat PeManTIK."
+    ),
+    oleh: str = typer.Option("", "--oleh", help="Nama admin yang melepaskan; bawaan: pengguna OS."),
+) -> None:
+    """Lepaskan surel yang dikarantina setelah diperiksa: diproses seolah-olah dari PIC/asesor."""
+    import getpass
+
+    from inbox.act import ReleaseRefused, release
+    from inbox.reader import ReadReport, deliver
+    from models.settings import get_settings
+
+    ready_database()
+    try:
+        outcome = release(nomor, oleh or getpass.getuser(), region=wilayah)
+    except ReleaseRefused as exc:
+        fail(str(exc))
+    report = ReadReport("lepas")
+    deliver(report, outcome.keys, get_settings())
+    console.print(f"Surel nomor {nomor}: {outcome.action}", highlight=False)
+    for line in report.errors:
+        console.print(f"[red]galat[/] {line}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -31,6 +31,7 @@ def deployment_pairs() -> list:
         (region_flow, region_flow.to_deployment(name="wilayah", tags=["pemantik"])),
     ]
     from flows.admin import admin_pairs
+    from flows.inbox_admin import release_deployment, release_flow
     from flows.inbox_flow import inbox_deployment, inbox_flow
     from flows.outbox_flow import outbox_deployment, outbox_flow
     from flows.reminder_flow import (
@@ -45,6 +46,7 @@ def deployment_pairs() -> list:
     pairs.append((outbox_flow, outbox_deployment()))
     pairs.extend(admin_pairs())
     pairs.append((inbox_flow, inbox_deployment()))
+    pairs.append((release_flow, release_deployment()))
     for _, deployment in pairs:  # every deployment of the product carries the product's tag
         deployment.tags = sorted({*deployment.tags, "pemantik"})
     return pairs

@@ -5,8 +5,11 @@ Every outcome leaves the row in a final state with a short ``action`` text (Indo
 * ``processed`` — handed to a wait (``services.waits.submit``), refused with an automatic
   reply listing the errors, answered "nothing is awaited now", or recorded as an
   acknowledgement of receipt (``Acknowledgement``, steps 2 and 7);
-* ``quarantined`` — the sender is not the region's PIC nor an assigned assessor: never acted
-  on, the admin gets the message attached;
+* ``quarantined`` — the sender is not the region's PIC nor an assigned assessor: not acted on;
+  the writer is told to send from the registered address or have the admin register a new one
+  (unless the message is forged or not in a PeManTIK thread), the admin gets the message
+  attached and may :func:`release` it, after which it is handled as if the PIC (or the
+  assessor the thread was addressed to) had sent it, with who released it recorded;
 * ``unreadable`` — from a known person but nothing the reader understands: the admin gets the
   message attached, the sender gets the reply format;
 * ``error`` — an unexpected failure: ``attempts`` counts the tries, the next run tries again,
@@ -36,18 +39,39 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from inbox.match import Match, match_message
-from inbox.parse import ParsedMessage, parse_message
-from inbox.replies import SCORE_SUFFIXES, ReplyContent, ScoresFileError, parse_scores, read_reply
+from inbox.match import (
+    TOKEN,
+    Match,
+    current_cycle,
+    match_message,
+    match_region,
+    match_workbook,
+)
+from inbox.parse import Attachment, ParsedMessage, parse_message
+from inbox.replies import (
+    EXAMPLES,
+    SCORE_SUFFIXES,
+    ReplyContent,
+    ScoresFileError,
+    parse_scores,
+    read_reply,
+)
 from inbox.settings import InboxSettings, load_inbox_settings, raw_dir
 from inbox.store import admin_copy, store_attachment
-from mail.outbox import NOTICE_KIND, OutboxError, enqueue, find_by_message_id
+from mail.outbox import (
+    NOTICE_KIND,
+    OutboxError,
+    enqueue,
+    find_by_message_id,
+    reference_token,
+)
 from models import clock
 from models.db import session_scope
 from models.lookups import assessor_by_email
 from models.settings import Settings, get_settings
 from models.tables import (
     Acknowledgement,
+    Cycle,
     Dispatch,
     InboundMessage,
     Region,
@@ -72,12 +96,24 @@ STATE_LABELS = {
     ERROR: "galat",
 }
 REPLY_KIND = "balasan_otomatis"
+RELEASE_FORM = "lepas-karantina"  # the admin's Prefect form (flows/inbox_admin.py)
 HANDING = "menyerahkan "
 # SOP steps of an acknowledgement of receipt: the notification letter (2), the invitation and
 # the assessors' request letter (7).
 ACK_STEP_NOTIFICATION, ACK_STEP_INVITATION = 2, 7
-# Spreadsheets a region might send instead of the .xlsx questionnaire: answered, not guessed.
-OTHER_SHEETS = (".xls", ".ods", ".xlsm", ".csv", ".numbers")
+# Files a region might send instead of the .xlsx questionnaire: answered, not guessed.
+UNREAD_FILES = (
+    (
+        (".xls", ".ods", ".xlsm", ".csv", ".numbers"),
+        ": format ini tidak dapat dibaca; simpan Lembar Kuesioner sebagai Excel Workbook "
+        "(.xlsx) lalu kirim kembali",
+    ),
+    (
+        (".zip", ".rar", ".7z"),
+        " berupa arsip terkompresi yang tidak dibuka otomatis; lampirkan Lembar Kuesioner "
+        "(.xlsx) langsung, tanpa dikompres, lalu kirim kembali",
+    ),
+)
 KIND_LABELS = {
     "jawaban": "jawaban kuesioner",
     "konfirmasi": "konfirmasi",
@@ -104,6 +140,7 @@ class Decision:
     # balasan_otomatis contexts: the wording lives in the template, chosen by "jenis"
     replies: list[dict[str, Any]] = field(default_factory=list)
     admin: list[tuple[str, str, str]] = field(default_factory=list)  # (tag, judul, alasan)
+    reply_cycle_id: int | None = None  # the cycle under way: its token goes on the replies
 
 
 def pending_ids(session: Session, max_attempts: int) -> list[int]:
@@ -156,8 +193,15 @@ def _dmarc_failed(parsed: ParsedMessage) -> bool:
     )
 
 
-def _reply_subject(subject: str) -> str:
-    text = subject.strip() or "(tanpa subjek)"
+def _reply_subject(subject: str, token: str) -> str:
+    """``Re: <subject>`` with ``token`` (the cycle under way's) in place of any other token."""
+    seen: list[bool] = []
+
+    def swap(_: re.Match) -> str:
+        seen.append(True)
+        return token if len(seen) == 1 else ""
+
+    text = " ".join(TOKEN.sub(swap, subject).split()) or "(tanpa subjek)"
     return text if text.lower().startswith(("re:", "balas:")) else f"Re: {text}"
 
 
@@ -235,25 +279,45 @@ def _resume_if_complete(kind: str, cycle_id: int, region: str, timeout: float) -
     return bool(run_id) and resume_when_suspended(run_id, {"melalui": "email"}, timeout)
 
 
+def _files(parsed: ParsedMessage) -> list[Attachment]:
+    """The named files, the writer's own before those of a forwarded message."""
+    named = [a for a in parsed.attachments if a.filename]
+    return sorted(named, key=lambda a: a.forwarded)
+
+
+def _winmail(files: list[Attachment]) -> list[str]:
+    return [
+        f"Lampiran '{a.filename}' dikirim dalam format khusus Outlook (Rich Text) sehingga "
+        "berkas di dalamnya tidak terbaca; ubah format surel menjadi HTML atau Teks Biasa "
+        "(Outlook: Format Teks > HTML), lampirkan kembali berkasnya, lalu kirim ulang"
+        for a in files
+        if a.filename.lower() == "winmail.dat" or a.content_type == "application/ms-tnef"
+    ]
+
+
 def _submission(
-    parsed: ParsedMessage, match: Match, reply: ReplyContent, directory: Path
+    parsed: ParsedMessage, match: Match, reply: ReplyContent, directory: Path, acting: str
 ) -> tuple[str, dict[str, Any]] | list[str] | None:
     """What to hand to a door: (kind, payload), a list of errors to answer, or None."""
-    files = [a for a in parsed.attachments if a.filename]
+    files = _files(parsed)
     if match.party == "wilayah":
         workbooks = [a for a in files if a.filename.lower().endswith(".xlsx")]
-        old_formats = [a.filename for a in files if a.filename.lower().endswith(OTHER_SHEETS)]
-        if old_formats and not workbooks:
-            return [
-                f"Lampiran '{name}': format ini tidak dapat dibaca; simpan Lembar Kuesioner "
-                "sebagai Excel Workbook (.xlsx) lalu kirim kembali"
-                for name in old_formats
+        if not workbooks:
+            unread = [
+                f"Lampiran '{a.filename}'{why}"
+                for suffixes, why in UNREAD_FILES
+                for a in files
+                if a.filename.lower().endswith(suffixes)
             ]
+            if unread:
+                return unread
         if workbooks:
             path = store_attachment(
                 directory, parsed.message_id, workbooks[0].filename, workbooks[0].data
             )
             return "jawaban", {"berkas": str(path)}
+        if _winmail(files):
+            return _winmail(files)
         if reply.confirmation in ("bersedia", "tidak bersedia"):
             return [
                 f"'{reply.confirmation.upper()}' adalah jawaban asesor; Kab/Kota menjawab "
@@ -268,14 +332,16 @@ def _submission(
                 "delegasi": reply.delegates,
                 "alasan": reply.reason,
             }
-        return None
+        return reply.problems or None
     scores = [a for a in files if a.filename.lower().endswith(SCORE_SUFFIXES)]
     if scores:
         try:
             data = parse_scores(scores[0].filename, scores[0].data)
         except ScoresFileError as exc:
             return exc.errors
-        return "nilai", {"asesor": parsed.sender, "data": data}
+        return "nilai", {"asesor": acting, "data": data}
+    if _winmail(files):
+        return _winmail(files)
     if reply.confirmation in ("hadir", "tidak hadir"):
         return [
             f"'{reply.confirmation.upper()}' adalah jawaban Kab/Kota; asesor menjawab "
@@ -285,17 +351,71 @@ def _submission(
         if reply.problems:
             return reply.problems
         return "konfirmasi", {
-            "pihak": parsed.sender,
+            "pihak": acting,
             "jawaban": "ya" if reply.confirmation == "bersedia" else "tidak",
             "pernyataan_benturan_kepentingan": reply.statement,
             "alasan": reply.reason,
         }
-    return None
+    return reply.problems or None
+
+
+def _rematch_by_workbook(parsed: ParsedMessage, match: Match, acting: str) -> Match:
+    """A filled Lembar Kuesioner decides its own cycle and region (see inbox.match)."""
+    workbooks = [a for a in _files(parsed) if a.filename.lower().endswith(".xlsx")]
+    if not workbooks:
+        return match
+    from assessment.answers import workbook_identity
+
+    path = store_attachment(raw_dir(), parsed.message_id, workbooks[0].filename, workbooks[0].data)
+    meta = workbook_identity(path)
+    if meta is None:
+        return match
+    with session_scope() as session:
+        if session.get(Cycle, meta.cycle_id) is None:
+            return match
+        found = match_workbook(session, acting, meta.cycle_id, meta.region_code, match)
+    return found or match
 
 
 def _mark(row_id: int, **values: Any) -> None:
     with session_scope() as session:
         session.execute(update(InboundMessage).where(InboundMessage.id == row_id).values(**values))
+
+
+def _missing_answer(party: str) -> str:
+    if party == "asesor":
+        return (
+            "jawaban yang tegas: BERSEDIA (dengan Pernyataan bebas benturan kepentingan) atau "
+            "TIDAK BERSEDIA, atau lampiran nilai (.csv/.json)"
+        )
+    if party == "wilayah":
+        return (
+            "jawaban yang tegas: lampiran Lembar Kuesioner (.xlsx), HADIR (dengan nama dan "
+            "jabatan delegasi) atau TIDAK HADIR, atau tanda terima surat"
+        )
+    return "lampiran jawaban atau nilai, konfirmasi, atau tanda terima surat"
+
+
+def _refuse_stranger(
+    out: Decision, match: Match, parsed: ParsedMessage, forged: bool, settings: Settings
+) -> Decision:
+    out.state, out.action = QUARANTINED, f"dikarantina: {match.problem}"
+    out.admin.append(
+        ("karantina", "Surel masuk dikarantina (pengirim tidak berwenang)", match.problem)
+    )
+    if match.referenced and not forged and parsed.sender:
+        # Someone answered a PeManTIK email from an address we do not know (a personal
+        # mailbox, a colleague): tell them how to get the answer through.
+        with session_scope() as session:
+            region = session.get(Region, match.region_code or "")
+        out.replies.append(
+            {
+                "jenis": "tidak-terdaftar",
+                "wilayah": region.name if region is not None else "",
+                "admin": str(settings.admin_email),
+            }
+        )
+    return out
 
 
 def _decide(
@@ -304,22 +424,36 @@ def _decide(
     match: Match,
     settings: Settings,
     inbox_settings: InboxSettings,
+    acting: str,
 ) -> Decision:
-    """Everything except the final transaction: may call a door (which commits itself)."""
+    """Everything except the final transaction: may call a door (which commits itself).
+
+    ``acting`` is whom the message is handled as: its sender, or for a message the admin
+    released from quarantine, the PIC or assessor the thread was addressed to.
+    """
     from services.waits import InputRefused, NotWaiting, submit
 
     out = Decision()
+    with session_scope() as session:
+        under_way = current_cycle(session)
+        under_way_year = under_way.year if under_way is not None else None
+    out.reply_cycle_id = under_way.id if under_way is not None else match.cycle_id
     if _our_own(parsed, settings):
         # Our own message (a copy, a loop through a shared mailbox): never answered or
         # forwarded, or every notice to the admin would come back as a new message.
         out.action = "diabaikan: surel yang dikirim PeManTIK sendiri"
         return out
-    if match.authorised and _dmarc_failed(parsed):
+    forged = not row.released_as and _dmarc_failed(parsed)
+    if forged and match.authorised:
         match.problem = (
             f"pemeriksaan DMARC server surel gagal untuk {parsed.sender}: alamat pengirim "
             "kemungkinan dipalsukan"
         )
         match.party = ""
+    if not forged and match.party != "asesor":
+        rematched = _rematch_by_workbook(parsed, match, acting)
+        if rematched is not match:
+            match.__dict__.update(rematched.__dict__)
     if not match.referenced or not match.authorised:
         with session_scope() as session:
             known = parsed.sender and (
@@ -328,19 +462,15 @@ def _decide(
                 ).first()
                 or assessor_by_email(session, parsed.sender)
             )
-        if match.referenced or not known:
-            out.state, out.action = QUARANTINED, f"dikarantina: {match.problem}"
-            out.admin.append(
-                ("karantina", "Surel masuk dikarantina (pengirim tidak berwenang)", match.problem)
-            )
-            return out
+        if match.referenced or not known or row.released_as:
+            return _refuse_stranger(out, match, parsed, forged, settings)
         out.state, out.action = UNREADABLE, f"tidak terbaca: {match.problem}"
         out.admin.append(("tidak-terbaca", "Surel masuk tidak dapat dibaca", match.problem))
         out.replies.append({"jenis": "tidak-terkait", "petunjuk": True, "pihak": ""})
         return out
 
-    reply = read_reply(parsed.body)
-    what = _submission(parsed, match, reply, raw_dir())
+    reply = read_reply(parsed.split, party=match.party)
+    what = _submission(parsed, match, reply, raw_dir(), acting)
     if isinstance(what, list):
         out.action = f"ditolak: {len(what)} kesalahan"
         out.replies.append(
@@ -349,7 +479,7 @@ def _decide(
     elif what is not None:
         kind, payload = what
         label = KIND_LABELS[kind]
-        if _handed_over_before(row, kind, match, parsed.sender):
+        if _handed_over_before(row, kind, match, acting):
             resumed = _resume_if_complete(
                 kind, match.cycle_id, match.region_code, inbox_settings.resume_timeout_seconds
             )
@@ -365,7 +495,7 @@ def _decide(
                     region=match.region_code,
                     payload=payload,
                     via="email",
-                    who=parsed.sender,
+                    who=acting,
                     resume_timeout=inbox_settings.resume_timeout_seconds,
                 )
             except InputRefused as exc:
@@ -381,7 +511,23 @@ def _decide(
                 )
             except NotWaiting as exc:
                 out.action = f"{label}: tidak ada yang ditunggu ({exc})"
-                out.replies.append({"jenis": "tidak-ditunggu", "label": label})
+                earlier = (
+                    under_way_year is not None
+                    and match.year is not None
+                    and match.year < under_way_year
+                )
+                if earlier:
+                    out.action += f"; utas surel PeManTIK tahun {match.year}"
+                    out.replies.append(
+                        {
+                            "jenis": "siklus-lama",
+                            "label": label,
+                            "tahun": match.year,
+                            "tahun_kini": under_way_year,
+                        }
+                    )
+                else:
+                    out.replies.append({"jenis": "tidak-ditunggu", "label": label})
                 out.admin.append(
                     ("tidak-ditunggu", f"Balasan masuk saat tidak ada penantian: {label}", str(exc))
                 )
@@ -395,12 +541,13 @@ def _decide(
                     out.replies.append(
                         {"jenis": "diterima", "label": label, "ringkasan": result.summary}
                     )
-    if reply.acknowledged:
+    if reply.acknowledged and not reply.problems:
         with session_scope() as session:
             out.ack = _acknowledgement(session, match, reply, parsed, settings)
         note = f"tanda terima langkah {out.ack.step_no} dicatat"
         out.action = f"{out.action}; {note}" if out.action else note
     if not out.action:
+        quoted = (reply.unclear or reply.other)[:3]
         out.state, out.action = UNREADABLE, "tidak terbaca: isi balasan tidak dikenali"
         out.admin.append(
             (
@@ -410,8 +557,22 @@ def _decide(
                 "atau tanda terima)",
             )
         )
-        out.replies.append({"jenis": "tidak-terbaca", "petunjuk": True, "pihak": match.party})
+        out.replies.append(
+            {
+                "jenis": "tidak-terbaca",
+                "petunjuk": True,
+                "pihak": match.party,
+                "dikutip": quoted,
+                "kurang": _missing_answer(match.party),
+            }
+        )
     return out
+
+
+def _token(session: Session, cycle_id: int | None, match: Match) -> str:
+    cycle = session.get(Cycle, cycle_id) if cycle_id is not None else None
+    year = cycle.year if cycle is not None else clock.today().year
+    return reference_token(year, match.region_code or match.assessor_id)
 
 
 def _enqueue_reply(
@@ -421,6 +582,7 @@ def _enqueue_reply(
     match: Match,
     context: dict[str, Any],
     settings: Settings,
+    cycle_id: int | None,
 ) -> str | None:
     key = f"inbox:{row.message_id}:balasan:{context['jenis']}"
     try:
@@ -429,11 +591,11 @@ def _enqueue_reply(
             key=key,
             recipient=parsed.sender,
             recipient_name=parsed.sender_name,
-            subject=_reply_subject(parsed.subject),
+            subject=_reply_subject(parsed.subject, _token(session, cycle_id, match)),
             template=REPLY_KIND,
-            context=context,
+            context={**context, "contoh": EXAMPLES},
             kind=REPLY_KIND,
-            cycle_id=match.cycle_id,
+            cycle_id=cycle_id,
             region_code=match.region_code,
             assessor_id=match.assessor_id,
             in_reply_to=row.message_id,
@@ -457,13 +619,22 @@ def _enqueue_admin(
     region_code: str | None = None,
 ) -> str | None:
     key = f"inbox:{row.message_id}:admin:{tag}"
+    paragraphs = [
+        "Surel aslinya terlampir (berkas .eml.txt; ubah akhiran menjadi .eml untuk "
+        "membukanya di aplikasi surel). Surel ini tidak ditindaklanjuti secara otomatis.",
+    ]
+    if tag == "karantina":
+        paragraphs.append(
+            f"Bila setelah diperiksa surel ini memang dikirim atas nama Kab/Kota atau asesor "
+            f"yang bersangkutan, lepaskan dari karantina dengan formulir '{RELEASE_FORM}' di "
+            f"Prefect (nomor surel masuk: {row.id}). Surel itu lalu diproses seolah-olah "
+            "dikirim oleh PIC atau asesor yang terdaftar, dan nama Anda dicatat."
+        )
     context = {
         "judul": title,
-        "paragraf": [
-            "Surel aslinya terlampir (berkas .eml.txt; ubah akhiran menjadi .eml untuk "
-            "membukanya di aplikasi surel). Surel ini tidak ditindaklanjuti secara otomatis.",
-        ],
+        "paragraf": paragraphs,
         "rincian": {
+            "Nomor surel masuk": str(row.id),
             "Pengirim": row.sender or "(tidak ada)",
             "Subjek": row.subject or "(tanpa subjek)",
             "Message-ID": row.message_id,
@@ -518,9 +689,11 @@ def finish(
         session.add(row)
         if decision.ack is not None:
             session.add(decision.ack)
-        if not _auto_submitted(parsed) and decision.state != QUARANTINED:
+        if not _auto_submitted(parsed):
             for context in decision.replies:
-                key = _enqueue_reply(session, row, parsed, match, context, settings)
+                key = _enqueue_reply(
+                    session, row, parsed, match, context, settings, decision.reply_cycle_id
+                )
                 if key:
                     keys.append(key)
         for tag, title, reason in decision.admin:
@@ -613,9 +786,76 @@ def process_one(
     try:
         raw = Path(row.raw_path).read_bytes()
         parsed = parse_message(raw)
+        acting = row.released_as or parsed.sender
         with session_scope() as session:
-            match = match_message(session, parsed.sender, parsed.subject, parsed.thread_ids)
-        decision = _decide(row, parsed, match, settings, inbox_settings)
+            match = match_message(session, acting, parsed.subject, parsed.thread_ids)
+            if row.released_as and not match.authorised and row.region_code:
+                match = match_region(session, acting, row.region_code, row.cycle_id)
+        decision = _decide(row, parsed, match, settings, inbox_settings, acting)
         return finish(row_id, parsed, match, decision, settings)
     except Exception as exc:  # noqa: BLE001 - kept, retried and reported, never lost
         return _fail(row_id, exc, settings, inbox_settings)
+
+
+class ReleaseRefused(ValueError):
+    """A message that cannot be released; the message (Indonesian) says why."""
+
+
+def release(
+    row_id: int,
+    who: str,
+    *,
+    region: str = "",
+    settings: Settings | None = None,
+    inbox_settings: InboxSettings | None = None,
+) -> Outcome:
+    """Release a quarantined message the admin has checked, and handle it now.
+
+    It goes through the same door as if the region's PIC (or the assessor the thread was
+    addressed to) had sent it; ``who`` released it, and that is recorded on the row. A message
+    without a PeManTIK thread needs ``region`` (it is then handled in the cycle under way).
+    The writer gets the automatic reply; a refused input stores nothing, as always.
+    """
+    who = " ".join((who or "").split())
+    if not who:
+        raise ReleaseRefused("nama admin yang melepaskan surel wajib diisi")
+    with session_scope() as session:
+        row = session.get(InboundMessage, row_id)
+        if row is None:
+            raise ReleaseRefused(f"surel masuk nomor {row_id} tidak ada")
+        if row.state != QUARANTINED:
+            raise ReleaseRefused(
+                f"surel masuk nomor {row_id} berstatus "
+                f"'{STATE_LABELS.get(row.state, row.state)}', bukan dikarantina"
+            )
+        parsed = parse_message(Path(row.raw_path).read_bytes())
+        match = match_message(session, parsed.sender, parsed.subject, parsed.thread_ids)
+        region = region.strip()
+        if region:
+            region_row = session.get(Region, region)
+            if region_row is None:
+                raise ReleaseRefused(f"wilayah dengan kode {region} tidak terdaftar")
+            acting = region_row.pic_email.strip().lower()
+            if match.region_code != region:  # the admin decides the region, in this cycle
+                under_way = current_cycle(session)
+                row.region_code = region
+                row.cycle_id = under_way.id if under_way is not None else None
+        elif match.referenced and match.addressee:
+            acting = match.addressee.strip().lower()
+        else:
+            raise ReleaseRefused(
+                f"surel masuk nomor {row_id} tidak dapat dikaitkan dengan surat PeManTIK; "
+                "sebutkan kode wilayahnya"
+            )
+        row.state, row.attempts, row.processed_at = RECEIVED, 0, None
+        row.released_by, row.released_at, row.released_as = who, clock.now(), acting
+        session.add(row)
+    outcome = process_one(row_id, settings=settings, inbox_settings=inbox_settings)
+    if outcome is None:  # another reader took it meanwhile: it is handled there
+        return Outcome(row_id, row.message_id, RECEIVED, f"dilepas oleh {who}")
+    with session_scope() as session:
+        done = session.get(InboundMessage, row_id)
+        done.action = f"dilepas oleh {who} (sebagai {acting}); {done.action}"[:2000]
+        session.add(done)
+        outcome.action = done.action
+    return outcome

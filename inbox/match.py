@@ -6,6 +6,10 @@ of a message we sent (``Dispatch.message_id``), then by the reference token in i
 must then be the region's registered PIC (``Region.pic_email``) or an assessor assigned to
 that region in that cycle (an ``Assignment`` row); anyone else is a stranger, and the message
 is quarantined.
+
+A filled Lembar Kuesioner names its own cycle and region (its checked metadata):
+:func:`match_workbook` lets that decide, whatever thread the reply came in. Automatic replies
+go out in the :func:`current_cycle` (its reference token), not in an earlier cycle's thread.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from mail.outbox import find_by_message_id
-from models.lookups import assessor_by_email
-from models.tables import Assignment, Cycle, Dispatch, Region
+from models.lookups import assessor_by_email, open_waits
+from models.tables import Assessor, Assignment, Cycle, CycleState, Dispatch, Region
 
 TOKEN = re.compile(r"\[PEMANTIK-(\d{4})-([A-Za-z0-9.]+)\]", re.I)
 
@@ -32,6 +36,7 @@ class Match:
     dispatch: Dispatch | None = None  # the message replied to, when known
     how: str = ""  # in-reply-to / references / subjek
     problem: str = ""  # why the message was not matched or not authorised (Indonesian)
+    addressee: str = ""  # whom the thread was addressed to (the PIC or the assessor)
 
     @property
     def referenced(self) -> bool:
@@ -88,6 +93,10 @@ def match_message(session: Session, sender: str, subject: str, thread_ids: list[
         out.year = cycle.year if cycle else None
         if out.region_code is None and dispatch.assessor_id is not None:
             token_party = f"A{dispatch.assessor_id}"
+        if dispatch.assessor_id is not None:
+            out.addressee = dispatch.recipient
+        elif (addressed_region := session.get(Region, out.region_code or "")) is not None:
+            out.addressee = addressed_region.pic_email
     else:
         found = TOKEN.search(subject or "")
         if found is None:
@@ -105,8 +114,11 @@ def match_message(session: Session, sender: str, subject: str, thread_ids: list[
         party = found.group(2)
         if re.fullmatch(r"[Aa]\d+", party):
             token_party = party.upper()
-        elif session.get(Region, party) is not None:
+            addressed = session.get(Assessor, int(party[1:]))
+            out.addressee = addressed.email if addressed is not None else ""
+        elif (addressed_region := session.get(Region, party)) is not None:
             out.region_code = party
+            out.addressee = addressed_region.pic_email
         else:
             out.problem = f"kode rujukan {found.group(0)}: wilayah {party} tidak dikenal"
             return out
@@ -120,7 +132,10 @@ def match_message(session: Session, sender: str, subject: str, thread_ids: list[
         # A message addressed to one assessor only: the sender must be that assessor.
         wanted = int(token_party[1:])
         if assessor is None or assessor.id != wanted:
-            out.problem = f"pengirim {sender} bukan asesor yang dituju ({token_party})"
+            wanted_row = session.get(Assessor, wanted)
+            out.problem = f"pengirim {sender} bukan asesor yang dituju" + (
+                f" ({wanted_row.name})" if wanted_row is not None else ""
+            )
             return out
         regions = _assigned_regions(session, out.cycle_id, assessor.id)
         if len(regions) != 1:
@@ -144,4 +159,62 @@ def match_message(session: Session, sender: str, subject: str, thread_ids: list[
         f"pengirim {sender} bukan PIC terdaftar wilayah {out.region_code} "
         "dan bukan asesor yang ditugaskan pada wilayah itu"
     )
+    return out
+
+
+def current_cycle(session: Session) -> Cycle | None:
+    """The cycle under way (running or closing, the newest), else the newest cycle."""
+    cycles = session.exec(select(Cycle).order_by(Cycle.year.desc(), Cycle.id.desc())).all()
+    live = [c for c in cycles if c.state in (CycleState.RUNNING, CycleState.CLOSING)]
+    return (live or cycles or [None])[0]
+
+
+def waits_for(session: Session, cycle_id: int, region: str, kind: str) -> bool:
+    return bool(open_waits(session, cycle_id, region, kind=kind))
+
+
+def match_workbook(
+    session: Session, sender: str, cycle_id: int, region_code: str, thread: Match
+) -> Match | None:
+    """The region's PIC sent its own Lembar Kuesioner: match it to the cycle that waits for it.
+
+    The workbook's own cycle when that cycle waits for answers; else the cycle under way when
+    that one waits (the validator then says the workbook is an earlier year's); else None (the
+    thread decides). The sender must be the registered PIC of the workbook's region.
+    """
+    region = session.get(Region, region_code)
+    if region is None or region.pic_email.strip().lower() != (sender or "").strip().lower():
+        return None
+    target = None
+    if waits_for(session, cycle_id, region_code, "jawaban"):
+        target = session.get(Cycle, cycle_id)
+    else:
+        now = current_cycle(session)
+        if now is not None and waits_for(session, now.id, region_code, "jawaban"):
+            target = now
+    if target is None or (target.id == thread.cycle_id and region_code == thread.region_code):
+        return None
+    return Match(
+        cycle_id=target.id,
+        year=target.year,
+        region_code=region_code,
+        party="wilayah",
+        dispatch=thread.dispatch if thread.cycle_id == target.id else None,
+        how="lembar kuesioner",
+    )
+
+
+def match_region(session: Session, sender: str, region_code: str, cycle_id: int | None) -> Match:
+    """A released message without a thread: the admin named the region (and the cycle)."""
+    cycle = session.get(Cycle, cycle_id) if cycle_id is not None else current_cycle(session)
+    out = Match(region_code=region_code, how="dilepas admin")
+    if cycle is None:
+        out.problem = "tidak ada siklus PeManTIK"
+        return out
+    out.cycle_id, out.year = cycle.id, cycle.year
+    region = session.get(Region, region_code)
+    if region is not None and region.pic_email.strip().lower() == sender.strip().lower():
+        out.party = "wilayah"
+    else:
+        out.problem = f"{sender} bukan PIC terdaftar wilayah {region_code}"
     return out

@@ -5,7 +5,6 @@ attachments. No database, no network.
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -13,20 +12,19 @@ from email.message import EmailMessage
 from email.policy import default
 from email.utils import getaddresses, parseaddr
 
+from inbox.quotes import SplitReply, split_reply
+from inbox.text import decode_text, html_lines, repair_c1, unflow
+from mail.message import PRODUCT_HEADER
+
 _MSGID = re.compile(r"<[^<>\s]+>")
-# Where the quoted original begins in common clients (English and Indonesian).
-_QUOTE_START = re.compile(
-    r"^\s*(?:"
-    r"On .+wrote:\s*$|Pada .+menulis:\s*$|Pada .+ditulis:\s*$"
-    r"|-{2,}\s*(?:Original Message|Pesan Asli|Forwarded message|Pesan yang diteruskan)\s*-{2,}"
-    r"|_{10,}\s*$"
-    r"|(?:From|Dari)\s*:\s*.+@.+$"
-    r")",
-    re.I,
-)
-_TAG = re.compile(r"<[^>]+>")
-_BLOCK = re.compile(r"</?(?:p|div|br|tr|li|h\d)[^>]*>", re.I)
 SYNTHETIC_DOMAIN = "pemantik.inbox.invalid"
+# File types named by content type when a client sends an attachment without a file name.
+_SUFFIX_BY_TYPE = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.ms-excel": ".xls",
+    "text/csv": ".csv",
+    "application/json": ".json",
+}
 
 
 @dataclass
@@ -34,6 +32,7 @@ class Attachment:
     filename: str
     content_type: str
     data: bytes
+    forwarded: bool = False  # found inside a forwarded message (message/rfc822)
 
 
 @dataclass
@@ -48,6 +47,7 @@ class ParsedMessage:
     full_body: str
     attachments: list[Attachment] = field(default_factory=list)
     message: EmailMessage | None = None
+    split: SplitReply = field(default_factory=SplitReply)  # the writer's lines and the quote
 
     @property
     def thread_ids(self) -> list[str]:
@@ -81,62 +81,99 @@ def message_ids(value: object) -> list[str]:
 
 def _header(msg: EmailMessage, name: str) -> str:
     try:
-        return str(msg.get(name, "") or "")
+        value = str(msg.get(name, "") or "")
     except Exception:  # noqa: BLE001 - undecodable header: keep what the raw says
-        return str(msg.get_all(name, [""])[0] if msg.get_all(name) else "")
+        value = str(msg.get_all(name, [""])[0] if msg.get_all(name) else "")
+    return repair_c1(value)
 
 
 def strip_quoted(text: str) -> str:
-    """The reply's own lines: stop at the quoted original, drop '>' lines and the signature."""
-    out = []
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if _QUOTE_START.match(line) or line.rstrip() == "--":
-            break
-        if line.lstrip().startswith(">"):
-            continue
-        out.append(line.rstrip())
-    return "\n".join(out).strip()
+    """The writer's own text of a plain-text reply (see :mod:`inbox.quotes`)."""
+    return split_reply(text).text
 
 
-# Where common clients put the quoted original in HTML (Gmail, Outlook, Apple Mail, Thunderbird).
-_HTML_QUOTE = re.compile(
-    r'<blockquote|<div[^>]+class="gmail_quote|<div[^>]+id="(?:divRplyFwdMsg|appendonsend)"'
-    r'|<div[^>]+class="moz-cite-prefix',
-    re.I,
-)
-
-
-def html_to_text(value: str) -> str:
-    """The text of an HTML body, without the quoted original."""
-    cut = _HTML_QUOTE.search(value)
-    if cut:
-        value = value[: cut.start()]
-    return html.unescape(_TAG.sub("", _BLOCK.sub("\n", value)))
-
-
-def _body_text(msg: EmailMessage) -> str:
-    part = msg.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
+def is_product_message(msg: EmailMessage) -> bool:
+    """A message the product sent (it carries the product's header)."""
     try:
-        content = part.get_content()
-    except Exception:  # noqa: BLE001 - wrong charset: decode leniently
-        payload = part.get_payload(decode=True) or b""
-        content = payload.decode("utf-8", "replace")
-    if part.get_content_type() == "text/html":
-        content = html_to_text(content)
-    return str(content)
+        return msg.get(PRODUCT_HEADER) is not None
+    except Exception:  # noqa: BLE001 - a malformed header is not ours
+        return False
+
+
+def part_text(part: EmailMessage) -> str:
+    """A text part decoded as a mail client would (charset rules, format=flowed joined)."""
+    data = part.get_payload(decode=True) or b""
+    if not isinstance(data, bytes):
+        data = str(data).encode("utf-8", "replace")
+    text = decode_text(data, part.get_content_charset())
+    if part.get_content_type() == "text/plain":
+        params = {k.lower(): str(v).lower() for k, v in part.get_params() or []}
+        if params.get("format") == "flowed":
+            text = unflow(text, delsp=params.get("delsp") == "yes")
+    return text
+
+
+def _split_body(msg: EmailMessage) -> tuple[str, SplitReply]:
+    """The full text and its split: the plain part, or the HTML when the plain part has no
+    text of the writer's own (an HTML-only message, or a plain stub)."""
+    plain = msg.get_body(preferencelist=("plain",))
+    html_part = msg.get_body(preferencelist=("html",))
+    full, split = "", SplitReply()
+    if plain is not None:
+        full = part_text(plain)
+        split = split_reply(full)
+    if html_part is not None and not split.text:
+        html_text = html_lines(part_text(html_part))
+        html_split = split_reply(html_text)
+        if html_split.text or not full:
+            full, split = html_text, html_split
+    return full, split
+
+
+def _inner_message(part: EmailMessage) -> EmailMessage | None:
+    if part.get_content_type() == "message/rfc822":
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        return inner if isinstance(inner, EmailMessage) else None
+    name = (part.get_filename() or "").lower()
+    if name.endswith(".eml") and not part.is_multipart():
+        data = part.get_payload(decode=True) or b""
+        return message_from_bytes(data, policy=default)  # type: ignore[return-value]
+    return None
 
 
 def _attachments(msg: EmailMessage) -> list[Attachment]:
-    out = []
-    for part in msg.iter_attachments():
+    """Every file in the message, also inside forwarded messages (not in the product's own
+    messages quoted back to us: their files are ours, not the writer's)."""
+    bodies = {id(p) for p in (msg.get_body(("plain",)), msg.get_body(("html",))) if p is not None}
+    out: list[Attachment] = []
+
+    def visit(part: EmailMessage, forwarded: bool, depth: int) -> None:
+        inner = _inner_message(part)
+        if inner is not None:
+            if depth < 5 and not is_product_message(inner):
+                visit(inner, True, depth + 1)
+            return
         if part.is_multipart():
-            continue
+            for sub in part.iter_parts():
+                visit(sub, forwarded, depth)
+            return
+        if id(part) in bodies:
+            return
+        ctype = part.get_content_type()
         name = part.get_filename() or ""
+        if not name and (part.get_content_maintype() == "text" or ctype in _INLINE_TYPES):
+            return  # a text fragment of the body (Apple Mail), not a file
+        if not name:
+            name = "lampiran" + _SUFFIX_BY_TYPE.get(ctype, "")
         data = part.get_payload(decode=True) or b""
-        out.append(Attachment(name, part.get_content_type(), data))
+        out.append(Attachment(name, ctype, data if isinstance(data, bytes) else b"", forwarded))
+
+    visit(msg, False, 0)
     return out
+
+
+_INLINE_TYPES = {"image/png", "image/jpeg", "image/gif"}  # signatures' logos without a name
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -147,9 +184,9 @@ def parse_message(raw: bytes) -> ParsedMessage:
         pairs = getaddresses([_header(msg, "Sender")])
         addr = pairs[0][1] if pairs else ""
     try:
-        full = _body_text(msg)
+        full, split = _split_body(msg)
     except Exception:  # noqa: BLE001
-        full = ""
+        full, split = "", SplitReply()
     try:
         attachments = _attachments(msg)
     except Exception:  # noqa: BLE001
@@ -161,8 +198,9 @@ def parse_message(raw: bytes) -> ParsedMessage:
         subject=" ".join(_header(msg, "Subject").split()),
         in_reply_to=message_ids(_header(msg, "In-Reply-To")),
         references=message_ids(_header(msg, "References")),
-        body=strip_quoted(full),
+        body=split.text,
         full_body=full,
         attachments=attachments,
         message=msg,
+        split=split,
     )

@@ -3,7 +3,12 @@ then the attachments).
 
 Headers: Message-ID (derived from the idempotency key, stored on the row), Date (WITA, taken
 when the attempt is made), From, Reply-To, To, Cc, Subject, In-Reply-To and References,
-MIME-Version.
+MIME-Version, and the product's own headers (:func:`product_headers`).
+
+Markers: every message says it is ours twice, so that a reply's quoted copy of it is never read
+as the person's answer (:mod:`inbox.quotes`): the :func:`product_headers` (seen on a forwarded
+``message/rfc822`` copy) and :data:`REPLY_MARKER`, the first line of both bodies, where the
+product's text starts (seen in every quoted copy, whatever the client's quote header).
 
 The MIME is assembled directly rather than through ``email.message.EmailMessage``: the stdlib
 generator re-encodes and re-wraps a 100 KB attachment line by line in Python for every message,
@@ -21,6 +26,7 @@ import base64
 import binascii
 import hashlib
 import mimetypes
+import re
 import secrets
 from datetime import datetime
 from email.header import Header
@@ -42,6 +48,14 @@ MIME_TYPES = {
     ".zip": "application/zip",
 }
 CRLF = b"\r\n"
+
+# The first line of every body we send. Short, so a quoting client never wraps it; the reader
+# recognises it by MARKER_PATTERN (its "##-" ... "PeManTIK" ... "-##" frame), quoted or not.
+REPLY_MARKER = "##- Mohon tulis balasan di atas baris ini (PeManTIK) -##"
+MARKER_PATTERN = re.compile(r"##-[^\n]{0,80}?PeManTIK[^\n]{0,10}?-##", re.I)
+# The header that names a message as the product's (its value: the message's kind).
+PRODUCT_HEADER = "X-PeManTIK-Kind"
+_BODY_TAG = re.compile(r"<body[^>]*>", re.I)
 
 
 class AttachmentChanged(RuntimeError):
@@ -94,6 +108,25 @@ def _param(key: str, value: str) -> str:
     return f"{key}*={encode_rfc2231(value, 'utf-8')}"
 
 
+def product_headers(row: Dispatch) -> list[tuple[str, str]]:
+    """The headers that mark a message as the product's own; add further ones here."""
+    return [(PRODUCT_HEADER, row.kind or "surel")]
+
+
+def marked_text(body: str) -> str:
+    """The text body with :data:`REPLY_MARKER` as its first line."""
+    return f"{REPLY_MARKER}\n\n{body}"
+
+
+def marked_html(body: str) -> str:
+    """The HTML body with :data:`REPLY_MARKER` first inside ``<body>`` (or first of all)."""
+    marker = f'<div style="color:#888888;font-size:11px;">{REPLY_MARKER}</div>\n'
+    found = _BODY_TAG.search(body)
+    if found is None:
+        return marker + body
+    return body[: found.end()] + "\n" + marker + body[found.end() :]
+
+
 def _text_part(content_type: str, body: str) -> bytes:
     data = body.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n").encode("utf-8")
     return (
@@ -144,6 +177,8 @@ def message_bytes(
         head.append(_header("In-Reply-To", row.in_reply_to))
     if row.references:
         head.append(b"References: " + "\r\n ".join(row.references.split()).encode() + CRLF)
+    for name, value in product_headers(row):
+        head.append(_header(name, value))
     head.append(b"MIME-Version: 1.0\r\n")
     head.append(f'Content-Type: multipart/mixed; boundary="{mixed}"\r\n\r\n'.encode())
 
@@ -151,9 +186,9 @@ def message_bytes(
         f"--{mixed}\r\n".encode(),
         f'Content-Type: multipart/alternative; boundary="{alternative}"\r\n\r\n'.encode(),
         f"--{alternative}\r\n".encode(),
-        _text_part("text/plain", row.body_text),
+        _text_part("text/plain", marked_text(row.body_text)),
         f"\r\n--{alternative}\r\n".encode(),
-        _text_part("text/html", row.body_html),
+        _text_part("text/html", marked_html(row.body_html)),
         f"\r\n--{alternative}--\r\n".encode(),
     ]
     for item in row.attachments or []:

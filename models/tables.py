@@ -375,6 +375,11 @@ class InboundMessage(SQLModel, table=True):
     attempts: int = 0
     received_at: datetime = _ts(nullable=False, default_factory=now)
     processed_at: datetime | None = _ts()
+    # A quarantined message the admin released: who did, when, and as whom it was handled
+    # (the region's PIC or the assessor the thread was addressed to).
+    released_by: str = ""
+    released_at: datetime | None = _ts()
+    released_as: str = ""
 
 
 class WaitState(StrEnum):

@@ -117,7 +117,12 @@ def open_wait(*, kind: str, cycle_id: int, region: str, flow_run_id: str, key: s
     st = stage(kind)
     with session_scope() as session:
         row = session.exec(
-            select(Wait).where(Wait.flow_run_id == flow_run_id, Wait.input_key == key)
+            select(Wait).where(
+                Wait.cycle_id == cycle_id,
+                Wait.region_code == region,
+                Wait.flow_run_id == flow_run_id,
+                Wait.input_key == key,
+            )
         ).first()
         if row is not None:
             return row

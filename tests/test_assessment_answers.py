@@ -187,7 +187,7 @@ def test_every_cell_error_named(spbe, tmp_path: Path) -> None:
         f"{k} D{r['I02']} (I02): berisi teks 'tiga', seharusnya angka tingkat 1–5",
         f"{k} D{r['I03']} (I03): tingkat belum diisi (pilih 1–5)",
         f"{k} E{r['I04']} (I04): bukti dukung wajib diisi",
-        f"Lembar 'Tata Kelola SPBE' sel D{r['I12']} (I12): tingkat 2.5 harus bilangan bulat 1–5",
+        f"Lembar 'Tata Kelola SPBE' sel D{r['I12']} (I12): tingkat 2,5 harus bilangan bulat 1–5, tanpa desimal",
     ]
 
 
@@ -210,7 +210,10 @@ def test_other_region_or_cycle(spbe, tmp_path: Path) -> None:
         "Berkas 'j.xlsx' adalah Lembar Kuesioner untuk wilayah 64.72 (Kota Samarinda), "
         "bukan untuk wilayah 64.71"
     ]
-    with pytest.raises(AnswerValidationError, match="siklus 2026 \\(id 1\\), bukan untuk siklus"):
+    with pytest.raises(AnswerValidationError) as exc:
+        parse_workbook(filled, spbe, cycle_id=2, region_code="64.72", cycle_year=2027)
+    assert "tahun 2026, bukan tahun 2027" in str(exc.value) and "id" not in str(exc.value)
+    with pytest.raises(AnswerValidationError, match="tahun 2026 yang sudah tidak berlaku"):
         parse_workbook(filled, spbe, cycle_id=2, region_code="64.72")
     with pytest.raises(AnswerValidationError, match="memakai instrumen spbe-2020"):
         parse_workbook(filled, load_instrument("pegi"), cycle_id=1, region_code="64.72")
@@ -242,13 +245,60 @@ def test_tampered_metadata(spbe, tmp_path: Path, change: str) -> None:
 
 
 def test_moved_rows_detected(spbe, tmp_path: Path) -> None:
+    """One message per sheet naming the row, not one per indicator below it."""
     filled = fill(make(spbe, tmp_path / "k.xlsx"), tmp_path / "j.xlsx")
     wb = openpyxl.load_workbook(filled)
-    sheet, row = layout_of(wb)["I01"]
+    sheet, row = layout_of(wb)["I02"]
     wb[sheet].insert_rows(row)
     wb.save(filled)
-    with pytest.raises(AnswerValidationError, match=f"sel A{row}: seharusnya kode I01"):
+    with pytest.raises(AnswerValidationError) as exc:
         parse_workbook(filled, spbe, cycle_id=1, region_code="64.72")
+    [message] = exc.value.errors
+    assert f"1 baris disisipkan pada baris {row}" in message and "I02" in message
+
+    removed = fill(make(spbe, tmp_path / "k2.xlsx"), tmp_path / "j2.xlsx")
+    wb = openpyxl.load_workbook(removed)
+    sheet, row = layout_of(wb)["I03"]
+    wb[sheet].delete_rows(row)
+    wb.save(removed)
+    with pytest.raises(AnswerValidationError) as exc:
+        parse_workbook(removed, spbe, cycle_id=1, region_code="64.72")
+    [message] = exc.value.errors
+    assert f"baris indikator I03 (baris {row}) dihapus" in message
+
+
+def test_merged_cells_named_with_unmerge(spbe, tmp_path: Path) -> None:
+    filled = fill(make(spbe, tmp_path / "k.xlsx"), tmp_path / "j.xlsx")
+    wb = openpyxl.load_workbook(filled)
+    sheet, row = layout_of(wb)["I04"]
+    wb[sheet].protection.sheet = False
+    wb[sheet].merge_cells(f"D{row}:D{row + 2}")  # the person sees one "3" over three rows
+    wb.save(filled)
+    with pytest.raises(AnswerValidationError) as exc:
+        parse_workbook(filled, spbe, cycle_id=1, region_code="64.72")
+    [message] = exc.value.errors
+    assert f"sel D{row}:D{row + 2} digabung" in message and "Unmerge" in message
+    assert "belum diisi" not in message
+
+
+def test_password_protected_and_old_format_workbooks(spbe, tmp_path: Path) -> None:
+    import io
+
+    import msoffcrypto.format.ooxml
+
+    filled = fill(make(spbe, tmp_path / "k.xlsx"), tmp_path / "j.xlsx")
+    locked = tmp_path / "terkunci.xlsx"
+    with open(filled, "rb") as fh:
+        out = io.BytesIO()
+        msoffcrypto.format.ooxml.OOXMLFile(fh).encrypt("rahasia", out)
+    locked.write_bytes(out.getvalue())
+    with pytest.raises(AnswerValidationError) as exc:
+        parse_workbook(locked, spbe, cycle_id=1, region_code="64.72")
+    assert "dilindungi kata sandi" in str(exc.value) and "hapus kata sandinya" in str(exc.value)
+    legacy = tmp_path / "lama.xlsx"
+    legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504)
+    with pytest.raises(AnswerValidationError, match="Excel 97-2003"):
+        parse_workbook(legacy, spbe, cycle_id=1, region_code="64.72")
 
 
 def test_not_a_workbook(spbe, tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from models.tables import (
     InboundMessage,
     Region,
     Score,
+    StepRecord,
 )
 
 PIC = "pic.samarinda@samarindakota.go.id"
@@ -283,10 +284,10 @@ def test_answers_reply_reaches_the_region_wait(world, sink, tmp_path: Path) -> N
     assert read_once().fetched == 0
 
 
-def test_stranger_is_quarantined_and_the_admin_gets_the_message(world, sink) -> None:
-    open_wait(world, "64.72", "jawaban", 4)
+def test_stranger_is_quarantined_answered_and_released_by_the_admin(world, sink) -> None:
+    open_wait(world, "64.72", "konfirmasi", 8)
     letter = send_letter(world, sink, "64.72", "undangan", PIC)
-    raw = reply_to(letter, STRANGER, "HADIR\nDelegasi: Penyusup | Tidak ada")
+    raw = reply_to(letter, STRANGER, "HADIR\nDelegasi: Sari Dewi | Kepala Bidang")
     drop_into_maildir(inbox_maildir(), raw)
     # A stranger writing with only the subject token is quarantined as well.
     raw2 = reply_to(letter, STRANGER, "DITERIMA", message_id="<asing-2@contoh.com>")
@@ -300,11 +301,34 @@ def test_stranger_is_quarantined_and_the_admin_gets_the_message(world, sink) -> 
     assert report.counts() == {"quarantined": 2}
     assert all(r.region_code is None and r.state == "quarantined" for r in rows())
     assert count(Confirmation) == 0 and count(Acknowledgement) == 0
-    assert outgoing(sink, STRANGER) == []  # never answered (no backscatter)
+    # The writer is told how to get the answer through (registered address, or the admin).
+    answers = outgoing(sink, STRANGER)
+    assert len(answers) == 2
+    for m in answers:
+        text = m.get_body(("plain",)).get_content()
+        assert "belum terdaftar untuk Kota Samarinda" in text
+        assert "admin.pemantik@kaltimprov.go.id" in text and PIC not in text
     notices = outgoing(sink, "admin.pemantik@kaltimprov.go.id")
     assert len(notices) == 2
     attached = sorted(a.get_payload(decode=True) for n in notices for a in n.iter_attachments())
     assert attached == sorted([raw, raw2])  # byte for byte
+    assert all("lepas-karantina" in n.get_body(("plain",)).get_content() for n in notices)
+
+    # The admin checks and releases both: the same door as the PIC's, who released recorded.
+    first, second = rows()
+    outcome = inbox_act.release(first.id, "Rina (admin)")
+    assert outcome.state == "processed" and "dilepas oleh Rina (admin)" in outcome.action
+    assert inbox_act.release(second.id, "Rina (admin)").state == "processed"
+    with session_scope() as s:
+        conf = s.exec(select(Confirmation)).one()
+        released = s.get(InboundMessage, first.id)
+        record = s.exec(select(StepRecord).where(StepRecord.step_no == 8)).one()
+    assert conf.attend and conf.delegates == [{"nama": "Sari Dewi", "jabatan": "Kepala Bidang"}]
+    assert (released.released_by, released.released_as) == ("Rina (admin)", PIC)
+    assert released.released_at is not None and record.who == PIC
+    assert count(Acknowledgement) == 1
+    with pytest.raises(inbox_act.ReleaseRefused, match="bukan dikarantina"):
+        inbox_act.release(first.id, "Rina (admin)")
 
 
 def test_same_message_twice_is_acted_on_once(world, sink, tmp_path: Path) -> None:
@@ -579,7 +603,7 @@ def test_cli_read_and_list(world, sink, monkeypatch: pytest.MonkeyPatch) -> None
     from deployments.cli import app
     from deployments.cli_common import console
 
-    monkeypatch.setattr(console, "width", 250)  # one table row per line
+    monkeypatch.setattr(console, "_width", 250)  # one table row per line (restored to auto)
 
     invitation = send_letter(world, sink, "64.72", "undangan", PIC)
     drop_into_maildir(inbox_maildir(), reply_to(invitation, PIC, "DITERIMA"))
@@ -709,12 +733,14 @@ def test_unreachable_mailbox_still_handles_stored_messages(
     ],
 )
 def test_auto_reply_template(context: dict, words: str) -> None:
+    from inbox.replies import EXAMPLES
     from mail.render import render_bodies
     from models.settings import get_settings
 
     settings = get_settings()
     values = {
         **context,
+        "contoh": EXAMPLES,
         "subject": "Re: x",
         "reference": "[PEMANTIK-2026-64.72]",
         "recipient_name": "Sari",
@@ -753,3 +779,121 @@ def test_garbage_and_empty_messages_are_kept_and_quarantined(world, sink) -> Non
     assert report.counts() == {"quarantined": 2}
     assert sorted(Path(r.raw_path).read_bytes() for r in rows()) == sorted([garbage, b""])
     assert len(outgoing(sink, "admin.pemantik@kaltimprov.go.id")) == 2
+
+
+def test_cli_release_of_a_message_without_thread(world, sink) -> None:
+    from typer.testing import CliRunner
+
+    from deployments.cli import app
+
+    open_wait(world, "64.71", "konfirmasi", 8)
+    raw = (
+        b"From: Budi <budi.pribadi@gmail.com>\r\nTo: pemantik@kaltimprov.go.id\r\n"
+        b"Subject: konfirmasi\r\nMessage-ID: <tanpa-utas@gmail.com>\r\n\r\n"
+        b"TIDAK HADIR karena ada rapat anggaran\r\n"
+    )
+    drop_into_maildir(inbox_maildir(), raw)
+    assert read_once().counts() == {"quarantined": 1}
+    [row] = rows()
+    runner = CliRunner()
+    again = runner.invoke(app, ["kotak-masuk", "ulang", str(row.id)])
+    assert again.exit_code == 1 and "lepas" in again.output
+    no_region = runner.invoke(app, ["kotak-masuk", "lepas", str(row.id), "--oleh", "Rina"])
+    assert no_region.exit_code == 1 and "kode wilayahnya" in " ".join(no_region.output.split())
+    done = runner.invoke(
+        app, ["kotak-masuk", "lepas", str(row.id), "--wilayah", "64.71", "--oleh", "Rina"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "dilepas oleh Rina" in " ".join(done.output.split())
+    with session_scope() as s:
+        conf = s.exec(select(Confirmation)).one()
+        row = s.get(InboundMessage, row.id)
+    assert (conf.region_code, conf.attend, conf.note) == ("64.71", False, "ada rapat anggaran")
+    assert (row.state, row.released_by, row.released_as) == ("processed", "Rina", PIC2)
+    # The writer hears the result; the reply is in this cycle's thread.
+    [answer] = [m for m in outgoing(sink, "budi.pribadi@gmail.com")]
+    assert "[PEMANTIK-2026-64.71]" in answer["Subject"]
+    assert "telah kami terima" in answer.get_body(("plain",)).get_content()
+
+
+def test_reply_to_last_years_letter_is_answered_in_this_years_thread(world, sink) -> None:
+    with session_scope() as s:
+        old = Cycle(year=2025, instrument_code="spbe-2020", start_date=date(2025, 7, 1))
+        old.state = "reported"
+        s.add(old)
+        s.flush()
+        old_id = old.id
+    open_wait(world, "64.72", "konfirmasi", 8)
+    key = "uji/lama/undangan"
+    with session_scope() as s:
+        enqueue(
+            s,
+            key=key,
+            recipient=PIC,
+            subject="Surat Undangan PeManTIK 2025",
+            template="umum",
+            context={"paragraf": ["Undangan tahun lalu."]},
+            kind="undangan",
+            cycle_id=old_id,
+            region_code="64.72",
+        )
+    deliver_pending_sync(keys=[key])
+    [letter] = [m for m in outgoing(sink, PIC) if "2025" in str(m["Subject"])]
+    drop_into_maildir(
+        inbox_maildir(), reply_to(letter, PIC, "HADIR\nDelegasi: Sari Dewi | Kepala Bidang")
+    )
+    read_once()
+    assert count(Confirmation) == 0
+    [answer] = [m for m in outgoing(sink, PIC) if str(m["Subject"]).startswith("Re:")]
+    assert "[PEMANTIK-2026-64.72]" in answer["Subject"] and "2025-" not in answer["Subject"]
+    assert "surat PeManTIK tahun 2025" in answer.get_body(("plain",)).get_content()
+
+    # Replying to that automatic reply, as it asks, reaches this year's wait.
+    drop_into_maildir(
+        inbox_maildir(), reply_to(answer, PIC, "HADIR\nDelegasi: Sari Dewi | Kepala Bidang")
+    )
+    read_once()
+    with session_scope() as s:
+        conf = s.exec(select(Confirmation)).one()
+    assert conf.cycle_id == world["cycle_id"] and conf.delegates[0]["nama"] == "Sari Dewi"
+
+
+def test_outgoing_messages_carry_the_markers(world, sink) -> None:
+    from mail.message import PRODUCT_HEADER, REPLY_MARKER
+
+    letter = send_letter(world, sink, "64.72", "undangan", PIC)
+    assert letter[PRODUCT_HEADER] == "undangan"
+    assert letter.get_body(("plain",)).get_content().startswith(REPLY_MARKER)
+    assert REPLY_MARKER in letter.get_body(("html",)).get_content()
+
+
+@pytest.mark.slow
+def test_release_form_flow(prefect_server: str, world, sink) -> None:
+    from flows.inbox_admin import LepasKarantina, release_flow
+
+    open_wait(world, "64.72", "konfirmasi", 8)
+    letter = send_letter(world, sink, "64.72", "undangan", PIC)
+    drop_into_maildir(inbox_maildir(), reply_to(letter, STRANGER, "TIDAK HADIR\nAlasan: cuti"))
+    read_once()
+    [row] = rows()
+    result = release_flow(LepasKarantina(nomor=row.id, oleh="Rina"))
+    assert (
+        result["status"] == "processed" and "dilepas oleh Rina (Prefect UI)" in result["tindakan"]
+    )
+    assert count(Confirmation) == 1
+
+
+def test_mislabelled_charsets_are_decoded_as_clients_do() -> None:
+    """windows-1252 bytes labelled iso-8859-1, in a header and in the body."""
+    raw = (
+        b"From: =?iso-8859-1?Q?Ni_Luh_Ayu=92s?= <pic@x.go.id>\r\nSubject: Re: undangan\r\n"
+        b"Message-ID: <latin@x.go.id>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: text/plain; charset="iso-8859-1"\r\nContent-Transfer-Encoding: 8bit\r\n'
+        b"\r\nHADIR\r\nDelegasi: Ni Luh Ayu\x92s | Kepala Seksi \x96 Persandian\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.sender_name == "Ni Luh Ayu\u2019s"
+    reply = read_reply(parsed.split, party="wilayah")
+    assert reply.delegates == [
+        {"nama": "Ni Luh Ayu\u2019s", "jabatan": "Kepala Seksi \u2013 Persandian"}
+    ]
