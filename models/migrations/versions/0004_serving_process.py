@@ -1,7 +1,7 @@
 """serving process leases (pemantik serve: which process owns which flow runs)
 
-Revision ID: 0003_serving_process
-Revises: 0002
+Revision ID: 0004_serving_process
+Revises: 0003
 Create Date: 2026-12-01 10:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0003_serving_process"
-down_revision: str | None = "0002"
+revision: str = "0004_serving_process"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
