@@ -137,13 +137,9 @@ def child(regions: int, runner: str, work: Path, pattern: str) -> dict:
     }
 
 
-def run_mode(regions: int, runner: str, pattern: str) -> dict:
-    from deployments.prefect_server import free_port, start_server
-
-    work = Path(tempfile.mkdtemp(prefix=f"pemantik-bench-{runner}-"))
-    port = free_port()
-    server = start_server(port, work / "prefect-home", work / "server.log")
-    env = dict(
+def bench_env(work: Path, port: int) -> dict[str, str]:
+    """The environment of a benchmark's child processes: Prefect at ``port``, data in ``work``."""
+    return dict(
         os.environ,
         PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
         PREFECT_HOME=str(work / "prefect-home"),
@@ -154,6 +150,15 @@ def run_mode(regions: int, runner: str, pattern: str) -> dict:
         PEMANTIK_DATABASE_URL=f"sqlite:///{work / 'data' / 'pemantik.db'}",
         PYTHONPATH=str(ROOT),
     )
+
+
+def run_mode(regions: int, runner: str, pattern: str) -> dict:
+    from deployments.prefect_server import free_port, start_server
+
+    work = Path(tempfile.mkdtemp(prefix=f"pemantik-bench-{runner}-"))
+    port = free_port()
+    server = start_server(port, work / "prefect-home", work / "server.log")
+    env = bench_env(work, port)
     try:
         out = subprocess.run(
             [

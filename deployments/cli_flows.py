@@ -244,10 +244,29 @@ def register(app: typer.Typer) -> None:
         keluar: Path = typer.Option(Path("demo-out"), "--keluar", help="Folder keluaran demo."),
         seed: int = typer.Option(2026, "--seed", help="Benih acak (hasil dapat diulang)."),
         tetap: bool = typer.Option(
-            False, "--tetap", help="Biarkan server Prefect menyala setelah selesai."
+            False,
+            "--tetap",
+            help="Biarkan server Prefect dan layanan tetap menyala setelah selesai.",
+        ),
+        wilayah: Path | None = typer.Option(
+            None,
+            "--wilayah",
+            help="Berkas CSV wilayah (bawaan: 10 Kab/Kota Kalimantan Timur).",
+        ),
+        asesor: Path | None = typer.Option(
+            None, "--asesor", help="Berkas CSV asesor (bawaan: contoh asesor)."
         ),
     ) -> None:
-        """Jalankan satu siklus lengkap untuk 10 Kab/Kota Kaltim dengan petugas dan asesor simulasi."""
+        """Jalankan satu siklus lengkap dengan petugas dan asesor simulasi (bawaan: Kaltim)."""
         from deployments.demo import run_demo
 
-        raise typer.Exit(run_demo(keluar, seed, tetap, echo=console.print))
+        raise typer.Exit(
+            run_demo(
+                keluar,
+                seed,
+                tetap,
+                echo=console.print,
+                regions_file=wilayah,
+                assessors_file=asesor,
+            )
+        )

@@ -1,14 +1,19 @@
-"""``pemantik demo``: a whole cycle for the Kab/Kota of Kalimantan Timur on embedded defaults.
+"""``pemantik demo``: a whole cycle for a list of Kab/Kota on embedded defaults.
+
+The regions and the assessor pool are files (``--wilayah``, ``--asesor``; the shipped Kaltim
+files by default), so the same demo runs for one province or for all 514 Kab/Kota.
 
 The parent process starts the embedded PostgreSQL cluster and a local Prefect server on it
 (with the UI and the installation's credentials, see ``deployments/prefect_server.py``), then
 runs this module as a child process with the environment pointing at it (Prefect reads its
-settings at import time, so the child gets them cleanly). The child starts the SMTP sink,
-serves every deployment in-process, starts the cycle deployment and plays the people: officers and
-assessors read their mail from the sink's Maildir and answer through the same door a person's
-answer takes (``services.waits.submit``; one invalid answer goes through the Prefect resume
-form instead). Some answers are invalid at first, one assessor declines, one region is late
-and gets the reminder ladder (the reminder job is run for simulated later days).
+settings at import time, so the child gets them cleanly). The child starts the SMTP sink, runs
+``pemantik serve`` as its own child process, starts the cycle deployment and plays the people:
+officers and assessors read their mail and answer by replying to it (the mailbox reader takes
+the replies); the admin's own inputs go through the same door a person's answer takes
+(``services.waits.submit``; one invalid answer goes through the Prefect resume form instead).
+Some answers are invalid at first, one assessor declines, one region is late and gets the
+reminder ladder (the reminder job is run for simulated later days). Every simulated action costs
+O(1): mail is indexed as the sink stores it and the suspended runs are read once per pass.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -33,28 +39,72 @@ LATE_REGION_INDEX = 6  # which region (in code order) is late; chosen by positio
 INVALID_VIA_EMAIL = 1  # region positions whose first answer is invalid
 INVALID_VIA_FORM = 3
 DECLINING_REGION_INDEX = 2  # the first assessor asked for this region declines once
+OUTPUTS = ("mail", "documents", "data", "prefect", "results.json", "audit.csv", "simulasi")
 
 
 # --- the parent: server, environment, child ------------------------------------------------
 
 
-def run_demo(out: Path, seed: int, keep: bool, echo: Any = print) -> int:
+def check_reference_files(regions_file: Path, assessors_file: Path) -> list[str]:
+    """Every error in the two files (all or nothing, as ``pemantik wilayah impor`` reads them)."""
+    from models.registry import RegistryImportError, parse_assessors, parse_regions
+
+    errors: list[str] = []
+    known: set[str] = set()
+    for path in (regions_file, assessors_file):
+        if not path.is_file():
+            errors.append(f"berkas {path} tidak ditemukan")
+    if errors:
+        return errors
+    try:
+        known = {
+            r.code
+            for r in parse_regions(regions_file.read_text(encoding="utf-8"), str(regions_file))
+        }
+    except RegistryImportError as exc:
+        errors.append(str(exc))
+    try:
+        parse_assessors(
+            assessors_file.read_text(encoding="utf-8"), known or _all_codes(), str(assessors_file)
+        )
+    except RegistryImportError as exc:
+        errors.append(str(exc))
+    return errors
+
+
+def _all_codes() -> set[str]:
+    """Region codes an assessor's home may name when the region file itself was refused."""
+    from models.registry import DEFAULT_REGIONS_FILE
+
+    with DEFAULT_REGIONS_FILE.open(encoding="utf-8") as fh:
+        return {row["kode"] for row in csv.DictReader(fh)}
+
+
+def run_demo(
+    out: Path,
+    seed: int,
+    keep: bool,
+    echo: Any = print,
+    regions_file: Path | None = None,
+    assessors_file: Path | None = None,
+) -> int:
     from deployments.cli_engine import login_hint
     from deployments.prefect_server import LocalEngine, scan_server_log
     from models.embedded_db import stop_cluster
+    from models.registry import DEFAULT_ASSESSORS_FILE, DEFAULT_REGIONS_FILE
 
+    regions_file = (regions_file or DEFAULT_REGIONS_FILE).resolve()
+    assessors_file = (assessors_file or DEFAULT_ASSESSORS_FILE).resolve()
+    errors = check_reference_files(regions_file, assessors_file)
+    if errors:
+        echo("Demo tidak dijalankan; perbaiki berkas berikut lalu ulangi:")
+        for error in errors:
+            echo(f"  {error}")
+        return 2
     out = out.resolve()
     if out.exists():
         stop_cluster(out / "data")  # a cluster still running on the folder about to be removed
-        for name in (
-            "mail",
-            "documents",
-            "data",
-            "prefect",
-            "results.json",
-            "audit.csv",
-            "simulasi",
-        ):
+        for name in OUTPUTS:
             target = out / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -63,6 +113,8 @@ def run_demo(out: Path, seed: int, keep: bool, echo: Any = print) -> int:
     out.mkdir(parents=True, exist_ok=True)
     echo("Menyalakan basis data bawaan (PostgreSQL) dan server Prefect lokal ...")
     engine = LocalEngine(out / "data", out / "prefect", ui=True, access_log=True)
+    child = None
+    previous = signal.getsignal(signal.SIGTERM)
     try:
         engine.start()
         echo(
@@ -84,10 +136,30 @@ def run_demo(out: Path, seed: int, keep: bool, echo: Any = print) -> int:
             PEMANTIK_DOCUMENTS_DIR=str(out / "documents"),
             PEMANTIK_DATABASE_URL=engine.app_database_url,
         )
-        code = subprocess.call(
-            [sys.executable, "-m", "deployments.demo", "--keluar", str(out), "--seed", str(seed)],
-            env=env,
-        )
+        command = [
+            sys.executable,
+            "-m",
+            "deployments.demo",
+            "--keluar",
+            str(out),
+            "--seed",
+            str(seed),
+            "--wilayah",
+            str(regions_file),
+            "--asesor",
+            str(assessors_file),
+        ]
+        if keep:
+            command.append("--tetap")
+        child = subprocess.Popen(command, env=env)
+        signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:
+                # Ctrl+C reaches the child (and its serving process) too: let them stop cleanly.
+                continue
         findings = scan_server_log(engine.log_path)
         echo(
             f"Log server Prefect ({engine.log_path}): {findings.locked} 'database is locked', "
@@ -96,28 +168,78 @@ def run_demo(out: Path, seed: int, keep: bool, echo: Any = print) -> int:
         if code == 0 and not findings.clean:
             echo("Demo gagal: log server Prefect memuat galat basis data atau jawaban 5xx.")
             code = 1
-        if keep and code == 0:
-            echo(
-                f"Server tetap menyala: buka {engine.ui_url} untuk melihat run. "
-                "Tekan Ctrl+C untuk berhenti."
-            )
-            try:
-                engine.wait()
-            except KeyboardInterrupt:
-                pass
         return code
     finally:
+        signal.signal(signal.SIGTERM, previous)
+        if child is not None and child.poll() is None:
+            child.terminate()
+            child.wait(60)
         engine.stop()
 
 
 # --- the child: the product plus simulated people -------------------------------------------
 
 
+class MailIndex:
+    """What each simulated person has received: the sink's messages, indexed as it stores them.
+
+    The sink lists every message it stores (``MaildirHandler.delivered``); each new one is
+    matched once to its outbox row by Message-ID (one indexed query per batch), so a lookup is
+    a dict access and a message is parsed only when a person opens it."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self.read = 0  # how many of the sink's deliveries are indexed
+        self.latest: dict[tuple[str, str, str], tuple[int, str]] = {}  # → (dispatch id, file)
+        self.opened: dict[str, EmailMessage] = {}
+
+    def refresh(self) -> None:
+        from sqlmodel import select
+
+        from models.db import session_scope
+        from models.tables import Dispatch
+
+        delivered = self.sink.handler.delivered
+        new = delivered[self.read : len(delivered)]
+        self.read += len(new)
+        files = {mid: name for name, mid in new if mid}
+        ids = list(files)
+        for i in range(0, len(ids), 500):
+            with session_scope() as session:
+                rows = session.exec(
+                    select(
+                        Dispatch.id,
+                        Dispatch.message_id,
+                        Dispatch.recipient,
+                        Dispatch.kind,
+                        Dispatch.region_code,
+                    ).where(Dispatch.message_id.in_(ids[i : i + 500]))
+                ).all()
+            for dispatch_id, mid, recipient, kind, region in rows:
+                key = (recipient, kind, region or "")
+                if key not in self.latest or self.latest[key][0] < dispatch_id:
+                    self.latest[key] = (dispatch_id, files[mid])
+
+    def received(self, address: str, kind: str, region: str) -> EmailMessage | None:
+        """The newest message of ``kind`` about ``region`` that ``address`` has received."""
+        from email import message_from_bytes
+        from email.policy import default
+
+        found = self.latest.get((address, kind, region))
+        if found is None:
+            return None
+        name = found[1]
+        if name not in self.opened:
+            raw = (self.sink.maildir / "new" / name).read_bytes()
+            self.opened[name] = message_from_bytes(raw, policy=default)
+        return self.opened[name]
+
+
 class Simulation:
     def __init__(self, out: Path, seed: int, sink: Any, year: int) -> None:
         self.out = out
         self.seed = seed
-        self.sink = sink
+        self.mail = MailIndex(sink)
         self.year = year
         self.done: set[tuple[str, str, int]] = set()  # (region, wait key, wait id) handled
         self.declined_once = False
@@ -126,7 +248,15 @@ class Simulation:
         self.answer_state: dict[str, str] = {}
         self.late_handled = False
         self.regions: list[str] = []
+        self.position: dict[str, int] = {}
         self.self_levels: dict[str, dict[str, int]] = {}
+        self.unfinished = 0  # regions not yet through step 13 (the demo's loop keeps it)
+        self.people: dict[str, Any] = {}  # region code → Region (its PIC answers)
+
+    def set_regions(self, codes: list[str]) -> None:
+        if codes != self.regions:
+            self.regions = codes
+            self.position = {code: i for i, code in enumerate(codes)}
 
     def rng(self, *parts: str) -> random.Random:
         """One random stream per person and purpose: results do not depend on timing."""
@@ -134,25 +264,7 @@ class Simulation:
 
     # -- mail, as a person reads and answers it
     def received(self, address: str, kind: str, region: str) -> EmailMessage | None:
-        """The newest letter of ``kind`` about ``region`` this person got (from the Maildir)."""
-        from sqlmodel import select
-
-        from models.db import session_scope
-        from models.tables import Dispatch
-
-        with session_scope() as session:
-            ids = session.exec(
-                select(Dispatch.message_id)
-                .where(
-                    Dispatch.recipient == address,
-                    Dispatch.kind == kind,
-                    Dispatch.region_code == region,
-                    Dispatch.state == "sent",
-                )
-                .order_by(Dispatch.id.desc())
-            ).all()
-        messages = {str(m["Message-ID"]): m for m in self.sink.messages()}
-        return next((messages[i] for i in ids if i in messages), None)
+        return self.mail.received(address, kind, region)
 
     def reply(
         self, original: EmailMessage, sender: str, body: str, attachments: list | None = None
@@ -205,7 +317,7 @@ class Simulation:
     def answer_questionnaire(self, code: str, region: Any, wait: Any) -> str:
         from prefect.flow_runs import resume_flow_run
 
-        position = self.regions.index(code)
+        position = self.position[code]
         letter = self.received(region.pic_email, "pemberitahuan", code)
         workbook = self.attachment_of(letter, ".xlsx") if letter is not None else None
         if workbook is None:
@@ -221,6 +333,8 @@ class Simulation:
             )
             return "formulir UI diisi keliru: ditolak, diminta ulang, surel berisi kesalahan"
         state = self.answer_state.get(code)
+        if state == "dikirim":
+            return ""  # answered; the mailbox reader takes it from here
         if position == INVALID_VIA_EMAIL and state is None:
             path = self.fill_workbook(code, workbook, invalid=True)
             self.reply(
@@ -272,7 +386,7 @@ class Simulation:
             if request is None or (code, assessor.email) in self.replied:
                 continue
             self.replied.add((code, assessor.email))
-            if not self.declined_once and self.regions.index(code) == DECLINING_REGION_INDEX:
+            if not self.declined_once and self.position[code] == DECLINING_REGION_INDEX:
                 self.declined_once = True
                 self.reply(request, assessor.email, "TIDAK BERSEDIA\nAlasan: bertugas di luar kota")
                 said.append(f"{assessor.name} membalas TIDAK BERSEDIA")
@@ -415,24 +529,36 @@ class Simulation:
             f"{sent} surel pengingat, Surat Pengingat {', '.join(letters) or '-'}"
         )
 
-    def suspended(self, flow_run_id: str) -> bool:
+    def suspended_runs(self) -> set[str]:
+        """Every suspended region run, read in pages (one pass, not one call per wait)."""
         from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import (
+            FlowFilter,
+            FlowFilterName,
+            FlowRunFilter,
+            FlowRunFilterState,
+            FlowRunFilterStateType,
+        )
+        from prefect.client.schemas.objects import StateType
 
+        found: set[str] = set()
         with get_client(sync_client=True) as client:
-            state = client.read_flow_run(flow_run_id).state
-        return state is not None and state.is_paused()
-
-    def others_done(self, code: str) -> bool:
-        from sqlmodel import select
-
-        from models.db import session_scope
-        from models.tables import ProcessState, RegionProcess
-
-        with session_scope() as session:
-            rows = session.exec(
-                select(RegionProcess).where(RegionProcess.region_code != code)
-            ).all()
-            return all(r.state == ProcessState.DONE for r in rows)
+            offset = 0
+            while True:
+                page = client.read_flow_runs(
+                    flow_filter=FlowFilter(name=FlowFilterName(any_=["wilayah-pemantik"])),
+                    flow_run_filter=FlowRunFilter(
+                        state=FlowRunFilterState(
+                            type=FlowRunFilterStateType(any_=[StateType.PAUSED])
+                        )
+                    ),
+                    limit=200,
+                    offset=offset,
+                )
+                found |= {str(r.id) for r in page}
+                if len(page) < 200:
+                    return found
+                offset += 200
 
     # -- one pass over every open wait
     def step(self) -> list[tuple[str, str]]:
@@ -442,24 +568,27 @@ class Simulation:
         from models.tables import Region, Wait, WaitState
 
         events = []
+        self.mail.refresh()
         with session_scope() as session:
             open_waits = session.exec(
                 select(Wait).where(Wait.state == WaitState.OPEN).order_by(Wait.id)
             ).all()
-            regions = {r.code: r for r in session.exec(select(Region))}
-        for wait in open_waits:
+            if not self.people:
+                self.people = {r.code: r for r in session.exec(select(Region))}
+        regions = self.people
+        todo = [w for w in open_waits if (w.region_code, w.input_key, w.id) not in self.done]
+        suspended = self.suspended_runs() if todo else set()
+        for wait in todo:
             marker = (wait.region_code, wait.input_key, wait.id)
-            if marker in self.done:
-                continue
             code = wait.region_code
             region = regions[code]
-            if not self.suspended(wait.flow_run_id):
+            if wait.flow_run_id not in suspended:
                 continue  # act once the run has really stopped to wait (no blocking resume)
             if wait.kind == "jawaban":
-                if self.regions.index(code) == LATE_REGION_INDEX and not self.late_handled:
+                if self.position.get(code) == LATE_REGION_INDEX and not self.late_handled:
                     # The late region answers only after every other region is through, and
                     # after the reminder ladder has run for the days around its due date.
-                    if len(open_waits) > 1 or not self.others_done(code):
+                    if len(open_waits) > 1 or self.unfinished > 1:
                         continue
                     events.append((code, self.late_reminders(code, wait)))
                 said = self.answer_questionnaire(code, region, wait)
@@ -583,10 +712,46 @@ def write_outputs(out: Path, year: int) -> dict[str, Any]:
         return results
 
 
-def child_main(out: Path, seed: int) -> int:
+def write_prefect_shape(out: Path, regions: int) -> dict[str, Any]:
+    """``prefect-shape.json``: how much Prefect work the cycle was, per region (task runs,
+    suspends) — the scale benchmark's baseline repeats exactly that much with Prefect alone."""
+    from prefect.client.orchestration import get_client
+    from sqlmodel import func, select
+
+    from models.db import session_scope
+    from models.tables import Wait
+
+    with get_client(sync_client=True) as client:
+        response = client.request(
+            "POST", "/task_runs/count", json={"flows": {"name": {"any_": ["wilayah-pemantik"]}}}
+        )
+        task_runs = int(response.json())
+    with session_scope() as session:
+        suspends = session.exec(select(func.count()).select_from(Wait)).one()
+    shape = {
+        "regions": regions,
+        "task_runs": task_runs,
+        "suspends": suspends,
+        "per_region": {
+            "task_runs": round(task_runs / regions, 1),
+            "suspends": round(suspends / regions, 1),
+        },
+    }
+    (out / "prefect-shape.json").write_text(json.dumps(shape, indent=2), encoding="utf-8")
+    return shape
+
+
+def _stop_on_sigterm(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def child_main(
+    out: Path, seed: int, regions_file: Path, assessors_file: Path, keep: bool = False
+) -> int:
     from deployments.prefect_server import free_port
     from mail.sink import start_sink
 
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sink = start_sink(out / "mail", port=free_port())
     os.environ["PEMANTIK_SMTP__PORT"] = str(sink.port)
     os.environ["PEMANTIK_SMTP__RETRY_BASE_SECONDS"] = "0.5"
@@ -597,18 +762,23 @@ def child_main(out: Path, seed: int) -> int:
     from deployments.serve import ServeProcess
     from letters.formats import decimal_comma
     from models.db import migrate, session_scope
-    from models.registry import ensure_reference_data
+    from models.registry import import_assessors, import_regions
     from models.settings import reset_settings
-    from models.tables import RegionProcess
+    from models.tables import ProcessState, RegionProcess
 
     reset_settings()
     migrate()
     with session_scope() as session:
-        ensure_reference_data(session)
+        codes = [r.code for r in import_regions(session, regions_file)]
+    with session_scope() as session:
+        import_assessors(session, assessors_file)
     year = 2026
     started = time.monotonic()
+    limit = 900 + 3 * len(codes)  # seconds; a national list takes longer than a province
     sim = Simulation(out, seed, sink, year)
-    with ServeProcess(out / "serve.log", poll_seconds=0.5):
+    serving = ServeProcess(out / "serve.log", poll_seconds=0.5)
+    try:
+        serving.start()
         start = clock.today()
         run = run_deployment(
             "siklus-pemantik/siklus",
@@ -616,54 +786,76 @@ def child_main(out: Path, seed: int) -> int:
             parameters={
                 "params": {
                     "year": year,
+                    "regions": codes,
                     "start_date": start.isoformat(),
                     "instrument": "spbe-2020",
                     "venue": "Ruang Rapat Diskominfo Prov. Kaltim, Samarinda",
                 }
             },
         )
-        print(f"Siklus {year} dimulai (run {run.id}).", flush=True)
+        print(f"Siklus {year} dimulai untuk {len(codes)} wilayah (run {run.id}).", flush=True)
         last: dict[str, tuple] = {}
         with get_client(sync_client=True) as client:
             while True:
                 with session_scope() as session:
                     rows = session.exec(select_processes(RegionProcess)).all()
-                    sim.regions = sorted(r.region_code for r in rows)
-                    for row in rows:
-                        now = (row.current_step, row.state)
-                        if last.get(row.region_code) != now:
-                            last[row.region_code] = now
-                            waiting = (
-                                f" — menunggu {row.waiting_for}" if row.state == "waiting" else ""
-                            )
-                            print(
-                                f"  [{time.monotonic() - started:6.1f} s] {row.region_code}: langkah "
-                                f"{row.current_step} ({row.state}){waiting}",
-                                flush=True,
-                            )
+                sim.set_regions([r.region_code for r in rows])
+                sim.unfinished = sum(1 for r in rows if r.state != ProcessState.DONE)
+                for row in rows:
+                    now = (row.current_step, row.state)
+                    if last.get(row.region_code) != now:
+                        last[row.region_code] = now
+                        waiting = f" — menunggu {row.waiting_for}" if row.state == "waiting" else ""
+                        print(
+                            f"  [{time.monotonic() - started:6.1f} s] {row.region_code}: langkah "
+                            f"{row.current_step} ({row.state}){waiting}",
+                            flush=True,
+                        )
                 for code, said in sim.step():
                     print(f"  [{time.monotonic() - started:6.1f} s] {code}: {said}", flush=True)
                 state = client.read_flow_run(run.id).state
                 if state.is_final():
                     break
-                if time.monotonic() - started > 900:
-                    print("Demo melebihi 15 menit; dihentikan.", flush=True)
+                if time.monotonic() - started > limit:
+                    print(f"Demo melebihi {limit // 60} menit; dihentikan.", flush=True)
                     return 1
                 time.sleep(0.5)
         if not state.is_completed():
             print(f"Siklus berakhir dengan status {state.name}: {state.message}", flush=True)
             return 1
-    results = write_outputs(out, year)
-    sink.stop()
-    elapsed = time.monotonic() - started
-    print(f"Selesai dalam {elapsed:.1f} s: {len(results)} wilayah dinilai.", flush=True)
-    for code, r in sorted(results.items(), key=lambda kv: kv[1]["rank"] or 99):
+        results = write_outputs(out, year)
+        write_prefect_shape(out, len(codes))
+        elapsed = time.monotonic() - started
+        print(f"Selesai dalam {elapsed:.1f} s: {len(results)} wilayah dinilai.", flush=True)
+        ranked = sorted(results.items(), key=lambda kv: kv[1]["rank"] or 10**6)
+        for code, r in ranked[:20]:
+            print(
+                f"  {r['rank']:>3}. {code} {r['region']}: {decimal_comma(r['total'])} "
+                f"({r['predicate']})",
+                flush=True,
+            )
+        if len(ranked) > 20:
+            print(f"  ... dan {len(ranked) - 20} wilayah lain (lihat results.json)", flush=True)
         print(
-            f"  {r['rank']:>2}. {code} {r['region']}: {decimal_comma(r['total'])} ({r['predicate']})",
+            f"Keluaran: {out}/mail, {out}/documents, {out}/results.json, {out}/audit.csv",
             flush=True,
         )
-    print(f"Keluaran: {out}/mail, {out}/documents, {out}/results.json, {out}/audit.csv", flush=True)
-    return 0
+        if keep:
+            ui = os.environ.get("PREFECT_API_URL", "").removesuffix("/api")
+            print(
+                f"Server Prefect dan pemantik serve tetap menyala: buka {ui} untuk melihat run; "
+                "jadwal berkala tetap dijalankan. Tekan Ctrl+C untuk berhenti.",
+                flush=True,
+            )
+            while True:
+                time.sleep(3600)
+        return 0
+    except KeyboardInterrupt:
+        print("Dihentikan.", flush=True)
+        return 0 if keep else 130
+    finally:
+        serving.stop()
+        sink.stop()
 
 
 def select_processes(model: Any) -> Any:
@@ -676,5 +868,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--keluar", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--wilayah", type=Path, required=True)
+    parser.add_argument("--asesor", type=Path, required=True)
+    parser.add_argument("--tetap", action="store_true")
     args = parser.parse_args()
-    sys.exit(child_main(args.keluar.resolve(), args.seed))
+    sys.exit(
+        child_main(args.keluar.resolve(), args.seed, args.wilayah, args.asesor, keep=args.tetap)
+    )

@@ -21,6 +21,8 @@ def prefect_environment(data_dir: Path | None = None) -> dict[str, str]:
 
 
 def deployment_pairs() -> list:
+    """Every (flow, deployment) ``pemantik serve`` registers; ``deployments/prefect.yaml``
+    lists the same ones for process workers (a test compares them)."""
     from flows.cycle import cycle_flow
     from flows.region import region_flow
 
@@ -45,7 +47,22 @@ def deployment_pairs() -> list:
     pairs.extend(admin_pairs())
     pairs.append((inbox_flow, inbox_deployment()))
     pairs.append((release_flow, release_deployment()))
+    for _, deployment in pairs:  # every deployment of the product carries the product's tag
+        deployment.tags = sorted({*deployment.tags, "pemantik"})
     return pairs
+
+
+def housekeeping_jobs() -> list:
+    """The serving process's periodic jobs: work that needs no flow run of its own."""
+    from deployments.runner import Job
+    from flows.outbox_flow import retry_outbox
+    from services.waits import StageSweeper
+
+    settings = get_settings()
+    return [
+        Job("antrean keluar", settings.outbox_interval_seconds, retry_outbox),
+        Job("penantian lengkap", settings.runner.sweep_seconds, StageSweeper().sweep),
+    ]
 
 
 def serve_all(
@@ -57,7 +74,13 @@ def serve_all(
     from deployments.runner import serve_in_process
 
     serve_in_process(
-        deployment_pairs(), poll_seconds=poll_seconds, limit=limit, stop=stop, ready=ready
+        deployment_pairs(),
+        poll_seconds=poll_seconds,
+        limit=limit,
+        stop=stop,
+        ready=ready,
+        lease_seconds=get_settings().runner.lease_seconds,
+        jobs=housekeeping_jobs(),
     )
 
 
@@ -95,11 +118,16 @@ class ServeProcess:
     """``pemantik serve`` as a child process (the demo: people and product apart, as in life)."""
 
     def __init__(
-        self, log_path: Path, poll_seconds: float = 0.5, runner: str = "dalam-proses"
+        self,
+        log_path: Path,
+        poll_seconds: float = 0.5,
+        runner: str = "dalam-proses",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.log_path = log_path
         self.poll_seconds = poll_seconds
         self.runner = runner
+        self.env = env  # None: this process's environment
         self.proc = None
 
     def start(
@@ -119,9 +147,12 @@ class ServeProcess:
                 "serve",
                 "--interval",
                 str(self.poll_seconds),
+                "--pelaksana",
+                self.runner,
             ],
             stdout=self.log_path.open("a"),
             stderr=subprocess.STDOUT,
+            env=self.env,
         )
         deadline = time.monotonic() + timeout
         with get_client(sync_client=True) as client:

@@ -72,6 +72,9 @@ class MaildirHandler:
         self.box = mailbox.Maildir(str(self.maildir), create=True)
         self.reject = {a.lower() for a in self.reject}
         self._lock = threading.Lock()
+        # (file name in new/, Message-ID) of every message stored since start, in order: a
+        # reader in this process can follow the Maildir without listing it again.
+        self.delivered: list[tuple[str, str | None]] = []
         self.seen: set[str] = set()
         for sub in ("new", "cur"):
             for path in (self.maildir / sub).iterdir():
@@ -143,6 +146,7 @@ class MaildirHandler:
             raise
         with self._lock:
             self.stored += 1
+            self.delivered.append((key, mid))
         log.info("disimpan %s (%s) untuk %s", key, mid, ", ".join(envelope.rcpt_tos))
         return f"250 2.0.0 OK: disimpan sebagai {key}"
 

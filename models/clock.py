@@ -59,6 +59,12 @@ def now() -> datetime:
     return current + timedelta(seconds=offset) if offset else current
 
 
+def real_now() -> datetime:
+    """The real instant, never simulated: for leases between processes (a serving process's
+    ownership of its runs), which must not jump when the demo moves its calendar."""
+    return datetime.now(UTC)
+
+
 def today() -> date:
     """Today's date in the configured zone (WITA by default)."""
     return now().astimezone(_zone()).date()

@@ -87,6 +87,15 @@ class LetterSettings(BaseModel):
         return value
 
 
+class RunnerSettings(BaseModel):
+    """How ``pemantik serve`` shares work with other serving processes, and the fan-out."""
+
+    lease_seconds: int = Field(60, ge=5, le=3600)  # a serving process silent this long is dead
+    fanout_retry_seconds: int = Field(900, ge=0, le=86400)  # starting region runs: keep trying
+    fanout_batch: int = Field(50, ge=1, le=100)  # region runs created per request
+    sweep_seconds: int = Field(300, ge=2, le=86400)  # complete stages still suspended
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PEMANTIK_",
@@ -109,7 +118,9 @@ class Settings(BaseSettings):
     reply_to: EmailStr = "pemantik@kaltimprov.go.id"
     admin_email: EmailStr = "admin.pemantik@kaltimprov.go.id"
     reminder_cron: str = "0 8 * * 1-5"
-    outbox_interval_seconds: int = Field(60, ge=5, le=3600)  # the sweep that retries the outbox
+    outbox_interval_seconds: int = Field(60, ge=5, le=3600)  # outbox retries inside serve
+    outbox_cron: str = "0 7,12,16 * * 1-5"  # the kirim-surel run (process workers' retries)
+    runner: RunnerSettings = RunnerSettings()
     # The public address of the product's web app (portal, document views); see services/links.py.
     portal_url: str = "http://127.0.0.1:8600"
     smtp: SmtpSettings = SmtpSettings()

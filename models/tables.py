@@ -410,3 +410,22 @@ class Wait(SQLModel, table=True):
     state: str = Field(default=WaitState.OPEN, index=True)
     opened_at: datetime = _ts(nullable=False, default_factory=now)
     closed_at: datetime | None = _ts()
+
+
+class ServingProcess(SQLModel, table=True):
+    """A running ``pemantik serve`` process and the flow runs it owns (its lease).
+
+    The process renews ``expires_at`` every few seconds and lists, before it claims them, the
+    Prefect flow runs it executes. Another serving process treats a Running or Pending run as
+    orphaned (and sets it back to Scheduled) only when no live lease lists it, so two processes
+    against one server never take each other's runs. Real time, never the simulated calendar.
+    """
+
+    id: str = Field(primary_key=True)  # random, one per process start
+    host: str = ""
+    pid: int = 0
+    started_at: datetime = _ts(nullable=False)
+    renewed_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    stopped_at: datetime | None = _ts()
+    runs: list | None = _json(default=None)  # flow run ids this process owns

@@ -3,6 +3,7 @@ regions), marked reported."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlmodel import select
@@ -14,6 +15,8 @@ from models.registry import ensure_reference_data
 from models.tables import Cycle, CycleState, ProcessState, Region, RegionProcess
 from services.params import CycleParams
 from services.progress import process_row
+
+log = logging.getLogger("pemantik.cycle")
 
 
 def create_cycle(params: dict[str, Any], flow_run_id: str) -> dict[str, Any]:
@@ -85,3 +88,36 @@ def mark_cycle(cycle_id: int, state: CycleState, reason: str = "") -> None:
             cycle.closed_at = clock.now()
             cycle.close_reason = reason
         session.add(cycle)
+
+
+def tell_admin_regions_not_started(cycle_id: int, failed: dict[str, str]) -> str:
+    """Email the admin which regions were not started and why; returns their names."""
+    import hashlib
+
+    from services.outgoing import notify_admin
+
+    with session_scope() as session:
+        cycle = session.get(Cycle, cycle_id)
+        names = {r.code: r.name for r in session.exec(select(Region))}
+    listed = [f"{names.get(code, code)} ({code})" for code in sorted(failed)]
+    digest = hashlib.sha256(",".join(sorted(failed)).encode()).hexdigest()[:12]
+    notify_admin(
+        key=f"c{cycle_id}/alur-belum-dimulai/{digest}",
+        subject=f"{cycle.name}: {len(failed)} alur wilayah belum dapat dimulai",
+        title="Sebagian alur wilayah belum dapat dimulai.",
+        paragraphs=[
+            "Server Prefect tidak dapat memulai alur untuk wilayah di bawah ini, walaupun sudah "
+            "dicoba berulang kali. Wilayah lain berjalan seperti biasa.",
+            "Setelah server Prefect pulih, jalankan ulang run siklus di Prefect UI (tombol "
+            "Retry pada run siklus). Siklus dilanjutkan dari wilayah yang belum dimulai; tidak "
+            "ada wilayah yang dimulai dua kali.",
+        ],
+        details={
+            "Siklus": cycle.name,
+            "Belum dimulai": ", ".join(listed),
+            "Penyebab": "; ".join(sorted(set(failed.values()))),
+        },
+        cycle_id=cycle_id,
+    )
+    log.error("Alur wilayah belum dimulai: %s", ", ".join(listed))
+    return ", ".join(listed)

@@ -163,3 +163,37 @@ def receipts(keys: list[str]) -> list[dict]:
             }
             for r in rows
         ]
+
+
+def notify_admin(
+    *,
+    key: str,
+    subject: str,
+    title: str,
+    paragraphs: list[str],
+    details: dict[str, str],
+    cycle_id: int | None = None,
+    region_code: str | None = None,
+) -> str:
+    """Email the admin about something only a person can settle; sent at once, once per
+    ``key`` (a repeated notice with the same key is the same outbox row). Returns the key."""
+    from mail.outbox import NOTICE_KIND, deliver_pending_sync, enqueue
+    from models.settings import get_settings
+
+    settings = get_settings()
+    with session_scope() as session:
+        enqueue(
+            session,
+            key=key,
+            recipient=str(settings.admin_email),
+            recipient_name="Admin PeManTIK",
+            subject=subject,
+            template=NOTICE_KIND,
+            context={"judul": title, "paragraf": paragraphs, "rincian": details},
+            kind=NOTICE_KIND,
+            cycle_id=cycle_id,
+            region_code=region_code,
+            settings=settings,
+        )
+    deliver_pending_sync(keys=[key])
+    return key

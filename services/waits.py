@@ -50,6 +50,8 @@ __all__ = [
     "submit",
     "SubmitOutcome",
     "resume_when_suspended",
+    "StageSweeper",
+    "SweepReport",
 ]
 
 log = logging.getLogger("pemantik.waits")
@@ -230,22 +232,155 @@ def submit(
 
 
 def resume_when_suspended(flow_run_id: str, run_input: dict, timeout: float = 60.0) -> bool:
-    """Resume the run once it is suspended (it may still be on its way to the suspend)."""
+    """Resume the run once it is suspended (it may still be on its way to the suspend).
+
+    True when this call resumed it. False when the run did not suspend within ``timeout``, has
+    ended, or another door resumed it first — the one expected race, recognised by the run no
+    longer being suspended. Any other failure (the server away, a 5xx, a refused resume) is
+    logged and retried until ``timeout``; a stage left complete with its run still suspended
+    is resumed later by :func:`sweep_complete_stages`.
+    """
     from prefect.client.orchestration import get_client
-    from prefect.flow_runs import resume_flow_run
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.responses import SetStateStatus
 
     deadline = time.monotonic() + timeout
+    delay = 0.5
     with get_client(sync_client=True) as client:
         while True:
-            state = client.read_flow_run(flow_run_id).state
-            if state is not None and state.is_paused():
-                try:
-                    resume_flow_run(flow_run_id, run_input=run_input)
-                    return True
-                except Exception:  # another door resumed it first
+            try:
+                state = client.read_flow_run(flow_run_id).state
+                if state is not None and state.is_final():
                     return False
-            if state is not None and state.is_final():
+                if state is not None and state.is_paused():
+                    response = client.resume_flow_run(flow_run_id, run_input=run_input)
+                    if response.status == SetStateStatus.ACCEPT:
+                        return True
+                    after = client.read_flow_run(flow_run_id).state
+                    if after is None or not after.is_paused():
+                        return False  # another door resumed it first
+                    if response.state is not None and response.state.type == StateType.FAILED:
+                        log.error(
+                            "Run %s tidak dapat dilanjutkan lagi (jeda kedaluwarsa)", flow_run_id
+                        )
+                        return False
+                    reason = response.details.reason if response.details else response.status
+                    raise RuntimeError(f"server menolak melanjutkan: {reason}")
+            except Exception as exc:
+                log.warning("Melanjutkan run %s gagal (%s); dicoba lagi", flow_run_id, exc)
+            if time.monotonic() + delay > deadline:
+                log.warning("Run %s belum dilanjutkan; penyapu penantian mencoba lagi", flow_run_id)
                 return False
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.5)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+@dataclass
+class SweepReport:
+    resumed: list[str]  # "region/stage" resumed by the sweep
+    failing: list[str]  # complete, still suspended, could not be resumed
+    told_admin: list[str]
+
+
+class StageSweeper:
+    """Finds every stage that is complete while its run is still suspended and resumes it
+    (a resume that failed, or a door whose process died in between). A stage it cannot resume
+    ``notify_after`` sweeps in a row is reported to the admin, once. ``pemantik serve`` runs it
+    every ``PEMANTIK_RUNNER__SWEEP_SECONDS``."""
+
+    def __init__(self, notify_after: int = 3) -> None:
+        self.notify_after = notify_after
+        self.failures: dict[int, int] = {}  # wait id → sweeps in a row that could not resume it
+
+    def sweep(self) -> SweepReport:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import (
+            FlowRunFilter,
+            FlowRunFilterId,
+            FlowRunFilterState,
+            FlowRunFilterStateType,
+        )
+        from prefect.client.schemas.objects import StateType
+
+        report = SweepReport([], [], [])
+        self._finished_cycles(report)
+        with session_scope() as session:
+            waits = [
+                w
+                for w in session.exec(select(Wait).where(Wait.state == WaitState.OPEN))
+                if w.flow_run_id
+            ]
+        if not waits:
+            return report
+        suspended: set[str] = set()
+        ids = sorted({w.flow_run_id for w in waits})
+        with get_client(sync_client=True) as client:
+            for i in range(0, len(ids), 200):
+                runs = client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(
+                        id=FlowRunFilterId(any_=ids[i : i + 200]),
+                        state=FlowRunFilterState(
+                            type=FlowRunFilterStateType(any_=[StateType.PAUSED])
+                        ),
+                    ),
+                    limit=200,
+                )
+                suspended |= {str(r.id) for r in runs}
+        for wait in waits:
+            if wait.flow_run_id not in suspended:
+                continue
+            if not check(wait.kind, wait.cycle_id, wait.region_code).complete:
+                continue
+            label = f"{wait.region_code}/{wait.kind}"
+            if resume_when_suspended(wait.flow_run_id, {"melalui": "otomatis"}, timeout=5):
+                report.resumed.append(label)
+                self.failures.pop(wait.id, None)
+                log.warning(
+                    "Penantian %s lengkap tetapi run-nya masih berhenti: dilanjutkan", label
+                )
+                continue
+            report.failing.append(label)
+            self.failures[wait.id] = self.failures.get(wait.id, 0) + 1
+            if self.failures[wait.id] == self.notify_after:
+                self._tell_admin(wait)
+                report.told_admin.append(label)
+        return report
+
+    def _finished_cycles(self, report: SweepReport) -> None:
+        """A running cycle whose regions are all done waits for nothing: resume it to step 14
+        (the last region's nudge may have failed)."""
+        from models.tables import Cycle, CycleState
+        from services.cycle import regions_unfinished
+
+        with session_scope() as session:
+            cycles = session.exec(select(Cycle).where(Cycle.state == CycleState.RUNNING)).all()
+        for cycle in cycles:
+            if not cycle.flow_run_id or regions_unfinished(cycle.id):
+                continue
+            if resume_when_suspended(
+                cycle.flow_run_id, {"melalui": "otomatis", "tutup": False}, timeout=1
+            ):
+                report.resumed.append(f"siklus {cycle.year}")
+
+    def _tell_admin(self, wait: Wait) -> None:
+        from services.outgoing import notify_admin
+
+        with session_scope() as session:
+            ctx = load_cycle(session, wait.cycle_id)
+            region = get_region(session, wait.region_code)
+            name = ctx.cycle.name
+        notify_admin(
+            key=f"c{wait.cycle_id}/penantian-tertahan/{wait.id}",
+            subject=f"{name}: {region.name} belum dapat dilanjutkan",
+            title="Sebuah tahap sudah lengkap, tetapi alurnya belum dapat dilanjutkan.",
+            paragraphs=[
+                f"Semua masukan untuk {stage(wait.kind).title.lower()} {region.name} sudah "
+                "diterima, tetapi server Prefect belum dapat melanjutkan alurnya walaupun sudah "
+                "dicoba berulang kali.",
+                "Sistem terus mencoba. Bila masalah berlanjut, periksa server Prefect, lalu "
+                "lanjutkan run wilayah ini dari Prefect UI (tombol Resume).",
+            ],
+            details={"Siklus": name, "Wilayah": region.name, "Tahap": stage(wait.kind).title},
+            cycle_id=wait.cycle_id,
+            region_code=wait.region_code,
+        )

@@ -37,3 +37,15 @@ def flow_state(flow_run_id: str) -> str:
 
     with get_client(sync_client=True) as client:
         return client.read_flow_run(flow_run_id).state.name
+
+
+def levels(kind: str = "jawaban", level: int = 3) -> dict:
+    """Every indicator of the SPBE 2020 instrument at ``level``: a region's answers
+    (``kind="jawaban"``, with evidence links) or an assessor's scores (with notes)."""
+    from assessment.instruments import load_instrument
+
+    key = "evidence" if kind == "jawaban" else "note"
+    return {
+        i.code: {"level": level, key: "https://contoh.example/bukti"}
+        for i in load_instrument("spbe-2020").indicators
+    }

@@ -51,3 +51,60 @@ def test_sweep_sends_what_was_left_queued(prefect_server, session, monkeypatch, 
     with session_scope() as s:
         row = s.exec(select(Dispatch)).one()
         assert row.state == "sent" and row.attempts == 2 and row.smtp_code == 250
+
+
+def _outbox_runs() -> int:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    with get_client(sync_client=True) as client:
+        return len(
+            client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["kirim-surel"])))
+        )
+
+
+def test_serving_process_retries_the_outbox_without_flow_runs(
+    prefect_server, session, monkeypatch, tmp_path
+):
+    """Under ``pemantik serve`` the retries run inside the process: the message goes out once
+    SMTP is back, and no ``kirim-surel`` flow run is made for it (only a few a day, by cron)."""
+    from deployments.prefect_server import free_port
+    from deployments.serve import BackgroundServe
+    from mail.outbox import deliver_pending_sync, enqueue
+    from mail.sink import start_sink
+    from models.settings import reset_settings
+
+    port = free_port()
+    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(port))
+    monkeypatch.setenv("PEMANTIK_SMTP__RETRY_BASE_SECONDS", "0.05")
+    monkeypatch.setenv("PEMANTIK_SMTP__TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("PEMANTIK_OUTBOX_INTERVAL_SECONDS", "5")
+    reset_settings()
+    enqueue(
+        session,
+        key="uji/sapu/serve",
+        recipient="pic.samarinda@contoh.example",
+        subject="Uji antrean di proses layanan",
+        template="umum",
+        context={"paragraf": ["Uji."]},
+    )
+    session.commit()
+    assert not deliver_pending_sync(keys=["uji/sapu/serve"]).sent  # SMTP is down
+    before = _outbox_runs()
+    sink = start_sink(tmp_path / "mail", port=port)
+    try:
+        with BackgroundServe(poll_seconds=0.5):
+            from prefect.client.orchestration import get_client
+
+            with get_client(sync_client=True) as client:
+                deployment = client.read_deployment_by_name("kirim-surel/antrean")
+            assert [s.schedule.cron for s in deployment.schedules] == ["0 7,12,16 * * 1-5"]
+            deadline = time.monotonic() + 60
+            while not sink.messages() and time.monotonic() < deadline:
+                time.sleep(0.5)
+        assert len(sink.messages()) == 1
+    finally:
+        sink.stop()
+    assert _outbox_runs() == before
+    with session_scope() as s:
+        assert s.exec(select(Dispatch)).one().state == "sent"
