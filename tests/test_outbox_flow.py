@@ -54,12 +54,27 @@ def test_sweep_sends_what_was_left_queued(prefect_server, session, monkeypatch, 
 
 
 def _outbox_runs() -> int:
+    """``kirim-surel`` runs that ran. The scheduler adds (and on re-registration deletes) the cron's
+    upcoming Scheduled runs; those are not runs made for a retry, so they are not counted."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
 
+    ran = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(not_any_=[StateType.SCHEDULED]))
+    )
     with get_client(sync_client=True) as client:
         return len(
-            client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["kirim-surel"])))
+            client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=["kirim-surel"])),
+                flow_run_filter=ran,
+            )
         )
 
 
