@@ -135,6 +135,7 @@ def run_demo(
             PEMANTIK_DATA_DIR=str(out / "data"),
             PEMANTIK_DOCUMENTS_DIR=str(out / "documents"),
             PEMANTIK_DATABASE_URL=engine.app_database_url,
+            PEMANTIK_DEMO="true",  # example signer and lambang allowed; every page marked CONTOH
         )
         command = [
             sys.executable,

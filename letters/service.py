@@ -184,6 +184,7 @@ def rebuild_bytes(letter: Letter) -> bytes:
         sources=meta["templates"],
         organisation=Organisation.model_validate(meta["organisation"]),
         reply_to=meta.get("reply_to"),
+        example=bool(meta.get("contoh", False)),
     )
     return prepared.build(letter.number)
 

@@ -1,0 +1,108 @@
+"""Signer, lambang and LibreOffice: a real cycle refuses to start on the shipped examples; the
+demo may, and every page it makes carries the CONTOH mark."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import docx
+import pytest
+
+from letters.examples import example_inputs
+from letters.readiness import CycleNotReady, start_problems
+from letters.service import issue_letter, store_document
+from models.settings import EXAMPLE_LOGO, get_settings, reset_settings
+from tests.cycles import new_cycle
+
+DAY = date(2026, 11, 25)
+
+
+def _header_text(path: str | Path) -> str:
+    d = docx.Document(str(path))
+    return "\n".join(p.text for p in d.sections[0].header.paragraphs)
+
+
+def _media(path: str | Path) -> list[bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return [zf.read(n) for n in zf.namelist() if n.startswith("word/media/")]
+
+
+@pytest.mark.parametrize(
+    ("unset", "named"),
+    [
+        ("PEMANTIK_SIGNATORY__NAME", "PEMANTIK_SIGNATORY__NAME"),
+        ("PEMANTIK_SIGNATORY__NIP", "PEMANTIK_SIGNATORY__NIP"),
+        ("PEMANTIK_ORGANISATION__LOGO", "PEMANTIK_ORGANISATION__LOGO"),
+        ("PEMANTIK_CONTACT__PHONE", "PEMANTIK_CONTACT__PHONE"),
+    ],
+)
+def test_a_cycle_refuses_to_start_on_an_example_setting(db_url, monkeypatch, unset, named):
+    monkeypatch.delenv(unset)
+    reset_settings()
+    with pytest.raises(CycleNotReady) as err:
+        new_cycle()
+    message = str(err.value)
+    assert message.startswith("Siklus tidak dapat dimulai")
+    assert named in message and "contoh bawaan" in message
+
+
+def test_a_cycle_refuses_to_start_without_libreoffice(db_url, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    reset_settings()
+    with pytest.raises(CycleNotReady, match="LibreOffice belum terpasang"):
+        new_cycle()
+
+
+def test_real_settings_start_a_cycle_and_the_demo_may_use_the_examples(db_url, monkeypatch):
+    assert start_problems(get_settings()) == []
+    assert new_cycle(year=2026) > 0
+    for name in ("SIGNATORY__NAME", "SIGNATORY__NIP", "ORGANISATION__LOGO", "CONTACT__NAME"):
+        monkeypatch.delenv(f"PEMANTIK_{name}")
+    monkeypatch.setenv("PEMANTIK_DEMO", "true")
+    reset_settings()
+    assert start_problems(get_settings()) == []
+    assert new_cycle(year=2027) > 0
+
+
+def test_the_kop_carries_the_lambang_from_settings(session):
+    letter = issue_letter(
+        session,
+        "pemberitahuan",
+        example_inputs(0)["pemberitahuan"],
+        idempotency_key="kop-1",
+        letter_date=DAY,
+        pdf=False,
+    )
+    logo = Path(get_settings().organisation.logo).read_bytes()
+    assert logo in _media(letter.file_path)
+    assert "CONTOH" not in _header_text(letter.file_path)  # a real letter carries no mark
+
+
+def test_every_demo_document_is_marked_contoh(session, monkeypatch):
+    monkeypatch.delenv("PEMANTIK_ORGANISATION__LOGO")
+    monkeypatch.setenv("PEMANTIK_DEMO", "true")
+    reset_settings()
+    inputs = example_inputs(0)
+    letter = issue_letter(
+        session,
+        "undangan",
+        inputs["undangan"],
+        idempotency_key="demo-1",
+        letter_date=DAY,
+        pdf=False,
+    )
+    formulir = store_document(
+        session, "formulir", inputs["formulir"], cycle_id=None, region_code=None
+    )
+    for path in (letter.file_path, formulir.file_path):
+        assert _header_text(path).startswith("CONTOH\n")
+        assert EXAMPLE_LOGO.read_bytes() in _media(path)  # the shipped example lambang
+    # A letter rebuilt from its snapshot keeps the mark, whatever the settings are now.
+    monkeypatch.delenv("PEMANTIK_DEMO")
+    reset_settings()
+    from letters.service import regenerate
+
+    again = regenerate(session, letter.number, Path(letter.file_path).with_name("ulang.docx"))
+    assert _header_text(again).startswith("CONTOH\n")
