@@ -69,6 +69,7 @@ class DispatchState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    HELD = "held"  # a letter's email waiting for the admin's sign-off (not sent until released)
 
 
 class AssignmentState(StrEnum):
@@ -180,6 +181,12 @@ class Letter(SQLModel, table=True):
     sha256: str = ""
     pdf_path: str = ""
     pdf_sha256: str = ""
+    # Sign-off (PEMANTIK_SIGNOFF): who approved it, and the PDF signed with an electronic
+    # certificate when one was uploaded (then that file is what is sent).
+    approved_at: datetime | None = _ts()
+    approved_by: str = ""
+    signed_pdf_path: str = ""
+    signed_pdf_sha256: str = ""
     template_version: str = ""
     snapshot: dict | None = _json(default=None)
     idempotency_key: str | None = Field(default=None, unique=True)
@@ -195,6 +202,8 @@ class Document(SQLModel, table=True):
     region_code: str | None = Field(default=None, foreign_key="region.code")
     file_path: str
     sha256: str
+    pdf_path: str = ""  # the PDF made beside the .docx (what leaves and is archived)
+    pdf_sha256: str = ""
     created_at: datetime = _ts(nullable=False, default_factory=now)
 
 

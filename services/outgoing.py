@@ -35,8 +35,10 @@ class StepOutput:
 
 
 def letter_attachment(letter: Letter) -> Path:
-    """The file that goes out: the PDF when LibreOffice made one, else the .docx."""
-    return Path(letter.pdf_path or letter.file_path)
+    """The file that goes out (see :func:`letters.service.outgoing_file`)."""
+    from letters.service import outgoing_file
+
+    return outgoing_file(letter)
 
 
 def issue_and_mail(

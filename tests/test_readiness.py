@@ -106,3 +106,33 @@ def test_every_demo_document_is_marked_contoh(session, monkeypatch):
 
     again = regenerate(session, letter.number, Path(letter.file_path).with_name("ulang.docx"))
     assert _header_text(again).startswith("CONTOH\n")
+
+
+def test_documents_are_archived_as_pdf_beside_the_docx(session):
+    import hashlib
+
+    doc = store_document(
+        session, "formulir", example_inputs(1)["formulir"], cycle_id=None, region_code=None
+    )
+    pdf = Path(doc.pdf_path)
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.with_suffix(".docx") == Path(doc.file_path)
+    assert doc.pdf_sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest()
+
+
+def test_a_letter_without_pdf_never_leaves_as_docx_outside_the_demo(session, monkeypatch):
+    from letters.errors import LetterError
+    from letters.service import outgoing_file
+
+    letter = issue_letter(
+        session,
+        "pemberitahuan",
+        example_inputs(0)["pemberitahuan"],
+        idempotency_key="docx-1",
+        letter_date=DAY,
+        pdf=False,
+    )
+    with pytest.raises(LetterError, match="tidak dikirim sebagai berkas .docx"):
+        outgoing_file(letter)
+    monkeypatch.setenv("PEMANTIK_DEMO", "true")
+    reset_settings()
+    assert outgoing_file(letter) == Path(letter.file_path)  # the demo's fallback
