@@ -30,6 +30,7 @@ from services.context import (
     CycleContext,
     get_assessor_by_email,
     get_region,
+    letter_recipients,
     load_cycle,
     region_data,
 )
@@ -400,8 +401,7 @@ def send_result(cycle_id: int, region_code: str) -> dict[str, Any]:
             out,
             key=f"c{ctx.id}/{region.code}/hasil/1",
             step_no=13,
-            recipient=region.pic_email,
-            recipient_name=region.pic_name,
+            **letter_recipients(region),
             subject=f"Hasil Penilaian PeManTIK Tahun {ctx.params.year} — {region.name}",
             template=f"{TEMPLATES}/hasil",
             context={
