@@ -32,6 +32,18 @@ class GantiAsesor(BaseModel):
     alasan: str = Field(..., title="Alasan penggantian")
 
 
+class SahkanSurat(BaseModel):
+    nomor_surat: str = Field(..., title="Nomor surat", description="mis. 005/12/Diskominfo/2026")
+    berkas_pdf: str = Field(
+        "",
+        title="PDF bertanda tangan elektronik (opsional)",
+        description="Lokasi berkas PDF yang telah ditandatangani dengan sertifikat elektronik, "
+        "di server PeManTIK; berkas inilah yang dikirim. Kosongkan untuk menyetujui surat "
+        "dengan PDF buatan sistem.",
+    )
+    disahkan_oleh: str = Field("admin (Prefect UI)", title="Disahkan oleh")
+
+
 class TutupSiklus(BaseModel):
     siklus: int = Field(2026, title="Tahun siklus")
     alasan: str = Field(..., title="Alasan penutupan")
@@ -75,6 +87,18 @@ def close_cycle_flow(masukan: TutupSiklus) -> dict[str, Any]:
     return admin.close_cycle(masukan.siklus, masukan.alasan, who="admin (Prefect UI)")
 
 
+@flow(name="sahkan-surat")
+def sign_off_flow(masukan: SahkanSurat) -> dict[str, Any]:
+    """Sahkan surat yang menunggu pengesahan (setujui, atau kirim PDF bertanda tangan
+    elektronik), lalu kirim surat itu."""
+    from pathlib import Path
+
+    from services.signoff import sign_off
+
+    pdf = Path(masukan.berkas_pdf.strip()) if masukan.berkas_pdf.strip() else None
+    return sign_off(masukan.nomor_surat, signed_pdf=pdf, via="ui", who=masukan.disahkan_oleh)
+
+
 def admin_pairs() -> list:
-    flows = [resend_flow, move_date_flow, replace_assessor_flow, close_cycle_flow]
+    flows = [resend_flow, move_date_flow, replace_assessor_flow, close_cycle_flow, sign_off_flow]
     return [(f, f.to_deployment(name="admin", tags=["pemantik", "admin"])) for f in flows]

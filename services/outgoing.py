@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from mail.outbox import OutboxMessage
 from models.db import session_scope
+from models.settings import get_settings
 from models.tables import Dispatch, Letter
 
 
@@ -143,6 +144,15 @@ def queue_then_deliver(build: Callable[[Session, StepOutput], Any]) -> tuple[Any
                 from mail.outbox import OutboxError
 
                 raise OutboxError("; ".join(queued.refused.values()))
+            held = []
+            if get_settings().signoff:
+                from services.signoff import hold_for_signoff
+
+                held = hold_for_signoff(session, queued.inserted.values())
+        if held:
+            from services.signoff import open_signoff_waits
+
+            open_signoff_waits(held)
         deliver_pending_sync(keys=out.keys)
     return result, receipts(out.keys)
 
@@ -180,7 +190,6 @@ def notify_admin(
     """Email the admin about something only a person can settle; sent at once, once per
     ``key`` (a repeated notice with the same key is the same outbox row). Returns the key."""
     from mail.outbox import NOTICE_KIND, deliver_pending_sync, enqueue
-    from models.settings import get_settings
 
     settings = get_settings()
     with session_scope() as session:
