@@ -253,6 +253,7 @@ class AnswerSet(SQLModel, table=True):
     sha256: str = ""
     answers: dict | None = _json(default=None)  # {indicator: {"level": int, "evidence": str}}
     submitted_by: str = ""
+    identity: dict | None = _json(default=None)  # the workbook's Identitas sheet
     submitted_at: datetime = _ts(nullable=False, default_factory=now)
 
 

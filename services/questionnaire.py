@@ -72,6 +72,17 @@ def _store_file(session: Session, kind: str, path: Path, cycle_id: int, region_c
     return doc.id
 
 
+def _filled_by(identity: dict | None) -> str:
+    if not identity or not identity.get("nama"):
+        return ""
+    parts = [identity["nama"], identity.get("jabatan", "")]
+    if identity.get("nip"):
+        parts.append(f"NIP {identity['nip']}")
+    if identity.get("telepon"):
+        parts.append(f"telepon {identity['telepon']}")
+    return ", ".join(p for p in parts if p)
+
+
 # --- step 1 ---------------------------------------------------------------------------------
 
 
@@ -219,7 +230,8 @@ def send_receipt(cycle_id: int, region_code: str) -> dict[str, Any]:
             "file_name": Path(answers.file_path).name if answers.file_path else "",
             "sha256": answers.sha256,
             "indicator_count": len(answers.answers or {}),
-            "submitted_by": answers.submitted_by,
+            # Who filled the workbook in (its Identitas sheet), else who sent it.
+            "submitted_by": _filled_by(answers.identity) or answers.submitted_by,
             "signatory": signatory(),
         }
         letter = issue_and_mail(

@@ -395,7 +395,8 @@ def send_result(cycle_id: int, region_code: str) -> dict[str, Any]:
         result = session.exec(
             select(Result).where(Result.cycle_id == ctx.id, Result.region_code == region.code)
         ).one()
-        names = {d.code: d.name for d in _instrument(ctx).dimensions}
+        instrument = _instrument(ctx)
+        names = {d.code: d.name for d in instrument.dimensions}
         mail_only(
             session,
             out,
@@ -408,6 +409,7 @@ def send_result(cycle_id: int, region_code: str) -> dict[str, Any]:
                 **region_data(ctx, region),
                 "total": result.total,
                 "predicate": result.predicate,
+                "dimension_label": instrument.dimension_label,
                 "dimensions": [
                     {"name": names.get(k, k), "score": v}
                     for k, v in (result.dimension_scores or {}).items()

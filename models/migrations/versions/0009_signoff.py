@@ -1,4 +1,5 @@
-"""documents as PDF beside the .docx; letters' sign-off (approval, the signed PDF)
+"""documents as PDF beside the .docx; letters' sign-off (approval, the signed PDF); who
+filled a questionnaire workbook in (answerset.identity)
 
 Revision ID: 0009_signoff
 Revises: 0004_serving_process
@@ -35,6 +36,8 @@ def upgrade() -> None:
                 batch_op.add_column(
                     sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True)
                 )
+    with op.batch_alter_table("answerset", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("identity", sa.JSON(), nullable=True))
     # The default only fills existing rows; the model gives the value from then on.
     for table, columns in _TEXT.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
@@ -43,6 +46,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("answerset", schema=None) as batch_op:
+        batch_op.drop_column("identity")
     for table, columns in _TEXT.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             if table == "letter":
