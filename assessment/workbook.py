@@ -388,8 +388,10 @@ def build_questionnaire(
     region_code: str,
     region_name: str,
     out_path: Path,
+    example: bool = False,
 ) -> Path:
-    """Write the region's Lembar Kuesioner to ``out_path`` and return the path."""
+    """Write the region's Lembar Kuesioner to ``out_path`` and return the path; ``example``
+    (the demo) marks every sheet CONTOH, on screen and in print."""
     wb = Workbook()
     _instructions(wb, instrument, cycle_year, region_name)
     _identity_sheet(wb, cycle_year, region_name)
@@ -424,6 +426,15 @@ def build_questionnaire(
     ]
     for key, value in rows:
         ms.append([key, value])
+    if example:
+        from letters.readiness import EXAMPLE_MARK
+
+        for ws in wb.worksheets:
+            ws.oddHeader.center.text = " — ".join(EXAMPLE_MARK)
+            ws.oddHeader.center.color = "C00000"
+        first = wb[INSTRUCTIONS_SHEET]["A1"]
+        first.value = f"{EXAMPLE_MARK[0]} — {first.value}"
+        first.font = Font(bold=True, size=14, color="C00000")
     ms.sheet_state = "veryHidden"
     ms.protection.sheet = True
     wb.security = WorkbookProtection(lockStructure=True)  # no adding, removing, unhiding sheets

@@ -106,6 +106,7 @@ def send_notification(cycle_id: int, region_code: str) -> dict[str, Any]:
                 region_code=region.code,
                 region_name=region.name,
                 out_path=workbook,
+                example=get_settings().demo,
             )
         workbook_id = _store_file(session, "kuesioner", workbook, ctx.id, region.code)
         sent_on = clock.today()

@@ -136,3 +136,23 @@ def test_a_letter_without_pdf_never_leaves_as_docx_outside_the_demo(session, mon
     monkeypatch.setenv("PEMANTIK_DEMO", "true")
     reset_settings()
     assert outgoing_file(letter) == Path(letter.file_path)  # the demo's fallback
+
+
+def test_the_demo_workbook_is_marked_contoh(tmp_path):
+    import openpyxl
+
+    from assessment.instruments import load_instrument
+    from assessment.workbook import build_questionnaire
+
+    path = build_questionnaire(
+        load_instrument("spbe-2020"),
+        cycle_year=2026,
+        cycle_id=1,
+        region_code="64.72",
+        region_name="Kota Samarinda",
+        out_path=tmp_path / "k.xlsx",
+        example=True,
+    )
+    wb = openpyxl.load_workbook(path)
+    assert wb["Petunjuk"]["A1"].value.startswith("CONTOH — ")
+    assert all(ws.oddHeader.center.text.startswith("CONTOH") for ws in wb.worksheets)
