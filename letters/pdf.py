@@ -37,19 +37,9 @@ def pdf_available() -> bool:
     return soffice_path() is not None
 
 
-_warned = False
-
-
 def warn_no_pdf(path: Path | str) -> None:
-    """Say once per process that documents stay .docx (the demo's fallback)."""
-    global _warned
-    if _warned:
-        log.debug("LibreOffice tidak terpasang: %s tetap .docx", path)
-        return
-    _warned = True
     log.warning(
-        "LibreOffice (soffice) tidak terpasang: dokumen tidak dibuat PDF-nya (mis. %s); berkas "
-        ".docx yang dipakai",
+        "LibreOffice (soffice) tidak terpasang: %s tidak dibuat PDF-nya; berkas .docx yang dipakai",
         path,
     )
 
