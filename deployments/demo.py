@@ -212,14 +212,17 @@ class MailIndex:
                         Dispatch.id,
                         Dispatch.message_id,
                         Dispatch.recipient,
+                        Dispatch.cc,
                         Dispatch.kind,
                         Dispatch.region_code,
                     ).where(Dispatch.message_id.in_(ids[i : i + 500]))
                 ).all()
-            for dispatch_id, mid, recipient, kind, region in rows:
-                key = (recipient, kind, region or "")
-                if key not in self.latest or self.latest[key][0] < dispatch_id:
-                    self.latest[key] = (dispatch_id, files[mid])
+            for dispatch_id, mid, recipient, cc, kind, region in rows:
+                # Letters go to the Kepala Dinas with the officer in Cc: both have received it.
+                for address in (recipient, *(cc or [])):
+                    key = (address, kind, region or "")
+                    if key not in self.latest or self.latest[key][0] < dispatch_id:
+                        self.latest[key] = (dispatch_id, files[mid])
 
     def received(self, address: str, kind: str, region: str) -> EmailMessage | None:
         """The newest message of ``kind`` about ``region`` that ``address`` has received."""
