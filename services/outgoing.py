@@ -148,7 +148,11 @@ def queue_then_deliver(build: Callable[[Session, StepOutput], Any]) -> tuple[Any
             if get_settings().signoff:
                 from services.signoff import hold_for_signoff
 
-                held = hold_for_signoff(session, queued.inserted.values())
+                # Every row of the step (a re-run finds them existing): its waits reopen too.
+                ids = session.exec(
+                    select(Dispatch.id).where(Dispatch.idempotency_key.in_(out.keys))
+                ).all()
+                held = hold_for_signoff(session, ids)
         if held:
             from services.signoff import open_signoff_waits
 

@@ -190,8 +190,9 @@ STAGES: tuple[Stage, ...] = (SignOff(),)
 
 
 def hold_for_signoff(session: Session, dispatch_ids: Iterable[int]) -> list[Place]:
-    """Hold the new emails of letters not approved yet (caller's transaction); returns the
-    places whose sign-off wait must be opened once the transaction is committed."""
+    """Hold the queued emails of letters not approved yet (caller's transaction); returns the
+    places with held letters, whose sign-off wait is opened once the transaction is committed
+    (rows held by an earlier run of the step count too: a crash in between reopens it)."""
     places: list[Place] = []
     for row_id in dispatch_ids:
         row = session.get(Dispatch, row_id)
@@ -200,6 +201,8 @@ def hold_for_signoff(session: Session, dispatch_ids: Iterable[int]) -> list[Plac
         letter = session.get(Letter, row.letter_id)
         if letter is None or letter.approved_at is not None:
             continue
+        if row.state not in (DispatchState.QUEUED.value, DispatchState.HELD.value):
+            continue  # already on its way or sent
         row.state = DispatchState.HELD.value
         session.add(row)
         place = (row.cycle_id, row.region_code)
