@@ -236,9 +236,19 @@ def _identity_sheet(wb: Workbook, year: int, region_name: str) -> None:
 
 
 def fill_identity(
-    wb: Workbook, *, nama: str, jabatan: str, nip: str, telepon: str, tanggal: date
+    wb: Workbook,
+    *,
+    nama: str = "Rina Pengisi",
+    jabatan: str = "Pranata Komputer Ahli Muda",
+    nip: str = "199001012015032001",
+    telepon: str = "0812-3456-7890",
+    tanggal: date | None = None,
 ) -> None:
-    """Fill the Identitas sheet as the region's officer would (tests, the demo)."""
+    """Fill the Identitas sheet as the region's officer would (the demo's simulated officers,
+    tests, benchmarks); the defaults are an example person, ``tanggal`` today."""
+    from models import clock
+
+    tanggal = tanggal or clock.today()
     ws = wb[IDENTITY_SHEET]
     given = {"nama": nama, "jabatan": jabatan, "nip": nip, "telepon": telepon, "tanggal": tanggal}
     for key, _label, row, _hint in IDENTITY_FIELDS:

@@ -53,16 +53,8 @@ def generate(inst, folder: Path, codes: list[str], rng: random.Random) -> list[P
         )
         wb = openpyxl.load_workbook(blank)
         from assessment.workbook import fill_identity
-        from models import clock
 
-        fill_identity(
-            wb,
-            nama="Rina Pengisi",
-            jabatan="Pranata Komputer Ahli Muda",
-            nip="199001012015032001",
-            telepon="0812-3456-7890",
-            tanggal=clock.today(),
-        )
+        fill_identity(wb)
         meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
         for ind, (sheet, row) in json.loads(meta["layout"]).items():
             ws = wb[sheet]

@@ -298,16 +298,8 @@ class Simulation:
         source.write_bytes(raw)
         wb = openpyxl.load_workbook(source)
         from assessment.workbook import fill_identity
-        from models import clock
 
-        fill_identity(
-            wb,
-            nama="Rina Pengisi",
-            jabatan="Pranata Komputer Ahli Muda",
-            nip="199001012015032001",
-            telepon="0812-3456-7890",
-            tanggal=clock.today(),
-        )
+        fill_identity(wb)
         meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
         layout = json.loads(meta["layout"])
         levels = self.self_levels.setdefault(code, {})

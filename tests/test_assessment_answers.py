@@ -67,16 +67,8 @@ def fill(src: Path, dst: Path, level=lambda i, code: i % 5 + 1, **cells) -> Path
     """
     wb = openpyxl.load_workbook(src)
     from assessment.workbook import fill_identity
-    from models import clock
 
-    fill_identity(
-        wb,
-        nama="Rina Pengisi",
-        jabatan="Pranata Komputer Ahli Muda",
-        nip="199001012015032001",
-        telepon="0812-3456-7890",
-        tanggal=clock.today(),
-    )
+    fill_identity(wb)
     for i, (code, (sheet, row)) in enumerate(layout_of(wb).items()):
         ws = wb[sheet]
         ws.cell(row=row, column=4, value=level(i, code))

@@ -154,16 +154,8 @@ def filled_workbook(world: dict, tmp: Path, region: str = "64.72", level: int = 
     )
     wb = openpyxl.load_workbook(src)
     from assessment.workbook import fill_identity
-    from models import clock
 
-    fill_identity(
-        wb,
-        nama="Rina Pengisi",
-        jabatan="Pranata Komputer Ahli Muda",
-        nip="199001012015032001",
-        telepon="0812-3456-7890",
-        tanggal=clock.today(),
-    )
+    fill_identity(wb)
     meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
     for code, (sheet, row) in json.loads(meta["layout"]).items():
         wb[sheet].cell(row=row, column=4, value=level)

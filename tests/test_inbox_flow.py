@@ -67,16 +67,8 @@ def _fill(data: bytes, level: int = 3) -> bytes:
 
     wb = openpyxl.load_workbook(io.BytesIO(data))
     from assessment.workbook import fill_identity
-    from models import clock
 
-    fill_identity(
-        wb,
-        nama="Rina Pengisi",
-        jabatan="Pranata Komputer Ahli Muda",
-        nip="199001012015032001",
-        telepon="0812-3456-7890",
-        tanggal=clock.today(),
-    )
+    fill_identity(wb)
     meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
     for code, (sheet, row) in json.loads(meta["layout"]).items():
         wb[sheet].cell(row=row, column=4, value=level)
