@@ -21,6 +21,15 @@ from services.context import NotFound
 from services.stage import NotWaiting
 
 WHO = "admin (Prefect UI)"
+
+
+def label(default: Any, title: str, description: str | None = None) -> Any:
+    """A flow parameter's default with its form label. Prefect titles a flow parameter by
+    its name and keeps only the Field's default and description (Prefect 3.9), so the label
+    goes in through ``json_schema_extra``, which it merges into the schema last."""
+    return Field(default, title=title, description=description, json_schema_extra={"title": title})
+
+
 REFUSALS: tuple[type[Exception], ...] = (admin.AdminRefused, NotFound, NotWaiting)
 
 
@@ -47,10 +56,8 @@ def refused_as_failed(action: str, call: Callable[[], Any], *refusals: type[Exce
 
 @flow(name="kirim-ulang-surat")
 def resend_flow(
-    nomor_surat: str = Field(
-        ..., title="Nomor surat", description="Nomor surat yang dikirim ulang."
-    ),
-    alasan: str = Field(..., title="Alasan pengiriman ulang", description="Wajib diisi."),
+    nomor_surat: str = label(..., "Nomor surat", description="Nomor surat yang dikirim ulang."),
+    alasan: str = label(..., "Alasan pengiriman ulang", description="Wajib diisi."),
 ) -> Any:
     """Kirim ulang sebuah surat kepada penerimanya (dalam utas surel yang sama)."""
     return refused_as_failed(
@@ -60,10 +67,10 @@ def resend_flow(
 
 @flow(name="pindah-jadwal-penilaian")
 def move_date_flow(
-    wilayah: str = Field(..., title="Kode wilayah", description="Kode Kemendagri, mis. 64.72."),
-    tanggal_baru: date = Field(..., title="Tanggal penilaian baru", description="Hari kerja."),
-    alasan: str = Field(..., title="Alasan perubahan jadwal", description="Wajib diisi."),
-    siklus: int = Field(2026, title="Tahun siklus"),
+    wilayah: str = label(..., "Kode wilayah", description="Kode Kemendagri, mis. 64.72."),
+    tanggal_baru: date = label(..., "Tanggal penilaian baru", description="Hari kerja."),
+    alasan: str = label(..., "Alasan perubahan jadwal", description="Wajib diisi."),
+    siklus: int = label(2026, "Tahun siklus"),
 ) -> Any:
     """Pindahkan tanggal penilaian sebuah Kab/Kota; Surat Undangan baru dikirim."""
     return refused_as_failed(
@@ -74,18 +81,18 @@ def move_date_flow(
 
 @flow(name="ganti-asesor")
 def replace_assessor_flow(
-    wilayah: str = Field(..., title="Kode wilayah", description="Kode Kemendagri, mis. 64.72."),
-    asesor_lama: str = Field(..., title="Email asesor yang diganti"),
-    asesor_baru: str = Field(
-        ..., title="Email asesor pengganti", description="Asesor terdaftar yang sudah bersedia."
+    wilayah: str = label(..., "Kode wilayah", description="Kode Kemendagri, mis. 64.72."),
+    asesor_lama: str = label(..., "Email asesor yang diganti"),
+    asesor_baru: str = label(
+        ..., "Email asesor pengganti", description="Asesor terdaftar yang sudah bersedia."
     ),
-    pernyataan_benturan_kepentingan: str = Field(
+    pernyataan_benturan_kepentingan: str = label(
         ...,
-        title="Pernyataan benturan kepentingan asesor pengganti",
+        "Pernyataan benturan kepentingan asesor pengganti",
         description="Mis. «Tidak ada benturan kepentingan».",
     ),
-    alasan: str = Field(..., title="Alasan penggantian", description="Wajib diisi."),
-    siklus: int = Field(2026, title="Tahun siklus"),
+    alasan: str = label(..., "Alasan penggantian", description="Wajib diisi."),
+    siklus: int = label(2026, "Tahun siklus"),
 ) -> Any:
     """Ganti asesor sebuah Kab/Kota; asesor pengganti menerima Surat Permohonan."""
     return refused_as_failed(
@@ -104,8 +111,8 @@ def replace_assessor_flow(
 
 @flow(name="tutup-siklus")
 def close_cycle_flow(
-    alasan: str = Field(..., title="Alasan penutupan", description="Wajib diisi."),
-    siklus: int = Field(2026, title="Tahun siklus"),
+    alasan: str = label(..., "Alasan penutupan", description="Wajib diisi."),
+    siklus: int = label(2026, "Tahun siklus"),
 ) -> Any:
     """Tutup siklus sekarang: alur wilayah yang belum selesai dihentikan, langkah 14 dibuat
     dengan wilayah yang belum selesai disebutkan."""

@@ -12,9 +12,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.schedules import Cron
-from pydantic import Field
 from sqlmodel import select
 
+from flows.admin import label, refused_as_failed
 from models import clock
 from models.db import session_scope
 from models.settings import get_settings
@@ -98,35 +98,30 @@ def reminder_deployment():  # noqa: ANN201 - a prefect RunnerDeployment
 
 @flow(name="perpanjang-tenggat")
 def extension_flow(
-    wilayah: str = Field(
-        ..., title="Kode wilayah", description="Kode Kemendagri, mis. 64.72 (Kota Samarinda)."
+    wilayah: str = label(
+        ..., "Kode wilayah", description="Kode Kemendagri, mis. 64.72 (Kota Samarinda)."
     ),
-    langkah: int = Field(
-        ..., ge=1, le=14, title="Langkah SOP", description="Nomor langkah (1–14) yang ditunggu."
-    ),
-    alasan: str = Field(..., title="Alasan perpanjangan", description="Wajib diisi."),
-    tambahan_hari_kerja: int = Field(
+    langkah: int = label(..., "Langkah SOP", description="Nomor langkah (1–14) yang ditunggu."),
+    alasan: str = label(..., "Alasan perpanjangan", description="Wajib diisi."),
+    tambahan_hari_kerja: int = label(
         5,
-        ge=1,
-        le=60,
-        title="Tambahan hari kerja",
+        "Tambahan hari kerja",
         description="Dihitung dari tenggat sekarang; diabaikan bila tenggat baru diisi.",
     ),
-    tanggal_baru: date | None = Field(
-        None, title="Tenggat baru (bila tidak memakai tambahan hari kerja)"
+    tanggal_baru: date | None = label(
+        None, "Tenggat baru (bila tidak memakai tambahan hari kerja)"
     ),
-    email_asesor: str = Field(
+    email_asesor: str = label(
         "",
-        title="Email asesor",
+        "Email asesor",
         description="Kosongkan bila yang diperpanjang penantian Kab/Kota.",
     ),
-    pemberi: str = Field("admin", title="Nama pemberi perpanjangan"),
-    beritahu: bool = Field(True, title="Kirim surel tenggat baru ke PIC/asesor (Cc admin)"),
-    siklus: int = Field(2026, title="Tahun siklus"),
+    pemberi: str = label("admin", "Nama pemberi perpanjangan"),
+    beritahu: bool = label(True, "Kirim surel tenggat baru ke PIC/asesor (Cc admin)"),
+    siklus: int = label(2026, "Tahun siklus"),
 ) -> Any:
     """Formulir perpanjangan tenggat (Custom run di UI Prefect): memindahkan tenggat penantian
     yang terbuka; pengingat berikutnya mengikuti tanggal baru."""
-    from flows.admin import refused_as_failed
     from reminders.extensions import ExtensionError
 
     return refused_as_failed(

@@ -150,3 +150,49 @@ def test_region_run_names_and_letter_keys_read_as_words(db_url) -> None:
     assert letter_key("tanda_terima", "005/12/Diskominfo/2026") == (
         "tanda-terima-005-12-diskominfo-2026"
     )
+
+
+def test_extension_email_subject_names_the_programme_once(db_url, sim_clock) -> None:
+    from reminders.extensions import grant_extension, notify_extension
+
+    cycle_id = new_cycle(2026, regions=["64.72"])
+    open_stage(sim_clock, cycle_id, "64.72", "jawaban", date(2026, 3, 6))
+    with session_scope() as s:
+        ext = grant_extension(
+            s,
+            cycle_id=cycle_id,
+            region_code="64.72",
+            step_no=3,  # the questionnaire: the answers' wait covers steps 3–4
+            extra_days=5,
+            reason="gangguan jaringan",
+            granted_by="admin",
+        )
+        notify_extension(s, ext)
+    with session_scope() as s:
+        (row,) = s.exec(select(Dispatch)).all()
+    assert "PeManTIK PeManTIK" not in row.subject
+    assert "PeManTIK Tahun 2026: pengembalian Jawaban Kuesioner" in row.subject
+
+
+def test_admin_actions_are_named_and_refuse_in_one_sentence(prefect_server, isolated_settings):
+    from deployments.serve import deployment_pairs
+    from flows.admin import close_cycle_flow, move_date_flow
+    from flows.reminder_flow import extension_flow
+    from models.db import migrate
+
+    names = [d.name for _, d in deployment_pairs()]
+    assert "admin" not in names and len(names) == len(set(names))
+    schema = move_date_flow.parameters.model_dump()["properties"]
+    assert schema["tanggal_baru"]["title"] == "Tanggal penilaian baru"
+    extension = extension_flow.parameters.model_dump()["properties"]
+    assert extension["tambahan_hari_kerja"]["default"] >= 1
+    assert extension["tambahan_hari_kerja"]["title"] == "Tambahan hari kerja"
+
+    migrate()
+    new_cycle(2026, regions=["64.72"])
+    state = close_cycle_flow(alasan="  ", return_state=True)
+    assert state.is_failed()
+    assert state.message == "Penutupan siklus tidak dilakukan: alasan penutupan siklus wajib diisi."
+    state = extension_flow(wilayah="64.72", langkah=3, alasan="gangguan", return_state=True)
+    assert state.is_failed() and state.message.startswith("Perpanjangan tenggat tidak dilakukan")
+    assert "--" not in state.message and "Traceback" not in state.message
