@@ -94,6 +94,7 @@ class RunnerSettings(BaseModel):
     fanout_retry_seconds: int = Field(900, ge=0, le=86400)  # starting region runs: keep trying
     fanout_batch: int = Field(50, ge=1, le=100)  # region runs created per request
     sweep_seconds: int = Field(300, ge=2, le=86400)  # complete stages still suspended
+    cancel_watch_seconds: int = Field(10, ge=1, le=3600)  # cycle runs cancelled in the UI
 
 
 class Settings(BaseSettings):

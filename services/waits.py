@@ -354,12 +354,10 @@ class StageSweeper:
 
     def _finished_cycles(self, report: SweepReport) -> None:
         """A running cycle whose regions are all done, or a closed one, waits for nothing:
-        resume it to step 14 (the last region's nudge, or the close's resume, may have failed).
-        A cycle whose run was cancelled in the UI is cancelled with its regions."""
+        resume it to step 14 (the last region's nudge, or the close's resume, may have failed)."""
         from models.tables import Cycle, CycleState
-        from services.cycle import follow_cancelled_cycle_runs, regions_unfinished
+        from services.cycle import regions_unfinished
 
-        follow_cancelled_cycle_runs()
         with session_scope() as session:
             cycles = session.exec(
                 select(Cycle).where(Cycle.state.in_([CycleState.RUNNING, CycleState.CLOSING]))

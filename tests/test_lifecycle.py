@@ -144,8 +144,7 @@ def test_region_run_names_and_letter_keys_read_as_words(db_url) -> None:
     with session_scope() as s:
         assert cycles.region_run_name(s, cycle_id, "64.72") == "wilayah-64.72-samarinda-2026"
         assert (
-            cycles.region_run_name(s, cycle_id, "64.02")
-            == "wilayah-64.02-kutai-kartanegara-2026"
+            cycles.region_run_name(s, cycle_id, "64.02") == "wilayah-64.02-kutai-kartanegara-2026"
         )
     assert letter_key("tanda_terima", "005/12/Diskominfo/2026") == (
         "tanda-terima-005-12-diskominfo-2026"

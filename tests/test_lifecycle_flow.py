@@ -23,6 +23,7 @@ def product(prefect_server, isolated_settings, monkeypatch, tmp_path):
     sink = start_sink(tmp_path / "mail", port=0)
     monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(sink.port))
     monkeypatch.setenv("PEMANTIK_RUNNER__SWEEP_SECONDS", "2")
+    monkeypatch.setenv("PEMANTIK_RUNNER__CANCEL_WATCH_SECONDS", "2")
     monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "WARNING")  # our run logs must still show
     reset_settings()
     migrate()
@@ -89,6 +90,21 @@ def test_close_cancel_and_duplicate_on_a_real_server(product) -> None:
     with session_scope() as s:
         assert s.exec(select(func.count()).select_from(Cycle)).one() == 1
         assert s.exec(select(func.count()).select_from(Dispatch)).one() == sent
+
+    # "Tutup siklus sekarang" without a reason is refused clearly; the cycle keeps running.
+    from flows.cycle import NO_REASON
+
+    wait_until(lambda: flow_state(str(run.id)) == "Suspended", 60)
+    assert waits.resume_when_suspended(str(run.id), {"tutup": True, "alasan": " "}, timeout=30)
+
+    def refused_in_log() -> bool:
+        with get_client(sync_client=True) as client:
+            logs = client.read_logs(LogFilter(flow_run_id={"any_": [run.id]}))
+        return any(NO_REASON in log.message for log in logs)
+
+    wait_until(refused_in_log, 60)
+    wait_until(lambda: flow_state(str(run.id)) == "Suspended", 60)
+    assert _cycle(2026).state == CycleState.RUNNING
 
     # Close: the regions' runs are cancelled, their waits closed, step 14 runs; no door works.
     admin.close_cycle(2026, "batas waktu kegiatan tahun anggaran")
