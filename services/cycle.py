@@ -150,9 +150,12 @@ def regions_unfinished(cycle_id: int) -> list[str]:
         return [r.region_code for r in rows if r.state != ProcessState.DONE]
 
 
-def _end(session: Session, cycle: Cycle, state: str, reason: str) -> list[RegionProcess]:
+def _end(
+    session: Session, cycle: Cycle, state: str, reason: str, who: str, event: str, listed: str
+) -> tuple[list[str], list[str]]:
     """Mark the cycle ended (every door refuses from here on), its unfinished regions
-    unfinished and their open waits cancelled; returns the unfinished regions' rows."""
+    unfinished and their open waits cancelled, and record it (step 14, ``event``, the regions
+    under ``listed``). Returns the unfinished regions' codes and their runs' ids."""
     cycle.state = state
     if cycle.closed_at is None:
         cycle.closed_at = clock.now()
@@ -168,8 +171,17 @@ def _end(session: Session, cycle: Cycle, state: str, reason: str) -> list[Region
         wait.state = WaitState.CANCELLED
         wait.closed_at = clock.now()
         session.add(wait)
-    session.flush()
-    return unfinished
+    codes = sorted(r.region_code for r in unfinished)
+    record_step(
+        session,
+        cycle_id=cycle.id,
+        step_no=14,
+        event=event,
+        who=who,
+        outcome=reason,
+        detail={listed: codes},
+    )
+    return codes, [r.flow_run_id for r in unfinished if r.flow_run_id]
 
 
 def close(cycle_id: int, reason: str, who: str) -> list[str]:
@@ -182,17 +194,9 @@ def close(cycle_id: int, reason: str, who: str) -> list[str]:
                 select(RegionProcess).where(RegionProcess.cycle_id == cycle_id)
             ).all()
             return sorted(r.region_code for r in rows if r.state == ProcessState.UNFINISHED)
-        rows = _end(session, cycle, CycleState.CLOSING, reason)
-        unfinished = sorted(r.region_code for r in rows)
-        runs = [r.flow_run_id for r in rows if r.flow_run_id]
-        record_step(
-            session,
-            cycle_id=cycle_id,
-            step_no=14,
-            event="closed",
-            who=who,
-            outcome=reason or "semua wilayah selesai",
-            detail={"belum_selesai": unfinished},
+        reason = reason or "semua wilayah selesai"
+        unfinished, runs = _end(
+            session, cycle, CycleState.CLOSING, reason, who, "closed", "belum_selesai"
         )
     cancel_runs(runs, "Siklus ditutup oleh admin")
     return unfinished
@@ -205,19 +209,9 @@ def cancel_cycle(cycle_id: int, who: str, reason: str = "run siklus dibatalkan")
         cycle = session.get(Cycle, cycle_id)
         if cycle is None or cycle.state in (CycleState.CANCELLED, CycleState.REPORTED):
             return []
-        rows = _end(session, cycle, CycleState.CANCELLED, reason)
-        cycle.close_reason = reason
-        runs = [r.flow_run_id for r in rows if r.flow_run_id]
-        record_step(
-            session,
-            cycle_id=cycle_id,
-            step_no=14,
-            event="cancelled",
-            who=who,
-            outcome=reason,
-            detail={"dibatalkan": sorted(r.region_code for r in rows)},
+        codes, runs = _end(
+            session, cycle, CycleState.CANCELLED, reason, who, "cancelled", "dibatalkan"
         )
-        codes = sorted(r.region_code for r in rows)
     cancel_runs(runs, "Siklus dibatalkan")
     log.warning("Siklus %s dibatalkan; alur wilayah dihentikan: %s", cycle_id, ", ".join(codes))
     return codes
