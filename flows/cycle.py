@@ -22,7 +22,8 @@ NO_REASON = "Alasan penutupan wajib diisi; siklus belum ditutup."
 
 def cancel_regions_too(flow: Any, flow_run: Any, state: Any) -> None:  # noqa: ARG001
     """on_cancellation: the cycle and its region runs are cancelled with the cycle run (a
-    suspended cycle run cancelled in the UI runs no hook; the serving process's sweep does it)."""
+    suspended cycle run cancelled in the UI runs no hook: the serving process's cancel watch,
+    services.cycle.follow_cancelled_cycle_runs, does it)."""
     from services.cycle import cancel_cycle, cycle_of_run
 
     cycle_id = cycle_of_run(str(flow_run.id))
