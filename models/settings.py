@@ -94,6 +94,7 @@ class RunnerSettings(BaseModel):
     fanout_retry_seconds: int = Field(900, ge=0, le=86400)  # starting region runs: keep trying
     fanout_batch: int = Field(50, ge=1, le=100)  # region runs created per request
     sweep_seconds: int = Field(300, ge=2, le=86400)  # complete stages still suspended
+    cancel_watch_seconds: int = Field(10, ge=1, le=3600)  # cycle runs cancelled in the UI
 
 
 class Settings(BaseSettings):
@@ -121,6 +122,9 @@ class Settings(BaseSettings):
     outbox_interval_seconds: int = Field(60, ge=5, le=3600)  # outbox retries inside serve
     outbox_cron: str = "0 7,12,16 * * 1-5"  # the kirim-surel run (process workers' retries)
     runner: RunnerSettings = RunnerSettings()
+    # The level of the flows' own run logs (Indonesian, on the run pages), kept apart from
+    # PREFECT_LOGGING_LEVEL, which ``pemantik serve`` sets to WARNING for Prefect's own logs.
+    run_log_level: str = "INFO"
     # The public address of the product's web app (portal, document views); see services/links.py.
     portal_url: str = "http://127.0.0.1:8600"
     smtp: SmtpSettings = SmtpSettings()

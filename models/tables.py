@@ -53,6 +53,7 @@ class CycleState(StrEnum):
     RUNNING = "running"
     CLOSING = "closing"
     REPORTED = "reported"
+    CANCELLED = "cancelled"  # its run was cancelled; it accepts nothing, and the year is free
 
 
 class ProcessState(StrEnum):
