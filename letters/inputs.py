@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -206,7 +207,8 @@ class AssessorScore(_Model):
 
 class IndicatorRow(_Model):
     """One indicator line of the Formulir: ``code``, ``name``, ``dimension``, the region's own
-    ``self_level``, each assessor's ``scores``, and the ``final_level``."""
+    ``self_level``, each assessor's ``scores``, the ``final_level`` and, when that level was
+    settled by consensus, its ``consensus_note``."""
 
     code: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -214,14 +216,18 @@ class IndicatorRow(_Model):
     self_level: int | None = None
     scores: list[AssessorScore] = Field(default_factory=list)
     final_level: int | None = None
+    consensus_note: str = ""  # set when the final level was settled by consensus
 
 
 class DimensionScore(_Model):
-    """A dimension (or domain/aspect) ``name`` with its ``score`` and optional ``weight`` (%)."""
+    """A dimension (or domain/aspect) ``name`` with its ``score``, optional ``weight`` (%) and
+    ``weighted`` share of the total (weight × score / 100; the shares add up to the total).
+    Figures are Decimal (see :func:`assessment.scoring.figures`); floats are read by their repr."""
 
     name: str = Field(min_length=1)
-    score: float
-    weight: float | None = None
+    score: Decimal
+    weight: Decimal | None = None
+    weighted: Decimal | None = None
 
 
 class FormulirInput(_Model):
@@ -241,9 +247,19 @@ class FormulirInput(_Model):
     assessors: list[Person] = Field(min_length=1)
     indicators: list[IndicatorRow] = Field(min_length=1)
     dimensions: list[DimensionScore] = Field(default_factory=list)
-    total: float
+    total: Decimal
+    share_places: int = Field(4, ge=0, le=10)  # decimals that print the shares exactly
     predicate: str = ""
     scale_max: int = 5
+
+
+class ConsensusNote(_Model):
+    """An indicator settled by consensus: ``code``, ``name``, the agreed ``level`` and ``note``."""
+
+    code: str = Field(min_length=1)
+    name: str = ""
+    level: int
+    note: str = ""
 
 
 class BeritaAcaraInput(LetterInput):
@@ -254,7 +270,8 @@ class BeritaAcaraInput(LetterInput):
     - ``assessed``: what was assessed, e.g. "jawaban kuesioner dan bukti dukung …".
     - ``instrument_name``; ``dimensions``; ``total``; ``predicate``.
     - ``signers``: who signs (each with name, jabatan and optional NIP); the Kepala Dinas
-      (``signatory``) acknowledges.
+      (``signatory``) acknowledges; ``region_signers``: the region's representatives who sign.
+    - ``consensus``: the indicators whose final level was settled by consensus.
     - ``addressee`` is not printed on a Berita Acara; it defaults to the region.
     """
 
@@ -266,9 +283,12 @@ class BeritaAcaraInput(LetterInput):
     assessed: str = ""
     instrument_name: str = ""
     dimensions: list[DimensionScore] = Field(default_factory=list)
-    total: float
+    total: Decimal
+    share_places: int = Field(4, ge=0, le=10)  # decimals that print the shares exactly
     predicate: str = ""
     signers: list[Person] = Field(default_factory=list)
+    region_signers: list[Person] = Field(default_factory=list)
+    consensus: list[ConsensusNote] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _default_addressee(self) -> BeritaAcaraInput:
@@ -278,13 +298,15 @@ class BeritaAcaraInput(LetterInput):
 
 
 class RankingRow(_Model):
-    """One line of the ranking: ``rank``, ``region_name``, ``total``, ``predicate``."""
+    """One line of the ranking: ``rank``, ``region_name``, ``total``, ``predicate`` and ``note``
+    (how a tie with other regions was decided)."""
 
     rank: int = Field(ge=1)
     region_code: str = ""
     region_name: str = Field(min_length=1)
-    total: float
+    total: Decimal
     predicate: str = ""
+    note: str = ""
 
 
 class SkPenetapanInput(LetterInput):
@@ -303,6 +325,7 @@ class SkPenetapanInput(LetterInput):
     considerations: list[str] = Field(default_factory=list)
     legal_bases: list[str] = Field(default_factory=list)
     ranking: list[RankingRow] = Field(min_length=1)
+    ranking_rule: str = ""
     instrument_name: str = ""
 
 
@@ -438,6 +461,7 @@ __all__ = [
     "Addressee",
     "AssessorScore",
     "BeritaAcaraInput",
+    "ConsensusNote",
     "DimensionScore",
     "EventMixin",
     "FormulirInput",

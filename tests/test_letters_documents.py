@@ -141,8 +141,8 @@ def test_formulir_table_levels_scores_and_signatures(tmp_path):
     )
     assert row4[3] == f"{ind4['scores'][0]['level']}\nbukti dukung kurang lengkap"
     assert [r[0] for r in dims[1:5]] == [x["name"] for x in data["dimensions"]]
-    assert dims[-2][-1] == f"{data['total']:.2f}".replace(".", ",")
-    assert dims[-1][-1] == data["predicate"]
+    assert dims[-2][2] == f"{data['total']:.2f}".replace(".", ",")
+    assert dims[-1][2] == data["predicate"]
     assert "Asesor 1" in signatures[0][0] and data["assessors"][0]["name"] in signatures[0][0]
     assert "NIP. 198503122010011002" in signatures[0][1]
 
