@@ -72,8 +72,15 @@ class Signatory(BaseModel):
 class LetterSettings(BaseModel):
     number_format: str = "{klasifikasi}/{urut}/{unit}/{tahun}"
     unit: str = "Diskominfo"
-    klasifikasi: str = "005"
+    klasifikasi: str = "005"  # for a kind the registers file does not list
     sifat: str = "Penting"
+    # The registers and classification codes, and the legal bases of the SK (data files;
+    # default: the ones shipped in letters/data/).
+    registers_file: Path | None = None
+    legal_bases_file: Path | None = None
+    # The Keputusan appointing the assessment team, cited in the SK's Mengingat, e.g.
+    # "Keputusan Kepala Dinas … Nomor 800.1.2/K.12/Diskominfo/2026 tentang Tim Penilai …".
+    team_decree: str = ""
 
     @field_validator("number_format")
     @classmethod

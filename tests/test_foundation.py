@@ -98,7 +98,7 @@ def test_migration_creates_every_table(db_url):
         "regionprocess",
         "steprecord",
         "letter",
-        "lettercounter",
+        "registercounter",
         "dispatch",
         "answerset",
         "assignment",
