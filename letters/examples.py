@@ -110,7 +110,10 @@ def _region_scores(i: int) -> dict[str, float]:
 
 def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[str, Any]]:
     """One example input (as plain dicts) for every kind, for region number ``region_index``."""
+    from letters.legal import sk_sections
+
     code, name = example_region(region_index)
+    sections = sk_sections()
     head = f"Kepala Dinas Komunikasi dan Informatika {name}"
     start = date(year, 7, 1)
     session = date(year, 8, 12)
@@ -283,7 +286,9 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
             "year": year,
             "instrument_name": INSTRUMENT,
             "ranking": ranking,
-            "cc": cc,
+            "considerations": sections.considerations,
+            "legal_bases": sections.legal_bases,
+            "cc": sections.cc or cc,
         },
         "laporan": {
             "year": year,
@@ -305,6 +310,37 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
                 }
                 for k in range(1, 11)
             ],
+        },
+        "daftar_hadir": {
+            "year": year,
+            "region_name": name,
+            "event_date": session.isoformat(),
+            "place": "Ruang Rapat Diskominfo Provinsi",
+            "agenda": "Penilaian PeManTIK",
+            "people": [
+                {"name": a["name"], "jabatan": "Asesor", "instansi": a["instansi"]}
+                for a in assessors[:2]
+            ]
+            + [
+                {
+                    "name": f"PIC Contoh {name}",
+                    "jabatan": "Pengelola TIK",
+                    "instansi": f"Diskominfo {name}",
+                }
+            ],
+        },
+        "pengantar_sk": {
+            "year": year,
+            "addressee": {"name": f"Kepala Daerah {name}"},
+            "region_name": name,
+            "sk_number": f"100.3.3.2/K.1/Diskominfo/{year}",
+            "sk_date": date(year, 10, 5).isoformat(),
+            "ba_number": f"400.14.2.4/BA.1/Diskominfo/{year}",
+            "total": total,
+            "predicate": predicate,
+            "rank": 1,
+            "region_count": 10,
+            "cc": [head],
         },
     }
 

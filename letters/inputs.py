@@ -297,6 +297,40 @@ class BeritaAcaraInput(LetterInput):
         return self
 
 
+class DaftarHadirInput(_Model):
+    """Daftar Hadir of the assessment session of one region (step 10); unnumbered.
+
+    - ``year``, ``region_name``, ``event_date``, ``place``, ``agenda``.
+    - ``people``: who attended (name, jabatan, instansi); each gets a signature cell.
+    """
+
+    year: int = Field(ge=2000, le=2100)
+    region_name: str = Field(min_length=1)
+    event_date: date
+    place: str = ""
+    agenda: str = ""
+    people: list[Person] = Field(min_length=1)
+
+
+class PengantarSkInput(LetterInput):
+    """Surat pengantar of the SK Penetapan to a Kepala Daerah (step 14); numbered.
+
+    - ``region_name``; ``sk_number``/``sk_date``: the Keputusan sent; ``ba_number``: the
+      region's Berita Acara; ``total``/``predicate``/``rank``: the region's result.
+    """
+
+    lampiran: str = "3 (tiga) berkas"
+    region_name: str = Field(min_length=1)
+    sk_number: str = Field(min_length=1)
+    sk_date: date
+    ba_number: str = ""
+    total: Decimal
+    predicate: str = ""
+    rank: int | None = None
+    region_count: int = 0
+    contact: str = ""
+
+
 class RankingRow(_Model):
     """One line of the ranking: ``rank``, ``region_name``, ``total``, ``predicate`` and ``note``
     (how a tie with other regions was decided)."""
@@ -415,6 +449,8 @@ INPUT_MODELS: dict[str, type[_Model]] = {
     "berita_acara": BeritaAcaraInput,
     "sk_penetapan": SkPenetapanInput,
     "laporan": LaporanInput,
+    "daftar_hadir": DaftarHadirInput,
+    "pengantar_sk": PengantarSkInput,
 }
 
 # Kinds that are surat dinas with a number from the register.
@@ -427,6 +463,7 @@ NUMBERED_KINDS = frozenset(
         "pengingat",
         "berita_acara",
         "sk_penetapan",
+        "pengantar_sk",
     }
 )
 
@@ -442,6 +479,8 @@ TEMPLATE_OF = {
     "berita_acara": "report/berita_acara.j2",
     "sk_penetapan": "report/sk_penetapan.j2",
     "laporan": "report/laporan.j2",
+    "daftar_hadir": "scoring/daftar_hadir.j2",
+    "pengantar_sk": "report/pengantar_sk.j2",
 }
 
 # How each kind is named in messages (the document titles themselves live in the templates).
@@ -455,6 +494,8 @@ KIND_TITLES = {
     "berita_acara": "Berita Acara",
     "sk_penetapan": "Keputusan (SK Penetapan)",
     "laporan": "Laporan Hasil Kegiatan",
+    "daftar_hadir": "Daftar Hadir",
+    "pengantar_sk": "Surat Pengantar Keputusan",
 }
 
 __all__ = [
@@ -462,6 +503,7 @@ __all__ = [
     "AssessorScore",
     "BeritaAcaraInput",
     "ConsensusNote",
+    "DaftarHadirInput",
     "DimensionScore",
     "EventMixin",
     "FormulirInput",
@@ -474,6 +516,7 @@ __all__ = [
     "LetterRef",
     "NUMBERED_KINDS",
     "PemberitahuanInput",
+    "PengantarSkInput",
     "PengingatInput",
     "PermohonanInput",
     "Person",

@@ -40,7 +40,8 @@ def test_surat_contoh_writes_every_document(tmp_path):
     )
     assert result.exit_code == 0, result.output
     files = sorted(p.name for p in (tmp_path / "contoh").glob("*.docx"))
-    assert len(files) == 9 and "contoh-sk_penetapan.docx" in files
+    assert len(files) == 11 and "contoh-sk_penetapan.docx" in files
+    assert "contoh-daftar_hadir.docx" in files and "contoh-pengantar_sk.docx" in files
     texts = [p.text for p in docx.Document(tmp_path / "contoh" / "contoh-undangan.docx").paragraphs]
     assert (
         "Samarinda, 25 November 2026" in texts
