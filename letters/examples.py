@@ -7,6 +7,7 @@ indicators in four domains as summarised in DOMAIN.md.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,20 @@ def example_region(i: int = 0) -> tuple[str, str]:
     return f"99.{i:03d}", f"Kabupaten Contoh {i}"
 
 
+def _dimension_weights() -> dict[str, float]:
+    """The example dimensions' weights (%), from the shipped SPBE 2020 instrument."""
+    from assessment.instruments import load_instrument
+
+    return {d.name: d.weight for d in load_instrument("spbe-2020").dimensions}
+
+
+def _weighted_total(dims: dict[str, float]) -> float:
+    """Σ weight × dimension score, so an example's rows add up to its total."""
+    weights = _dimension_weights()
+    exact = sum(Decimal(repr(s)) * Decimal(repr(weights[d])) / 100 for d, s in dims.items())
+    return float(exact)
+
+
 def _region_scores(i: int) -> dict[str, float]:
     levels = _levels(i)
     scores = {}
@@ -147,9 +162,18 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
             }
         )
     dims = _region_scores(region_index)
-    total = round(sum(dims.values()) / len(dims), 2)
+    total = _weighted_total(dims)
     predicate = _predicate(total)
-    dim_rows = [{"name": d, "score": s} for d, s in dims.items()]
+    weights = _dimension_weights()
+    dim_rows = [
+        {
+            "name": d,
+            "score": s,
+            "weight": weights[d],
+            "weighted": Decimal(repr(s)) * Decimal(repr(weights[d])) / 100,
+        }
+        for d, s in dims.items()
+    ]
     cc = [
         "Gubernur Kalimantan Timur (sebagai laporan)",
         "Sekretaris Daerah Provinsi Kalimantan Timur",
@@ -160,7 +184,7 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
     for j in range(10):
         rc, rn = example_region(j)
         d = _region_scores(j)
-        all_totals.append((round(sum(d.values()) / len(d), 2), rc, rn, d))
+        all_totals.append((_weighted_total(d), rc, rn, d))
     all_totals.sort(key=lambda t: (-t[0], t[1]))
     for rank, (t, rc, rn, d) in enumerate(all_totals, 1):
         ranking.append(

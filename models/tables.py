@@ -87,6 +87,7 @@ class Region(SQLModel, table=True):
     pic_email: str
     head_title: str = ""  # e.g. Kepala Dinas Komunikasi dan Informatika Kota Samarinda
     head_email: str = ""
+    leader_email: str = ""  # the Bupati/Wali Kota (the SK Penetapan is sent to them)
     address: str = ""
     active: bool = True
 

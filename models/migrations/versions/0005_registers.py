@@ -1,4 +1,5 @@
-"""registers per document family with their last date (replaces the per-classification counter)
+"""registers per document family with their last date (replaces the per-classification
+counter); the Kepala Daerah's address of a region (the SK Penetapan goes to them)
 
 Revision ID: 0005_registers
 Revises: 0004_serving_process
@@ -49,9 +50,22 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("letter") as batch:  # the default only filled existing rows
         batch.alter_column("family", server_default=None)
+    with op.batch_alter_table("region") as batch:
+        batch.add_column(
+            sa.Column(
+                "leader_email",
+                sqlmodel.sql.sqltypes.AutoString(),
+                nullable=False,
+                server_default="",
+            )
+        )
+    with op.batch_alter_table("region") as batch:
+        batch.alter_column("leader_email", server_default=None)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("region") as batch:
+        batch.drop_column("leader_email")
     with op.batch_alter_table("letter") as batch:
         batch.drop_column("family")
     op.create_table(
