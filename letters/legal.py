@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from letters.errors import LetterError
+from letters.register import read_data_file
 from models.settings import get_settings
 
 SHIPPED_LEGAL_BASES = Path(__file__).parent / "data" / "dasar-hukum.yaml"
@@ -44,15 +44,9 @@ class SkSections:
 
 @lru_cache(maxsize=4)
 def _load(path: str, _mtime: int) -> _File:
-    try:
-        return _File.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise LetterError(f"berkas dasar hukum {path} tidak dapat dibaca: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise LetterError(f"berkas dasar hukum {path} tidak sah: {problems}") from None
+    data = read_data_file(Path(path), _File, "dasar hukum")
+    assert isinstance(data, _File)
+    return data
 
 
 def sk_sections() -> SkSections:

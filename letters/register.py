@@ -103,18 +103,24 @@ def format_number(number_format: str, *, klasifikasi: str, seq: int, unit: str, 
     )
 
 
-@lru_cache(maxsize=8)
-def _load(path: str, _mtime: int) -> RegistersFile:
+def read_data_file(path: Path, model: type[BaseModel], what: str) -> BaseModel:
+    """A YAML data file validated by ``model``; a formal message naming the file and field."""
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        data = RegistersFile.model_validate(raw)
+        return model.model_validate(raw)
     except (OSError, yaml.YAMLError) as exc:
-        raise LetterError(f"berkas register {path} tidak dapat dibaca: {exc}") from None
+        raise LetterError(f"berkas {what} {path} tidak dapat dibaca: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
-        raise LetterError(f"berkas register {path} tidak sah: {problems}") from None
+        raise LetterError(f"berkas {what} {path} tidak sah: {problems}") from None
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, _mtime: int) -> RegistersFile:
+    data = read_data_file(Path(path), RegistersFile, "register")
+    assert isinstance(data, RegistersFile)
     errors = [
         f"jenis '{kind}' menyebut register '{entry.family}' yang tidak ada"
         for kind, entry in data.kinds.items()

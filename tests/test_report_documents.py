@@ -5,17 +5,13 @@ to each Kepala Daerah with the region's Diskominfo in Cc (once, whatever runs tw
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import docx
-import pytest
 from sqlmodel import select
 
 from assessment.instruments import load_instrument
 from assessment.results import finalize_result, lock_result, submit_scores
-from mail.sink import start_sink
 from models.db import session_scope
-from models.settings import reset_settings
 from models.tables import (
     Assessor,
     Assignment,
@@ -30,15 +26,6 @@ from services.report import write_report
 from tests.cycles import new_cycle
 
 SESSIONS = {"64.72": date(2026, 12, 22), "64.01": date(2026, 12, 10), "64.02": date(2026, 12, 15)}
-
-
-@pytest.fixture
-def sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    handle = start_sink(tmp_path / "maildir")
-    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(handle.port))
-    reset_settings()
-    yield handle
-    handle.stop()
 
 
 def _text(path: str) -> str:
