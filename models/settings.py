@@ -70,7 +70,7 @@ class Signatory(BaseModel):
 
 
 class LetterSettings(BaseModel):
-    number_format: str = "{klasifikasi}/{urut}/{unit}/{tahun}"
+    # Number formats are per register, in the registers file (letters/data/registers.yaml).
     unit: str = "Diskominfo"
     klasifikasi: str = "005"  # for a kind the registers file does not list
     sifat: str = "Penting"
@@ -82,15 +82,11 @@ class LetterSettings(BaseModel):
     # "Keputusan Kepala Dinas … Nomor 800.1.2/K.12/Diskominfo/2026 tentang Tim Penilai …".
     team_decree: str = ""
 
-    @field_validator("number_format")
+    @field_validator("registers_file", "legal_bases_file")
     @classmethod
-    def _known_placeholders(cls, value: str) -> str:
-        used = set(re.findall(r"{(\w+)}", value))
-        unknown = used - NUMBER_FIELDS
-        if unknown:
-            raise ValueError(f"placeholder tidak dikenal: {', '.join(sorted(unknown))}")
-        if "urut" not in used:
-            raise ValueError("format nomor harus memuat {urut}")
+    def _data_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"berkas {value} tidak ditemukan")
         return value
 
 

@@ -51,9 +51,9 @@ def test_settings_defaults_and_the_embedded_database(isolated_settings, monkeypa
         ("PEMANTIK_SIGNATORY__NIP", "12345", "PEMANTIK_SIGNATORY__NIP"),
         ("PEMANTIK_SENDER", "bukan-email", "PEMANTIK_SENDER"),
         (
-            "PEMANTIK_LETTERS__NUMBER_FORMAT",
-            "{klasifikasi}/{nomor}",
-            "PEMANTIK_LETTERS__NUMBER_FORMAT",
+            "PEMANTIK_LETTERS__REGISTERS_FILE",
+            "/tidak/ada/registers.yaml",
+            "PEMANTIK_LETTERS__REGISTERS_FILE",
         ),
         ("PEMANTIK_SMTP__SECURITY", "ssl3", "PEMANTIK_SMTP__SECURITY"),
         ("PEMANTIK_TEMPLATES_DIR", "/tidak/ada", "PEMANTIK_TEMPLATES_DIR"),
