@@ -113,6 +113,7 @@ def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     )
     env.filters.update(FILTERS)
     env.globals["score_for"] = _score_for
+    env.globals["zona"] = clock.zone_label  # 'WITA' (the configured zone), for clock times
     return env
 
 

@@ -159,3 +159,14 @@ def test_daftar_hadir_has_a_signature_column(tmp_path) -> None:
     assert rows[0] == ["No", "Nama", "Jabatan", "Instansi", "Tanda Tangan"]
     assert len(rows) == 1 + len(example_inputs(0)["daftar_hadir"]["people"])
     assert Path(out.path).stat().st_size > 0
+
+
+@pytest.mark.parametrize(("zone", "label"), [("Asia/Makassar", "WITA"), ("Asia/Jakarta", "WIB")])
+def test_event_times_carry_the_configured_zone(tmp_path, monkeypatch, zone, label) -> None:
+    from models.settings import reset_settings
+
+    monkeypatch.setenv("PEMANTIK_TIMEZONE", zone)
+    reset_settings()
+    out = render_document("undangan", example_inputs(0)["undangan"], tmp_path / "u.docx", "X/1")
+    waktu = next(p.text for p in docx.Document(out.path).paragraphs if p.text.startswith("Waktu"))
+    assert f" {label} s.d. " in waktu and ("WITA" in waktu) == (label == "WITA")
