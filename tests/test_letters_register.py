@@ -247,3 +247,32 @@ def test_same_idempotency_key_concurrently_gives_one_letter(db_url):
     with Session(engine) as session:
         assert len(session.exec(select(Letter)).all()) == 1
         assert last_number(session, year=2026) == 1
+
+
+def _take_in_process(day: int) -> tuple[int, date]:
+    """One writer process: its own engine and transaction, as a second serving process has."""
+    from models.db import get_engine as engine_of
+    from models.settings import get_settings
+
+    with Session(engine_of(get_settings().db_url)) as session:
+        taken = take_number(session, on=date(2026, 12, day), register="berita_acara")
+        session.commit()
+        return taken.seq, taken.on
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_writer_processes_on_postgresql_keep_numbers_and_dates_in_order(db_url):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    days = [1 + (i * 7) % 20 for i in range(8)]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pairs = sorted(pool.map(_take_in_process, days))
+    assert [seq for seq, _ in pairs] == list(range(1, len(days) + 1))
+    assert [on for _, on in pairs] == sorted(on for _, on in pairs)
+    engine = get_engine(db_url)
+    with Session(engine) as session:
+        assert last_number(session, year=2026, register="berita_acara") == len(days)
