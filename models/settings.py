@@ -70,20 +70,23 @@ class Signatory(BaseModel):
 
 
 class LetterSettings(BaseModel):
-    number_format: str = "{klasifikasi}/{urut}/{unit}/{tahun}"
+    # Number formats are per register, in the registers file (letters/data/registers.yaml).
     unit: str = "Diskominfo"
-    klasifikasi: str = "005"
+    klasifikasi: str = "005"  # for a kind the registers file does not list
     sifat: str = "Penting"
+    # The registers and classification codes, and the legal bases of the SK (data files;
+    # default: the ones shipped in letters/data/).
+    registers_file: Path | None = None
+    legal_bases_file: Path | None = None
+    # The Keputusan appointing the assessment team, cited in the SK's Mengingat, e.g.
+    # "Keputusan Kepala Dinas … Nomor 800.1.2/K.12/Diskominfo/2026 tentang Tim Penilai …".
+    team_decree: str = ""
 
-    @field_validator("number_format")
+    @field_validator("registers_file", "legal_bases_file")
     @classmethod
-    def _known_placeholders(cls, value: str) -> str:
-        used = set(re.findall(r"{(\w+)}", value))
-        unknown = used - NUMBER_FIELDS
-        if unknown:
-            raise ValueError(f"placeholder tidak dikenal: {', '.join(sorted(unknown))}")
-        if "urut" not in used:
-            raise ValueError("format nomor harus memuat {urut}")
+    def _data_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"berkas {value} tidak ditemukan")
         return value
 
 
