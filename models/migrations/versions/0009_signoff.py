@@ -2,7 +2,7 @@
 filled a questionnaire workbook in (answerset.identity)
 
 Revision ID: 0009_signoff
-Revises: 0004_serving_process
+Revises: 0005_registers
 Create Date: 2026-12-01 14:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0009_signoff"
-down_revision: str | None = "0004_serving_process"
+down_revision: str | None = "0005_registers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
