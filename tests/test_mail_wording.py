@@ -72,6 +72,14 @@ JENIS = ["ditolak", "tidak-ditunggu", "siklus-lama", "tidak-terdaftar", "tidak-t
 CASES = [(name, {}) for name in sorted(SAMPLES)]
 CASES += [("balasan_otomatis", {**REPLY, "jenis": j}) for j in JENIS]
 CASES += [("ringkasan_admin", DIGEST)]
+CASES += [
+    (
+        "report/pengantar_sk",
+        {"sk_number": "100.3.3.2/1/Diskominfo/2026", "sk_date": date(2026, 12, 28),
+         "ba_number": "000.5.6/3/Diskominfo/2026", "total": 3.425, "predicate": "Baik",
+         "rank": 2},
+    )
+]  # fmt: skip
 
 BLOCK_TAGS = {"p", "li", "ul", "ol", "td", "th", "tr", "table", "br", "hr", "div", "title",
               "h1", "h2", "h3", "head", "body", "html"}  # fmt: skip
@@ -192,9 +200,9 @@ def test_letter_templates_carry_no_internal_jargon() -> None:
 
 def test_every_email_names_the_contact_person() -> None:
     settings = load_settings()
-    for name in available_templates():
-        ctx = _context(name, {**REPLY, **DIGEST, "jenis": "diterima"})
-        text, html = render_bodies(name, ctx)
+    assert {n for n, _ in CASES} == set(available_templates())  # every template is rendered
+    for name, extra in CASES:
+        text, html = render_bodies(name, _context(name, extra))
         for body in (text, html):
             assert f"Narahubung: {settings.contact.name}" in body, name
             assert settings.contact.phone in body, name

@@ -20,8 +20,13 @@ DAY = date(2026, 11, 25)
 
 
 def _header_text(path: str | Path) -> str:
-    d = docx.Document(str(path))
-    return "\n".join(p.text for p in d.sections[0].header.paragraphs)
+    """The page header's text, the same on the first page (own header) and the others."""
+    section = docx.Document(str(path)).sections[0]
+    first, rest = (
+        "\n".join(p.text for p in h.paragraphs) for h in (section.first_page_header, section.header)
+    )
+    assert first == rest
+    return first
 
 
 def _media(path: str | Path) -> list[bytes]:
