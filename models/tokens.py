@@ -56,6 +56,11 @@ def _key_at(path: Path) -> bytes:
     return data
 
 
+def portal_key() -> bytes:
+    """The installation's portal key (made on first use)."""
+    return _key_at(key_path())
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
@@ -73,7 +78,7 @@ def _person(role: str, region_code: str | None, assessor_id: int | None) -> str:
 def derive(cycle_id: int, role: str, person: str, generation: int) -> str:
     """The token of one generation (URL-safe, 43 characters)."""
     message = f"{cycle_id}|{role}|{person}|{generation}".encode()
-    mac = hmac.new(_key_at(key_path()), message, hashlib.sha256).digest()
+    mac = hmac.new(portal_key(), message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
