@@ -47,11 +47,17 @@ from models.tables import (
 )
 from models.tokens import TokenCheck, check_token, token_hash
 from portal import security
-from services import links
 
 log = logging.getLogger("pemantik.portal")
 TEMPLATES = Path(__file__).parent / "templates"
 VIA = "portal"
+# How a cycle's state reads on the admin's page.
+CYCLE_STATES = {
+    "draft": "belum dimulai",
+    "running": "berjalan",
+    "closing": "sedang ditutup",
+    "reported": "selesai dan dilaporkan",
+}
 
 env = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -277,6 +283,18 @@ def create_app() -> FastAPI:
             )
         return form
 
+    async def guarded(
+        request: Request, token: str, upload: bool = False
+    ) -> tuple[Viewer, dict[str, Any]] | Response:
+        """The viewer and the posted form of a personal page's POST, or the refusal page."""
+        viewer = viewer_of(request, token)
+        if isinstance(viewer, Response):
+            return viewer
+        if upload and not limits.uploads.allow(token_hash(token)):
+            return too_many()
+        form = await posted(request, viewer)
+        return form if isinstance(form, Response) else (viewer, form)
+
     # --- the personal pages ---------------------------------------------------------------
 
     @app.get("/", response_class=HTMLResponse)
@@ -328,40 +346,30 @@ def create_app() -> FastAPI:
 
     @app.post("/t/{token}/kuesioner", response_class=HTMLResponse)
     async def questionnaire_post(request: Request, token: str) -> Response:
-        viewer = viewer_of(request, token)
-        if isinstance(viewer, Response):
-            return viewer
-        form = await posted(request, viewer)
-        if isinstance(form, Response):
-            return form
+        got = await guarded(request, token)
+        if isinstance(got, Response):
+            return got
+        viewer, form = got
         from portal import pages
 
         return pages.questionnaire_submit(viewer, form)
 
     @app.post("/t/{token}/kuesioner/berkas", response_class=HTMLResponse)
     async def workbook_post(request: Request, token: str) -> Response:
-        viewer = viewer_of(request, token)
-        if isinstance(viewer, Response):
-            return viewer
-        if not limits.uploads.allow(token_hash(token)):
-            return too_many()
-        form = await posted(request, viewer)
-        if isinstance(form, Response):
-            return form
+        got = await guarded(request, token, upload=True)
+        if isinstance(got, Response):
+            return got
+        viewer, form = got
         from portal import pages
 
         return await pages.workbook_submit(viewer, form)
 
     @app.post("/t/{token}/bukti", response_class=HTMLResponse)
     async def evidence_post(request: Request, token: str) -> Response:
-        viewer = viewer_of(request, token)
-        if isinstance(viewer, Response):
-            return viewer
-        if not limits.uploads.allow(token_hash(token)):
-            return too_many()
-        form = await posted(request, viewer)
-        if isinstance(form, Response):
-            return form
+        got = await guarded(request, token, upload=True)
+        if isinstance(got, Response):
+            return got
+        viewer, form = got
         from portal import pages
 
         return await pages.evidence_upload(viewer, form)
@@ -408,24 +416,20 @@ def create_app() -> FastAPI:
 
     @app.post("/t/{token}/terima", response_class=HTMLResponse)
     async def acknowledge_post(request: Request, token: str) -> Response:
-        viewer = viewer_of(request, token)
-        if isinstance(viewer, Response):
-            return viewer
-        form = await posted(request, viewer)
-        if isinstance(form, Response):
-            return form
+        got = await guarded(request, token)
+        if isinstance(got, Response):
+            return got
+        viewer, form = got
         from portal import pages
 
         return pages.acknowledge(viewer, form)
 
     @app.post("/t/{token}/konfirmasi", response_class=HTMLResponse)
     async def confirm_post(request: Request, token: str) -> Response:
-        viewer = viewer_of(request, token)
-        if isinstance(viewer, Response):
-            return viewer
-        form = await posted(request, viewer)
-        if isinstance(form, Response):
-            return form
+        got = await guarded(request, token)
+        if isinstance(got, Response):
+            return got
+        viewer, form = got
         from portal import pages
 
         return pages.confirm(viewer, form)
@@ -441,12 +445,10 @@ def create_app() -> FastAPI:
 
     @app.post("/t/{token}/nilai/{region}", response_class=HTMLResponse)
     async def scoring_post(request: Request, token: str, region: str) -> Response:
-        viewer = viewer_of(request, token)
-        if isinstance(viewer, Response):
-            return viewer
-        form = await posted(request, viewer)
-        if isinstance(form, Response):
-            return form
+        got = await guarded(request, token)
+        if isinstance(got, Response):
+            return got
+        viewer, form = got
         from portal import pages
 
         return pages.scoring_submit(viewer, region, form)
@@ -465,7 +467,7 @@ def create_app() -> FastAPI:
         with session_scope() as session:
             cycles = session.exec(select(Cycle).order_by(Cycle.id.desc())).all()
             session.expunge_all()
-        return render("admin.html", cycles=cycles, board_url=links.board_url)
+        return render("admin.html", cycles=cycles, states=CYCLE_STATES)
 
     @app.get("/papan/{cycle_id}", response_class=HTMLResponse)
     def board(request: Request, cycle_id: int) -> Response:

@@ -164,3 +164,45 @@ def test_admin_documents_need_the_credentials(db_url, sink, sim_clock) -> None:
     assert "html" not in got.headers["content-type"]
     board = client.get(f"/papan/{cycle}", headers=auth)
     assert board.status_code == 200 and "Kota Samarinda" in board.text
+
+
+def test_tokens_expire_with_the_cycle_and_reissue_changes_them(db_url) -> None:
+    from models.tables import Cycle, CycleState
+    from models.tokens import check_token, personal_token, reissue
+
+    cycle = new_cycle(2026, date(2026, 7, 1))
+    with session_scope() as s:
+        first = personal_token(s, cycle, "wilayah", region_code="64.72")
+        assert personal_token(s, cycle, "wilayah", region_code="64.72") == first  # same link
+        assert len(base64.urlsafe_b64decode(first + "=")) * 8 == 256
+        other = personal_token(s, cycle, "wilayah", region_code="64.01")
+        assert other != first
+        second = reissue(s, cycle, "wilayah", "admin", region_code="64.72")
+        assert second != first
+        assert check_token(s, first).status == "revoked"
+        assert check_token(s, second).valid
+        assert check_token(s, "x" * 43).status == "unknown"
+        assert all(first not in t.token_hash for t in s.exec(select(PortalToken)))
+        row = s.get(Cycle, cycle)
+        row.state = CycleState.REPORTED
+        row.closed_at = row.created_at
+        s.add(row)
+    with session_scope() as s:
+        assert check_token(s, second).status == "expired"
+    from portal.app import create_app
+
+    client = TestClient(create_app())
+    page = client.get(f"/t/{second}")
+    assert page.status_code == 403 and "Sudah Berakhir" in page.text
+
+
+def test_rate_limit_and_content_sniffing() -> None:
+    from portal.security import RateLimiter
+    from services.evidence import sniff
+
+    limiter = RateLimiter(3, window=60)
+    assert [limiter.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert limiter.allow("b")
+    assert sniff(PDF) == "pdf" and sniff(PNG) == "png"
+    assert sniff(b"<!DOCTYPE html><html>") is None
+    assert sniff(b"PK\x03\x04 not really a zip") is None
