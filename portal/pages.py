@@ -81,7 +81,9 @@ def may_see_region(session: Session, viewer: Viewer, region_code: str) -> bool:
 
 
 def _status_text(cell: Any) -> str:
-    day = cell.day.strftime("%d-%m-%Y") if cell.day else ""
+    from letters.formats import long_date
+
+    day = long_date(cell.day) if cell.day else ""
     return {
         CellStatus.DONE: f"Selesai {day}",
         CellStatus.WAITING: f"Menunggu, batas waktu {day}",

@@ -199,7 +199,7 @@ def test_officer_and_assessors_in_the_browser(product, portal_url, tmp_path):  #
         wait_until(lambda: open_wait(region, "penerimaan"), 180)  # the flow resumed again
 
         # The admin's board and link management, behind the credentials; a revoked link.
-        creds = load_credentials(get_settings().data_dir)
+        creds = load_credentials(get_settings().data_dir, create=True)
         admin = browser.new_context(
             http_credentials={"username": creds.prefect_user, "password": creds.prefect_password},
             viewport={"width": 1400, "height": 900},
