@@ -94,7 +94,7 @@ def _status_text(cell: Any) -> str:
 
 
 def _steps(session: Session, cycle: Cycle, region_code: str) -> list[dict[str, Any]]:
-    grid = status_grid(session, cycle.year)
+    grid = status_grid(session, cycle.year, region_code=region_code)
     row = next((r for r in grid.rows if r.region_code == region_code), None)
     steps = []
     for i, step in enumerate(sop_steps()):
