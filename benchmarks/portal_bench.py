@@ -47,7 +47,6 @@ def prepare(work: Path, size: int) -> tuple[int, list[str]]:
     from models.db import migrate, session_scope
     from models.registry import ensure_reference_data, import_regions
     from models.settings import reset_settings
-    from services import questionnaire
     from services.cycle import create_cycle
     from services.waits import open_wait
 
@@ -74,7 +73,6 @@ def prepare(work: Path, size: int) -> tuple[int, list[str]]:
         {"year": 2026, "start_date": "2026-07-01", "regions": codes}, "bench-siklus"
     )["cycle_id"]
     for code in codes:
-        questionnaire.send_notification(cycle, code)  # the letter whose email has the link
         open_wait(kind="jawaban", cycle_id=cycle, region=code, flow_run_id="", key="jawaban-r1-0")
     return cycle, codes
 
@@ -119,31 +117,22 @@ def run_baseline(cycle: int, codes: list[str], workers: int) -> dict:
 
 def run_portal(cycle: int, codes: list[str], workers: int) -> dict:
     import httpx
-    import uvicorn
 
-    from deployments.prefect_server import free_port
     from models.db import session_scope
-    from models.tokens import personal_token
-    from portal.app import create_app
-
-    port = free_port()
-    os.environ["PEMANTIK_PORTAL__TOKEN_REQUESTS_PER_MINUTE"] = "100000"
     from models.settings import reset_settings
+    from models.tokens import personal_token
+    from portal.server import PortalThread, csrf_in
 
+    os.environ["PEMANTIK_PORTAL__TOKEN_REQUESTS_PER_MINUTE"] = "100000"
     reset_settings()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    portal = PortalThread().start()
     with session_scope() as session:
         tokens = {c: personal_token(session, cycle, "wilayah", region_code=c) for c in codes}
     form = {f"tingkat-{c}": str(v["level"]) for c, v in answers().items()}
     form |= {f"bukti-{c}": v["evidence"] for c, v in answers().items()}
     out: dict[str, list[float]] = {"beranda": [], "kuesioner": [], "submit": []}
     lock = threading.Lock()
-    base = f"http://127.0.0.1:{port}"
+    base = portal.url
 
     def one(code: str) -> None:
         with httpx.Client(base_url=base, timeout=120) as client:
@@ -152,7 +141,7 @@ def run_portal(cycle: int, codes: list[str], workers: int) -> dict:
             t1 = time.perf_counter()
             page = client.get(f"/t/{tokens[code]}/kuesioner")
             t2 = time.perf_counter()
-            csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            csrf = csrf_in(page.text)
             sent = client.post(
                 f"/t/{tokens[code]}/kuesioner", data={"csrf": csrf, "aksi": "kirim", **form}
             )
@@ -166,7 +155,7 @@ def run_portal(cycle: int, codes: list[str], workers: int) -> dict:
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, codes))
-    server.should_exit = True
+    portal.stop()
     return out
 
 

@@ -9,8 +9,6 @@ With ``PORTAL_SCREENSHOTS_DIR=<folder>`` every page is saved there as a PNG
 from __future__ import annotations
 
 import os
-import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -30,25 +28,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 @pytest.fixture
 def portal_url(monkeypatch):
     """The portal served over HTTP by uvicorn in this process; emails link to it."""
-    import uvicorn
-
-    from deployments.prefect_server import free_port
     from models.settings import reset_settings
-    from portal.app import create_app
+    from portal.server import PortalThread
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("PEMANTIK_PORTAL_URL", url)
-    reset_settings()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, 20, 0.1)
-    yield url
-    server.should_exit = True
-    thread.join(10)
+    with PortalThread() as portal:
+        monkeypatch.setenv("PEMANTIK_PORTAL_URL", portal.url)
+        reset_settings()
+        yield portal.url
 
 
 def _browser():
@@ -62,12 +48,13 @@ def _browser():
 
 
 def _link_to(sink, address: str, url: str) -> str:  # noqa: ANN001
+    from portal.server import personal_link_in
+
     for message in reversed(sink.messages()):
         if address.lower() in str(message["To"]).lower():
-            body = message.get_body(("plain",)).get_content()
-            found = re.search(re.escape(url) + r"/t/[A-Za-z0-9_-]{43}", body)
-            if found:
-                return found.group(0)
+            link = personal_link_in(message.get_body(("plain",)).get_content(), url)
+            if link:
+                return link
     raise AssertionError(f"tidak ada tautan pribadi dalam surel untuk {address}")
 
 
