@@ -20,6 +20,7 @@ def publish_status(cycle_id: int) -> None:
     from prefect.client.schemas.actions import ArtifactCreate
 
     from reminders.status import status_grid
+    from services.links import board_url
 
     try:
         with session_scope() as session:
@@ -37,7 +38,10 @@ def publish_status(cycle_id: int) -> None:
                     key=f"status-siklus-{cycle.year}",
                     type="table",
                     data=records,
-                    description=f"Status siklus PeManTIK {cycle.year}: wilayah × langkah SOP",
+                    description=(
+                        f"Status siklus PeManTIK {cycle.year}: wilayah × langkah SOP. "
+                        f"[Papan siklus di portal]({board_url(cycle_id)})"
+                    ),
                     flow_run_id=UUID(flow_run_id),
                 )
             )
