@@ -206,3 +206,26 @@ def test_rate_limit_and_content_sniffing() -> None:
     assert sniff(PDF) == "pdf" and sniff(PNG) == "png"
     assert sniff(b"<!DOCTYPE html><html>") is None
     assert sniff(b"PK\x03\x04 not really a zip") is None
+
+
+def test_cli_prints_revokes_and_reissues_a_link(db_url, sink) -> None:
+    from typer.testing import CliRunner
+
+    from deployments.cli import app
+
+    new_cycle(2026, date(2026, 7, 1))
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(
+            app, ["tautan", "--siklus", "2026", *args], env={"COLUMNS": "200"}
+        )
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    first = re.search(r"/t/\S+", run("--wilayah", "64.72")).group(0)
+    assert re.search(r"/t/\S+", run("--wilayah", "64.72")).group(0) == first
+    assert "dicabut" in run("--wilayah", "64.72", "--cabut")
+    again = run("--wilayah", "64.72", "--terbitkan-ulang")
+    assert "dikirim melalui surel" in again and first not in again
+    (message,) = sink.messages()  # the new link went out by email, in the footer
+    assert re.search(r"/t/\S+", again).group(0) in message.get_body(("plain",)).get_content()
