@@ -230,6 +230,13 @@ def questionnaire_submit(viewer: Viewer, form: dict[str, Any]) -> Response:
         for c, a in answers.items()
     }
     errors, summary = door(viewer, "jawaban", code, {"data": data})
+    return answered(viewer, errors, summary, answers)
+
+
+def answered(
+    viewer: Viewer, errors: list[str], summary: str, values: dict | None = None
+) -> Response:
+    """The questionnaire again with the reasons it was refused, or the thanks."""
     if errors:
         return render(
             "kuesioner.html",
@@ -237,7 +244,7 @@ def questionnaire_submit(viewer: Viewer, form: dict[str, Any]) -> Response:
             v=viewer,
             notice="",
             errors=errors,
-            **questionnaire_form(viewer, answers),
+            **questionnaire_form(viewer, values),
         )
     return go(viewer, "", f"Terima kasih, {summary}. Tanda terima dikirim melalui surel.")
 
@@ -322,7 +329,7 @@ async def workbook_submit(viewer: Viewer, form: dict[str, Any]) -> Response:
                 get_settings().docs_dir
                 / "unggahan"
                 / str(viewer.cycle.id)
-                / viewer.region.code.replace("/", "_")
+                / evidence.safe_folder(viewer.region.code)
             )
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{digest[:16]}-{name}"
@@ -330,16 +337,7 @@ async def workbook_submit(viewer: Viewer, form: dict[str, Any]) -> Response:
             errors, summary = door(viewer, "jawaban", viewer.region.code, {"berkas": str(path)})
             if errors:
                 path.unlink(missing_ok=True)
-    if errors:
-        return render(
-            "kuesioner.html",
-            status=422,
-            v=viewer,
-            notice="",
-            errors=errors,
-            **questionnaire_form(viewer),
-        )
-    return go(viewer, "", f"Terima kasih, {summary}. Tanda terima dikirim melalui surel.")
+    return answered(viewer, errors, summary)
 
 
 def acknowledge(viewer: Viewer, form: dict[str, Any]) -> Response:

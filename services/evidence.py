@@ -155,8 +155,13 @@ def storage_root() -> Path:
     return (get_settings().docs_dir / "bukti").resolve()
 
 
+def safe_folder(region_code: str) -> str:
+    """A region code as a folder name (letters, digits, dots and dashes; never ``..``)."""
+    return re.sub(r"[^A-Za-z0-9.-]", "_", region_code).strip(".") or "wilayah"
+
+
 def _storage_path(cycle_id: int, region_code: str, sha256: str, suffix: str) -> Path:
-    folder = re.sub(r"[^A-Za-z0-9.-]", "_", region_code).strip(".") or "wilayah"
+    folder = safe_folder(region_code)
     path = (storage_root() / str(int(cycle_id)) / folder / f"{sha256}{suffix}").resolve()
     if storage_root() not in path.parents:
         raise InputRefused(["Lokasi penyimpanan berkas tidak sah"])
