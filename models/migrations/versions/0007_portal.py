@@ -1,7 +1,7 @@
 """portal: personal links, evidence files, drafts, recommendations
 
 Revision ID: 0007_portal
-Revises: 0004_serving_process
+Revises: 0005_registers
 Create Date: 2026-12-01 13:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0007_portal"
-down_revision: str | None = "0004_serving_process"
+down_revision: str | None = "0005_registers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
