@@ -235,11 +235,11 @@ class _RowBuilder:
         return records
 
     def personal_link(self, msg: OutboxMessage, recipient: str) -> str:
-        """The recipient's personal portal link when the message goes to a region's officer
-        or an assessor of a cycle (the footer shows it); "" otherwise (the admin, no cycle)."""
+        """The personal portal link when the message goes to (or copies) a region's officer,
+        or goes to an assessor of a cycle (the footer shows it); "" otherwise (the admin, no cycle)."""
         if msg.cycle_id is None or (msg.region_code is None and msg.assessor_id is None):
             return ""
-        place = (msg.cycle_id, msg.region_code, msg.assessor_id, recipient)
+        place = (msg.cycle_id, msg.region_code, msg.assessor_id, recipient, tuple(msg.cc))
         if place not in self._links:
             self._links[place] = self._link_for(msg, recipient)
         return self._links[place]
@@ -255,7 +255,10 @@ class _RowBuilder:
             token = personal_token(self.session, msg.cycle_id, "asesor", assessor_id=assessor.id)
             return personal_url(token)
         region = self.session.get(Region, msg.region_code)
-        if region is None or region.pic_email.lower() != recipient.lower():
+        # Official letters go to the head of the Diskominfo with the officer in Cc: the officer,
+        # who answers for the region, reads the link in either place.
+        readers = {recipient.lower(), *(address.lower() for address in msg.cc)}
+        if region is None or region.pic_email.lower() not in readers:
             return ""
         return personal_url(
             personal_token(self.session, msg.cycle_id, "wilayah", region_code=region.code)
