@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     organisation: Organisation = Organisation()
     signatory: Signatory = Signatory()
+    # Who signs the Laporan (the Kepala Dinas, ``signatory``, writes "Mengetahui" beside it).
+    report_signatory: Signatory = Signatory(
+        name="Nama Kepala Bidang (contoh)",
+        nip="197501012000031001",
+        pangkat="Pembina (IV/a)",
+        jabatan="Kepala Bidang Aplikasi Informatika",
+    )
     letters: LetterSettings = LetterSettings()
 
     @field_validator("timezone")
