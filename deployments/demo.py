@@ -240,6 +240,7 @@ class MailIndex:
         self.sink = sink
         self.read = 0  # how many of the sink's deliveries are indexed
         self.latest: dict[tuple[str, str, str], tuple[int, str]] = {}  # → (dispatch id, file)
+        self.every: dict[tuple[str, str, str], list[str]] = {}  # → every file, oldest first
         self.opened: dict[str, EmailMessage] = {}
 
     def refresh(self) -> None:
@@ -266,18 +267,24 @@ class MailIndex:
                 ).all()
             for dispatch_id, mid, recipient, kind, region in rows:
                 key = (recipient, kind, region or "")
+                self.every.setdefault(key, []).append(files[mid])
                 if key not in self.latest or self.latest[key][0] < dispatch_id:
                     self.latest[key] = (dispatch_id, files[mid])
 
     def received(self, address: str, kind: str, region: str) -> EmailMessage | None:
         """The newest message of ``kind`` about ``region`` that ``address`` has received."""
+
+        found = self.latest.get((address, kind, region))
+        return None if found is None else self.open(found[1])
+
+    def every_received(self, address: str, kind: str, region: str) -> list[EmailMessage]:
+        """Every message of ``kind`` about ``region`` that ``address`` has received."""
+        return [self.open(name) for name in self.every.get((address, kind, region), [])]
+
+    def open(self, name: str) -> EmailMessage:
         from email import message_from_bytes
         from email.policy import default
 
-        found = self.latest.get((address, kind, region))
-        if found is None:
-            return None
-        name = found[1]
         if name not in self.opened:
             raw = (self.sink.maildir / "new" / name).read_bytes()
             self.opened[name] = message_from_bytes(raw, policy=default)
@@ -293,6 +300,7 @@ class Simulation:
         self.year = year
         self.done: set[tuple[str, str, int]] = set()  # (region, wait key, wait id) handled
         self.declined_once = False
+        self.declining: str | None = None  # the assessor who declines once (all regions)
         self.replies_waiting = False
         self.replied: set[tuple] = set()
         self.answer_state: dict[str, str] = {}
@@ -431,19 +439,23 @@ class Simulation:
                 select(Confirmation).where(Confirmation.region_code == code)
             ).first()
         for assessor in sorted(pending, key=lambda a: a.id):
-            request = self.received(assessor.email, "permohonan", code)
-            if request is None or (code, assessor.email) in self.replied:
+            # One Surat Permohonan per assessor for all their regions, answered once.
+            request = self.received(assessor.email, "permohonan", "")
+            if request is None or request["Message-ID"] in self.replied:
                 continue
-            self.replied.add((code, assessor.email))
-            if not self.declined_once and self.position[code] == DECLINING_REGION_INDEX:
+            self.replied.add(request["Message-ID"])
+            if self.declining is None and self.position[code] == DECLINING_REGION_INDEX:
+                self.declining = assessor.email
+            if assessor.email == self.declining and not self.declined_once:
                 self.declined_once = True
                 self.reply(request, assessor.email, "TIDAK BERSEDIA\nAlasan: bertugas di luar kota")
-                said.append(f"{assessor.name} membalas TIDAK BERSEDIA")
+                said.append(f"{assessor.name} membalas TIDAK BERSEDIA (untuk semua wilayahnya)")
             else:
                 self.reply(
                     request,
                     assessor.email,
-                    "BERSEDIA\nPernyataan: Tidak memiliki benturan kepentingan dengan wilayah ini.",
+                    "BERSEDIA\nPernyataan: Tidak memiliki benturan kepentingan dengan wilayah "
+                    "yang dinilai.",
                 )
                 said.append(f"{assessor.name} membalas BERSEDIA")
         invitation = self.received(region.pic_email, "undangan", code)
@@ -500,23 +512,46 @@ class Simulation:
             assessors = [session.get(Assessor, i) for i in ids if i in missing]
         sent = 0
         for assessor in assessors:
-            request = self.received(assessor.email, "permohonan", code)
-            if request is None or (code, assessor.email, "nilai") in self.replied:
+            if (code, assessor.email, "nilai") in self.replied:
                 continue
+            # The letter that asked about this region carries its scoring template.
+            found = [
+                (letter, part)
+                for letter in self.mail.every_received(assessor.email, "permohonan", "")
+                for part in letter.iter_attachments()
+                if (part.get_filename() or "").endswith(f"-{code}.csv")
+            ]
+            if not found:
+                continue
+            request, template = found[-1]
             self.replied.add((code, assessor.email, "nilai"))
             rng = self.rng(code, assessor.email)
-            rows = ["kode,tingkat,catatan"]
-            for indicator, own in sorted(self.self_levels[code].items()):
-                verified = min(5, max(1, own + rng.choice([-1, -1, 0, 0, 0, 1])))
-                rows.append(f"{indicator},{verified},diverifikasi terhadap bukti dukung")
+            filled = self.fill_scores(code, template.get_payload(decode=True), rng)
             self.reply(
                 request,
                 assessor.email,
                 f"Terlampir nilai kami untuk wilayah {code}.",
-                [(f"nilai-{code}.csv", ("\n".join(rows) + "\n").encode())],
+                [(template.get_filename(), filled)],
             )
             sent += 1
         return f"{sent} asesor membalas dengan berkas nilai" if sent else ""
+
+    def fill_scores(self, code: str, template: bytes, rng: random.Random) -> bytes:
+        """The scoring template as an assessor fills it: a level (and a note) per row."""
+        import io
+
+        text = template.decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(rows[0])
+        for row in rows[1:]:
+            own = self.self_levels[code].get(row[0])
+            if own is None:
+                continue
+            verified = min(5, max(1, own + rng.choice([-1, -1, 0, 0, 0, 1])))
+            writer.writerow([row[0], row[1], verified, "diverifikasi terhadap bukti dukung"])
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
 
     def accept_results(self, code: str) -> str:
         from assessment.instruments import load_instrument

@@ -164,18 +164,33 @@ class UndanganInput(LetterInput, EventMixin):
     contact: str = ""
 
 
+class AssessorRegion(_Model):
+    """One region in an assessor's Surat Permohonan: ``code``, ``name``, ``session_date``,
+    ``scores_due`` (the scores' due date) and ``template`` (the attached scoring template's
+    file name)."""
+
+    code: str = ""
+    name: str = Field(min_length=1)
+    session_date: date | None = None
+    scores_due: date | None = None
+    template: str = ""
+
+
 class PermohonanInput(LetterInput, EventMixin):
-    """Surat Permohonan kesediaan menjadi Tim Penilai, to one assessor (step 6).
+    """Surat Permohonan kesediaan menjadi Tim Penilai: one letter per assessor (step 6).
 
     - ``assessor_name``/``institution``: the assessor and their institution.
-    - ``regions``: names of the Kab/Kota they are asked to assess.
-    - the event block of :class:`EventMixin`.
-    - ``reply_by``: date to answer by (optional).
+    - ``regions``: names of the Kab/Kota they are asked to assess; ``assignments``: the same
+      regions with their session dates, score due dates and scoring templates.
+    - the event block of :class:`EventMixin` (the first session).
+    - ``scores_due``: the last date scores are due; ``reply_by``: date to answer by (optional).
     """
 
     assessor_name: str = Field(min_length=1)
     institution: str = ""
     regions: list[str] = Field(default_factory=list)
+    assignments: list[AssessorRegion] = Field(default_factory=list)
+    scores_due: date | None = None
     reply_by: date | None = None
 
 
@@ -525,6 +540,7 @@ KIND_TITLES = {
 
 __all__ = [
     "Addressee",
+    "AssessorRegion",
     "AssessorScore",
     "BeritaAcaraInput",
     "DimensionScore",
