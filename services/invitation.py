@@ -200,7 +200,10 @@ def request_data(
             }
         )
     first = min(r["session_date"] for r in regions)
+    from letters.formats import number_in_words
+
     return {
+        "lampiran": f"{len(regions)} ({number_in_words(len(regions))}) berkas templat nilai",
         **event_data(ctx, first),
         "year": ctx.params.year,
         "addressee": {"name": assessor.name},

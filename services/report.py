@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from models import clock
 from models.db import session_scope
+from models.sop import step as sop_step
 from models.tables import (
     Assessor,
     Assignment,
@@ -191,8 +192,9 @@ def timeline_events(session, ctx, regions: dict) -> list[dict]:  # noqa: ANN001
         day = clock.local_date(r.completed_at or r.recorded_at)
         where = name.get(r.region_code or "", "")
         if r.event == "refused":
+            what = sop_step(r.step_no).document
             events.append(
-                {"day": day, "region_name": where, "text": f"jawaban ditolak: {r.outcome}"}
+                {"day": day, "region_name": where, "text": f"{what} ditolak dan diminta ulang"}
             )
         elif r.event == "reminder" and r.region_code:
             reminders.setdefault((r.region_code, r.step_no), []).append(day)

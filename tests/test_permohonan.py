@@ -70,7 +70,8 @@ def test_one_permohonan_per_assessor_for_all_regions(db_url, sink, sim_clock) ->
     for code in theirs:
         assert names[code] in text
         assert f"Nilai-PeManTIK-2026-{code}.csv" in text
-    assert "akan menerima" in text and "templat nilai" in text
+    assert "akan menerima" in text and f"{len(theirs)} (" in text
+    assert "berkas templat nilai" in text  # the Lampiran line counts the templates
     # The scores' due date is the scoring stage's own rule, asked of the stage.
     with session_scope() as s:
         due = waits.stage("nilai").due(s, load_cycle(s, cycle), theirs[0])

@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DPI = 100
-COLOURS = 64  # a palette PNG keeps a page image around 50–100 KB
+COLOURS = 256  # a palette PNG keeps a page image around 50–100 KB (fewer colours band the charts)
 # A kind whose first page says little: the page that holds this text is shown instead.
 PAGE_WITH = {"laporan": "Peta nilai"}
 # The order (and the captions) of the gallery; kinds not listed come after, by name.
@@ -99,7 +99,11 @@ def main() -> int:
     chosen = {k: v for k, v in chosen.items() if v is not None}
     with tempfile.TemporaryDirectory() as tmp:
         pdfs = to_pdf(list(chosen.values()), Path(tmp))
-        for kind, source in chosen.items():
+        for kind, source in list(chosen.items()):
+            if not pdfs[source].exists():  # e.g. a workbook where LibreOffice has no Calc
+                print(f"{kind}: {source.name} tidak dapat diubah menjadi PDF; dilewati")
+                del chosen[kind]
+                continue
             target = args.ke / f"{kind}.png"
             page_image(pdfs[source], target, PAGE_WITH.get(kind, ""))
             print(f"{target.name}: {source.name} ({target.stat().st_size // 1024} KB)")
