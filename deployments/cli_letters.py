@@ -67,7 +67,7 @@ def surat_contoh(
     from letters.examples import example_inputs
     from letters.inputs import KIND_TITLES, NUMBERED_KINDS
     from letters.pdf import PdfError, convert_to_pdf, pdf_available, warn_no_pdf
-    from letters.register import format_number
+    from letters.register import format_number, register_of
     from letters.render import render_document
     from models.settings import get_settings
 
@@ -82,9 +82,10 @@ def surat_contoh(
         for seq, (kind, data) in enumerate(example_inputs(0, year=day.year).items(), 1):
             number = None
             if kind in NUMBERED_KINDS:
+                entry = register_of(kind)
                 number = format_number(
-                    settings.number_format,
-                    klasifikasi=settings.klasifikasi,
+                    entry.number_format,
+                    klasifikasi=entry.klasifikasi,
                     seq=seq,
                     unit=settings.unit,
                     on=day,
@@ -128,7 +129,7 @@ def surat_daftar(tahun: int = typer.Option(None, "--tahun", help="Hanya surat ta
     for column in ("Nomor", "Jenis", "Tujuan", "Hal", "Tanggal", "PDF"):
         table.add_column(column)
     with session_scope(url) as session:
-        query = select(Letter).order_by(Letter.year, Letter.klasifikasi, Letter.seq)
+        query = select(Letter).order_by(Letter.year, Letter.family, Letter.seq)
         if tahun:
             query = query.where(Letter.year == tahun)
         for letter in session.exec(query):

@@ -113,6 +113,7 @@ def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     )
     env.filters.update(FILTERS)
     env.globals["score_for"] = _score_for
+    env.globals["zona"] = clock.zone_label  # 'WITA' (the configured zone), for clock times
     return env
 
 
@@ -484,7 +485,9 @@ def prepare(
     if "sifat" in fields and not model.sifat:
         updates["sifat"] = settings.letters.sifat
     if "klasifikasi" in fields and not model.klasifikasi:
-        updates["klasifikasi"] = settings.letters.klasifikasi
+        from letters.register import register_of  # the kind's code, from the registers file
+
+        updates["klasifikasi"] = register_of(kind).klasifikasi
     if updates:
         model = model.model_copy(update=updates)
     reply_to = reply_to or str(settings.reply_to)

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from letters.errors import LetterError
 from letters.inputs import INPUT_MODELS, KIND_TITLES, NUMBERED_KINDS
 from letters.pdf import convert_shared, pdf_available, warn_no_pdf
-from letters.register import give_back, take_number
+from letters.register import give_back, register_of, take_number
 from letters.render import RenderResult, prepare, render_document, sha256_bytes, write_atomic
 from models.settings import Organisation, get_settings
 from models.tables import Document, Letter
@@ -92,16 +92,27 @@ def issue_letter(
         )
     settings = get_settings()
     prepared = prepare(kind, data, letter_date=letter_date, settings=settings)
-    klasifikasi = getattr(prepared.model, "klasifikasi", "") or settings.letters.klasifikasi
+    entry = register_of(kind)
+    klasifikasi = getattr(prepared.model, "klasifikasi", "") or entry.klasifikasi
     if pdf is True and not pdf_available():
         raise LetterError("PDF diminta tetapi LibreOffice (soffice) tidak terpasang", kind=kind)
 
-    taken = take_number(session, on=prepared.letter_date, klasifikasi=klasifikasi)
+    taken = take_number(
+        session,
+        on=prepared.letter_date,
+        klasifikasi=klasifikasi,
+        register=entry.family,
+        number_format=entry.number_format,
+    )
     # Another writer with the same key may have committed while we waited for the register row.
     again = _by_key(session, idempotency_key)
     if again is not None:
         give_back(session, taken)
         return again
+    if taken.on != prepared.letter_date:
+        # The register already carries a later date: this number is dated that day, so a
+        # later number never shows an earlier date (the row is ours until commit).
+        prepared = prepare(kind, data, letter_date=taken.on, settings=settings)
 
     payload = prepared.build(taken.number)
     folder = settings.docs_dir / str(prepared.letter_date.year) / kind
@@ -121,6 +132,7 @@ def issue_letter(
         letter = Letter(
             number=taken.number,
             seq=taken.seq,
+            family=taken.register,
             unit=taken.unit,
             klasifikasi=taken.klasifikasi,
             year=taken.year,

@@ -70,20 +70,23 @@ class Signatory(BaseModel):
 
 
 class LetterSettings(BaseModel):
-    number_format: str = "{klasifikasi}/{urut}/{unit}/{tahun}"
+    # Number formats are per register, in the registers file (letters/data/registers.yaml).
     unit: str = "Diskominfo"
-    klasifikasi: str = "005"
+    klasifikasi: str = "005"  # for a kind the registers file does not list
     sifat: str = "Penting"
+    # The registers and classification codes, and the legal bases of the SK (data files;
+    # default: the ones shipped in letters/data/).
+    registers_file: Path | None = None
+    legal_bases_file: Path | None = None
+    # The Keputusan appointing the assessment team, cited in the SK's Mengingat, e.g.
+    # "Keputusan Kepala Dinas … Nomor 800.1.2/K.12/Diskominfo/2026 tentang Tim Penilai …".
+    team_decree: str = ""
 
-    @field_validator("number_format")
+    @field_validator("registers_file", "legal_bases_file")
     @classmethod
-    def _known_placeholders(cls, value: str) -> str:
-        used = set(re.findall(r"{(\w+)}", value))
-        unknown = used - NUMBER_FIELDS
-        if unknown:
-            raise ValueError(f"placeholder tidak dikenal: {', '.join(sorted(unknown))}")
-        if "urut" not in used:
-            raise ValueError("format nomor harus memuat {urut}")
+    def _data_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"berkas {value} tidak ditemukan")
         return value
 
 
@@ -94,6 +97,7 @@ class RunnerSettings(BaseModel):
     fanout_retry_seconds: int = Field(900, ge=0, le=86400)  # starting region runs: keep trying
     fanout_batch: int = Field(50, ge=1, le=100)  # region runs created per request
     sweep_seconds: int = Field(300, ge=2, le=86400)  # complete stages still suspended
+    cancel_watch_seconds: int = Field(10, ge=1, le=3600)  # cycle runs cancelled in the UI
 
 
 class Settings(BaseSettings):
@@ -121,6 +125,9 @@ class Settings(BaseSettings):
     outbox_interval_seconds: int = Field(60, ge=5, le=3600)  # outbox retries inside serve
     outbox_cron: str = "0 7,12,16 * * 1-5"  # the kirim-surel run (process workers' retries)
     runner: RunnerSettings = RunnerSettings()
+    # The level of the flows' own run logs (Indonesian, on the run pages), kept apart from
+    # PREFECT_LOGGING_LEVEL, which ``pemantik serve`` sets to WARNING for Prefect's own logs.
+    run_log_level: str = "INFO"
     # The public address of the product's web app (portal, document views); see services/links.py.
     portal_url: str = "http://127.0.0.1:8600"
     smtp: SmtpSettings = SmtpSettings()

@@ -53,6 +53,7 @@ class CycleState(StrEnum):
     RUNNING = "running"
     CLOSING = "closing"
     REPORTED = "reported"
+    CANCELLED = "cancelled"  # its run was cancelled; it accepts nothing, and the year is free
 
 
 class ProcessState(StrEnum):
@@ -87,6 +88,7 @@ class Region(SQLModel, table=True):
     pic_email: str
     head_title: str = ""  # e.g. Kepala Dinas Komunikasi dan Informatika Kota Samarinda
     head_email: str = ""
+    leader_email: str = ""  # the Bupati/Wali Kota (the SK Penetapan is sent to them)
     address: str = ""
     active: bool = True
 
@@ -153,19 +155,23 @@ class StepRecord(SQLModel, table=True):
     recorded_at: datetime = _ts(nullable=False, default_factory=now)
 
 
-class LetterCounter(SQLModel, table=True):
-    """The number register: one row per (unit, classification, year); last number taken."""
+class RegisterCounter(SQLModel, table=True):
+    """A number register: one row per (family, unit, year) — a register per document
+    family (Surat, Keputusan, Berita Acara; ``letters/data/registers.yaml``) — with the last
+    number taken and its date (a later number never carries an earlier date)."""
 
+    family: str = Field(primary_key=True)
     unit: str = Field(primary_key=True)
-    klasifikasi: str = Field(primary_key=True)
     year: int = Field(primary_key=True)
     last_seq: int = 0
+    last_date: date | None = None
 
 
 class Letter(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(index=True, unique=True)
     seq: int
+    family: str = "surat"  # the document family (register) whose sequence gave the number
     unit: str
     klasifikasi: str
     year: int

@@ -12,7 +12,7 @@ from models.lookups import assessor_by_email
 from models.plan import plan_cycle, step_duration
 from models.settings import get_settings
 from models.sop import step as sop_step
-from models.tables import Assessor, Cycle, Region, RegionProcess
+from models.tables import Assessor, Cycle, CycleState, Region, RegionProcess
 from models.workdays import WorkCalendar, calendar_from_settings
 from services.params import CycleParams
 
@@ -70,7 +70,11 @@ def load_cycle(session: Session, cycle_id: int) -> CycleContext:
 
 
 def cycle_by_year(session: Session, year: int) -> Cycle:
-    cycle = session.exec(select(Cycle).where(Cycle.year == year).order_by(Cycle.id.desc())).first()
+    """The year's cycle: the one not cancelled (there is at most one per instrument), else
+    the newest cancelled one."""
+    cancelled = Cycle.state == CycleState.CANCELLED
+    query = select(Cycle).where(Cycle.year == year).order_by(cancelled.asc(), Cycle.id.desc())
+    cycle = session.exec(query).first()
     if cycle is None:
         raise NotFound(f"Siklus tahun {year} belum ada")
     return cycle

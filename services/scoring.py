@@ -226,6 +226,7 @@ def formulir_data(session, ctx, region, instrument, rr) -> dict[str, Any]:  # no
     """The filled Formulir Penilaian Asesmen of one region (input of the ``formulir`` kind)."""
     from assessment.answers import latest_answers
     from assessment.results import assessor_levels
+    from assessment.scoring import figures
 
     levels = assessor_levels(session, ctx.id, region.code)
     assessors = {a: session.get(Assessor, a) for a in levels}
@@ -237,7 +238,7 @@ def formulir_data(session, ctx, region, instrument, rr) -> dict[str, Any]:  # no
             select(Score).where(Score.cycle_id == ctx.id, Score.region_code == region.code)
         )
     }
-    dims = {d.code: d for d in instrument.dimensions}
+    fig = figures(instrument, rr.final_levels)
     rows = [
         {
             "code": ind.code,
@@ -253,6 +254,7 @@ def formulir_data(session, ctx, region, instrument, rr) -> dict[str, Any]:  # no
                 for a, lv in levels.items()
             ],
             "final_level": rr.final_levels.get(ind.code),
+            "consensus_note": (rr.consensus.get(ind.code) or {}).get("note", ""),
         }
         for ind in instrument.indicators
     ]
@@ -264,11 +266,9 @@ def formulir_data(session, ctx, region, instrument, rr) -> dict[str, Any]:  # no
         "session_date": ctx.session_date_for(session, region.code),
         "assessors": [{"name": a.name, "instansi": a.institution} for a in assessors.values()],
         "indicators": rows,
-        "dimensions": [
-            {"name": dims[c].name if c in dims else c, "score": round(v, 2)}
-            for c, v in rr.dimension_scores.items()
-        ],
-        "total": round(rr.total, 2),
+        "dimensions": fig.rows(),
+        "total": fig.total,
+        "share_places": fig.share_places,
         "predicate": rr.predicate,
         "scale_max": instrument.scale.max,
     }
@@ -294,7 +294,7 @@ def preview_result(cycle_id: int, region_code: str, round_no: int) -> dict[str, 
         flagged = list(rr.needs_consensus)
         return {
             "round": round_no,
-            "total": round(rr.total, 4),
+            "total": rr.total,
             "predicate": rr.predicate,
             "flagged": flagged,
             "assessors": active_assessor_ids(session, ctx.id, region.code),

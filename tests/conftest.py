@@ -199,3 +199,16 @@ def sim_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         clock.set_offset(path, (target - real).total_seconds())
 
     return set_day
+
+
+@pytest.fixture
+def sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A real SMTP sink the product's settings point at (messages land in a Maildir)."""
+    from mail.sink import start_sink
+    from models.settings import reset_settings
+
+    handle = start_sink(tmp_path / "maildir")
+    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(handle.port))
+    reset_settings()
+    yield handle
+    handle.stop()
