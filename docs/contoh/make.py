@@ -36,6 +36,7 @@ CAPTIONS = {
     "daftar_hadir": "Daftar Hadir",
     "berita_acara": "Berita Acara",
     "sk_penetapan": "Keputusan (SK Penetapan)",
+    "pengantar_sk": "Surat Pengantar Keputusan",
     "laporan": "Laporan Hasil Kegiatan",
 }
 
