@@ -142,3 +142,32 @@ def surat_daftar(tahun: int = typer.Option(None, "--tahun", help="Hanya surat ta
                 "ya" if letter.pdf_path else "-",
             )
     console.print(table)
+
+
+@surat_app.command("sahkan")
+def surat_sahkan(
+    nomor: str = typer.Argument(..., help="Nomor surat, mis. 005/12/Diskominfo/2026."),
+    pdf: Path = typer.Option(
+        None,
+        "--pdf",
+        help="PDF surat yang telah ditandatangani dengan sertifikat elektronik; berkas ini "
+        "yang dikirim. Tanpa pilihan ini surat disetujui dan dikirim dengan PDF buatan sistem.",
+    ),
+    oleh: str = typer.Option("admin (CLI)", "--oleh", help="Nama yang mengesahkan."),
+) -> None:
+    """Sahkan surat yang menunggu pengesahan, lalu kirim (PEMANTIK_SIGNOFF=true)."""
+    from services.signoff import sign_off
+    from services.waits import InputRefused, NotWaiting
+
+    ready_database()
+    try:
+        result = sign_off(nomor, signed_pdf=pdf, via="cli", who=oleh)
+    except NotWaiting as exc:
+        fail(str(exc))
+    except InputRefused as exc:
+        fail("pengesahan ditolak, tidak ada yang disimpan:\n  - " + "\n  - ".join(exc.errors))
+    console.print(f"{result['summary']}.")
+    for receipt in result["receipts"]:
+        console.print(f"  {receipt['recipient']}: {receipt['state']} {receipt['smtp']}".rstrip())
+    if result["missing"]:
+        console.print("Masih menunggu pengesahan: " + "; ".join(result["missing"]))

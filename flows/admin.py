@@ -119,6 +119,33 @@ def close_cycle_flow(
     return refused_as_failed("Penutupan siklus", lambda: admin.close_cycle(siklus, alasan, who=WHO))
 
 
+@flow(name="sahkan-surat")
+def sign_off_flow(
+    nomor_surat: str = label(..., "Nomor surat", description="Surat yang menunggu pengesahan."),
+    berkas_pdf: str = label(
+        "",
+        "PDF bertanda tangan elektronik (opsional)",
+        description="Lokasi berkas PDF yang telah ditandatangani dengan sertifikat elektronik, "
+        "di server PeManTIK; berkas inilah yang dikirim. Kosongkan untuk menyetujui surat "
+        "dengan PDF buatan sistem.",
+    ),
+    disahkan_oleh: str = label(WHO, "Disahkan oleh"),
+) -> Any:
+    """Sahkan surat yang menunggu pengesahan (setujui, atau kirim PDF bertanda tangan
+    elektronik), lalu kirim surat itu."""
+    from pathlib import Path
+
+    from services.signoff import sign_off
+    from services.stage import InputRefused
+
+    pdf = Path(berkas_pdf.strip()) if berkas_pdf.strip() else None
+    return refused_as_failed(
+        "Pengesahan surat",
+        lambda: sign_off(nomor_surat, signed_pdf=pdf, via="ui", who=disahkan_oleh),
+        InputRefused,
+    )
+
+
 def admin_pairs() -> list:
-    flows = [resend_flow, move_date_flow, replace_assessor_flow, close_cycle_flow]
+    flows = [resend_flow, move_date_flow, replace_assessor_flow, close_cycle_flow, sign_off_flow]
     return [(f, f.to_deployment(name=f.name, tags=["pemantik", "admin"])) for f in flows]

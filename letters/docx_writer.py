@@ -649,8 +649,33 @@ def add_page_numbers(section) -> None:  # noqa: ANN001 - a python-docx Section
         para.append(element)
 
 
-def build_master(kop_markup: str, logo: Path | None, source: str = "_kop.j2") -> Master:
-    """Build the master with python-docx: A4, margins, Arial 11 pt, and the kop."""
+def add_example_mark(doc: Document, lines: tuple[str, ...]) -> None:
+    """Put the example mark in the page header of every page (shown in Word and in the PDF):
+    the first line large, bold and red, the others small below it."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import RGBColor
+
+    section = doc.sections[0]
+    # Both headers: the first page has its own (page numbers start on page 2).
+    for header in (section.header, section.first_page_header):
+        header.is_linked_to_previous = False
+        for i, text in enumerate(lines):
+            para = header.paragraphs[0] if i == 0 else header.add_paragraph()
+            para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            run = para.add_run(text)
+            run.bold = True
+            run.font.size = Pt(26 if i == 0 else 8)
+            run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+
+
+def build_master(
+    kop_markup: str,
+    logo: Path | None,
+    source: str = "_kop.j2",
+    mark: tuple[str, ...] = (),
+) -> Master:
+    """Build the master with python-docx: A4, margins, Arial 11 pt, and the kop; ``mark``
+    (the demo's CONTOH lines) goes in the page header."""
     doc = Document()
     section = doc.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)
@@ -688,6 +713,8 @@ def build_master(kop_markup: str, logo: Path | None, source: str = "_kop.j2") ->
             sect.addprevious(element)
     rule = parse_xml(f"<w:body {W_NS}>{_para('', border_bottom=True, after=240)}</w:body>")[0]
     sect.addprevious(rule)
+    if mark:
+        add_example_mark(doc, mark)
     buf = io.BytesIO()
     doc.save(buf)
     return Master(buf.getvalue())

@@ -226,7 +226,7 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
             "file_name": f"kuesioner-pemantik-{year}-{code}.xlsx",
             "sha256": "9f2c" * 16,
             "indicator_count": 47,
-            "submitted_by": f"PIC Contoh {name}",
+            "submitted_by": f"Petugas Penghubung Contoh {name}",
         },
         "undangan": {
             "addressee": {"name": head},
@@ -291,7 +291,7 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
                     "instansi": assessors[1]["instansi"],
                 },
                 {
-                    "name": f"PIC Contoh {name}",
+                    "name": f"Petugas Penghubung Contoh {name}",
                     "jabatan": "Pengelola TIK",
                     "instansi": f"Diskominfo {name}",
                 },
@@ -303,7 +303,7 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
             "signers": [
                 {"name": assessors[0]["name"], "jabatan": "Asesor I"},
                 {"name": assessors[1]["name"], "jabatan": "Asesor II", "nip": assessors[1]["nip"]},
-                {"name": f"PIC Contoh {name}", "jabatan": f"Perwakilan {name}"},
+                {"name": f"Petugas Penghubung Contoh {name}", "jabatan": f"Perwakilan {name}"},
             ],
         },
         "sk_penetapan": {

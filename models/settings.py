@@ -16,6 +16,8 @@ from pydantic import BaseModel, EmailStr, Field, SecretStr, ValidationError, fie
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 NUMBER_FIELDS = {"klasifikasi", "urut", "unit", "tahun", "bulan"}
+# The shipped lambang daerah: an image marked CONTOH, to be replaced by the region's own.
+EXAMPLE_LOGO = Path(__file__).resolve().parent / "data" / "lambang-contoh.png"
 
 
 class SmtpSettings(BaseModel):
@@ -44,7 +46,7 @@ class Organisation(BaseModel):
     website: str = "diskominfo.kaltimprov.go.id"
     city: str = "Samarinda"
     province: str = "Kalimantan Timur"
-    logo: Path | None = None
+    logo: Path | None = EXAMPLE_LOGO  # the lambang daerah in the kop
 
     @field_validator("logo")
     @classmethod
@@ -67,6 +69,19 @@ class Signatory(BaseModel):
         if not re.fullmatch(r"\d{18}", cleaned):
             raise ValueError("NIP harus 18 digit angka")
         return cleaned
+
+
+class ContactPerson(BaseModel):
+    """The person a region or an assessor may call about the cycle (named in every email)."""
+
+    name: str = "Nama Petugas Penghubung (contoh)"
+    jabatan: str = "Pranata Komputer, Bidang Aplikasi Informatika"
+    phone: str = "0812-0000-0000"
+    email: EmailStr | Literal[""] = ""  # empty: the reply-to address
+
+
+EXAMPLE_SIGNATORY = Signatory()
+EXAMPLE_CONTACT = ContactPerson()
 
 
 class LetterSettings(BaseModel):
@@ -140,7 +155,12 @@ class Settings(BaseSettings):
         pangkat="Pembina (IV/a)",
         jabatan="Kepala Bidang Aplikasi Informatika",
     )
+    contact: ContactPerson = ContactPerson()
     letters: LetterSettings = LetterSettings()
+    # The demo: example settings are allowed, and every document is marked CONTOH.
+    demo: bool = False
+    # Sign-off: each letter waits for the admin's approval (or a signed PDF) before it is sent.
+    signoff: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -174,6 +194,23 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def example_settings(settings: Settings) -> list[str]:
+    """The settings still at their shipped example, each as "VARIABLE (what it is)".
+
+    A real cycle refuses to start while any is listed (the demo is the one exception)."""
+    found = []
+    s = settings.signatory
+    if s.name == EXAMPLE_SIGNATORY.name or s.nip == EXAMPLE_SIGNATORY.nip:
+        found.append("PEMANTIK_SIGNATORY__NAME dan PEMANTIK_SIGNATORY__NIP (penandatangan surat)")
+    logo = settings.organisation.logo
+    if logo is None or Path(logo).resolve() == EXAMPLE_LOGO:
+        found.append("PEMANTIK_ORGANISATION__LOGO (berkas gambar lambang daerah untuk kop surat)")
+    c = settings.contact
+    if c.name == EXAMPLE_CONTACT.name or c.phone == EXAMPLE_CONTACT.phone:
+        found.append("PEMANTIK_CONTACT__NAME dan PEMANTIK_CONTACT__PHONE (narahubung di surel)")
+    return found
 
 
 class SettingsError(RuntimeError):

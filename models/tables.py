@@ -70,6 +70,7 @@ class DispatchState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    HELD = "held"  # a letter's email waiting for the admin's sign-off (not sent until released)
 
 
 class AssignmentState(StrEnum):
@@ -186,6 +187,12 @@ class Letter(SQLModel, table=True):
     sha256: str = ""
     pdf_path: str = ""
     pdf_sha256: str = ""
+    # Sign-off (PEMANTIK_SIGNOFF): who approved it, and the PDF signed with an electronic
+    # certificate when one was uploaded (then that file is what is sent).
+    approved_at: datetime | None = _ts()
+    approved_by: str = ""
+    signed_pdf_path: str = ""
+    signed_pdf_sha256: str = ""
     template_version: str = ""
     snapshot: dict | None = _json(default=None)
     idempotency_key: str | None = Field(default=None, unique=True)
@@ -201,6 +208,8 @@ class Document(SQLModel, table=True):
     region_code: str | None = Field(default=None, foreign_key="region.code")
     file_path: str
     sha256: str
+    pdf_path: str = ""  # the PDF made beside the .docx (what leaves and is archived)
+    pdf_sha256: str = ""
     created_at: datetime = _ts(nullable=False, default_factory=now)
 
 
@@ -250,6 +259,7 @@ class AnswerSet(SQLModel, table=True):
     sha256: str = ""
     answers: dict | None = _json(default=None)  # {indicator: {"level": int, "evidence": str}}
     submitted_by: str = ""
+    identity: dict | None = _json(default=None)  # the workbook's Identitas sheet
     submitted_at: datetime = _ts(nullable=False, default_factory=now)
 
 

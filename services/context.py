@@ -104,13 +104,32 @@ def signatory() -> dict[str, str]:
 
 
 def contact_line() -> str:
-    org = get_settings().organisation
-    return f"{org.bidang}, telepon {org.phone}, email {get_settings().reply_to}"
+    """The named contact person of the cycle, as letters write it."""
+    settings = get_settings()
+    c = settings.contact
+    return (
+        f"{c.name} ({c.jabatan}, {settings.organisation.bidang}), telepon {c.phone}, "
+        f"pos-el {c.email or settings.reply_to}"
+    )
 
 
 def addressee_of(region: Region) -> dict[str, str]:
     """The addressee of a letter to a region: the head of its Diskominfo."""
     return {"name": region.head_title or f"Kepala Dinas Kominfo {region.name}"}
+
+
+def letter_recipients(region: Region) -> dict[str, Any]:
+    """Who an official letter to a region is mailed to: the head of its Diskominfo, with the
+    contact officer in Cc (who handles it); the officer alone when the head has no address.
+    The keys are :func:`services.outgoing.issue_and_mail`'s ``recipient``, ``recipient_name``
+    and ``cc``."""
+    if region.head_email and region.head_email.lower() != region.pic_email.lower():
+        return {
+            "recipient": region.head_email,
+            "recipient_name": addressee_of(region)["name"],
+            "cc": [region.pic_email],
+        }
+    return {"recipient": region.pic_email, "recipient_name": region.pic_name, "cc": []}
 
 
 def region_data(ctx: CycleContext, region: Region) -> dict[str, Any]:

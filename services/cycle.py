@@ -113,7 +113,12 @@ def create_cycle(params: dict[str, Any], flow_run_id: str) -> dict[str, Any]:
 
     Raises :class:`CycleRefused` when the year and instrument already have a cycle."""
     from assessment.instruments import load_instrument
+    from letters.readiness import CycleNotReady, start_problems
+    from models.settings import get_settings
 
+    problems = start_problems(get_settings())
+    if problems:
+        raise CycleNotReady(problems)
     p = CycleParams.model_validate(params)
     instrument = load_instrument(p.instrument)
     with session_scope() as session:

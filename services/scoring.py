@@ -30,6 +30,7 @@ from services.context import (
     CycleContext,
     get_assessor_by_email,
     get_region,
+    letter_recipients,
     load_cycle,
     region_data,
 )
@@ -394,20 +395,21 @@ def send_result(cycle_id: int, region_code: str) -> dict[str, Any]:
         result = session.exec(
             select(Result).where(Result.cycle_id == ctx.id, Result.region_code == region.code)
         ).one()
-        names = {d.code: d.name for d in _instrument(ctx).dimensions}
+        instrument = _instrument(ctx)
+        names = {d.code: d.name for d in instrument.dimensions}
         mail_only(
             session,
             out,
             key=f"c{ctx.id}/{region.code}/hasil/1",
             step_no=13,
-            recipient=region.pic_email,
-            recipient_name=region.pic_name,
+            **letter_recipients(region),
             subject=f"Hasil Penilaian PeManTIK Tahun {ctx.params.year} — {region.name}",
             template=f"{TEMPLATES}/hasil",
             context={
                 **region_data(ctx, region),
                 "total": result.total,
                 "predicate": result.predicate,
+                "dimension_label": instrument.dimension_label,
                 "dimensions": [
                     {"name": names.get(k, k), "score": v}
                     for k, v in (result.dimension_scores or {}).items()

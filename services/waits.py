@@ -22,7 +22,7 @@ from models.audit import record_step
 from models.db import session_scope
 from models.lookups import open_waits
 from models.tables import Wait, WaitState
-from services import invitation, questionnaire, scoring
+from services import invitation, questionnaire, scoring, signoff
 from services.context import cycle_by_year, get_region, load_cycle
 from services.cycle import CycleClosed, ensure_accepting
 from services.stage import (  # re-exported: the doors import them from here
@@ -59,7 +59,7 @@ __all__ = [
 log = logging.getLogger("pemantik.waits")
 
 STAGES: dict[str, Stage] = {
-    s.kind: s for s in (*questionnaire.STAGES, *invitation.STAGES, *scoring.STAGES)
+    s.kind: s for s in (*questionnaire.STAGES, *invitation.STAGES, *scoring.STAGES, *signoff.STAGES)
 }
 
 
@@ -83,7 +83,7 @@ def accept(kind: str, cycle_id: int, region: str, payload: dict, via: str, who: 
                 session,
                 cycle_id=cycle_id,
                 region_code=region,
-                step_no=st.step_no,
+                step_no=st.step_of(session, ctx, region, payload),
                 event="received",
                 outcome=summary,
                 who=who,

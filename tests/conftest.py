@@ -37,6 +37,8 @@ os.environ.update(
     PREFECT_LOGGING_LEVEL="WARNING",
 )
 
+TEST_LOGO = Path(__file__).resolve().parent / "data" / "lambang-uji.png"
+
 PG_ADMIN_URL = os.environ.get(
     "PEMANTIK_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -117,6 +119,12 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     # The app's own tables on SQLite by default in tests; the product's default (the embedded
     # cluster) is tested where it is the subject.
     monkeypatch.setenv("PEMANTIK_DATABASE_URL", f"sqlite:///{tmp_path / 'data' / 'pemantik.db'}")
+    # A real installation's signer, lambang and contact (the shipped examples refuse a cycle).
+    monkeypatch.setenv("PEMANTIK_SIGNATORY__NAME", "Dr. Uji Penandatangan, S.Kom., M.T.")
+    monkeypatch.setenv("PEMANTIK_SIGNATORY__NIP", "198001012005011002")
+    monkeypatch.setenv("PEMANTIK_ORGANISATION__LOGO", str(TEST_LOGO))
+    monkeypatch.setenv("PEMANTIK_CONTACT__NAME", "Rina Uji Narahubung")
+    monkeypatch.setenv("PEMANTIK_CONTACT__PHONE", "0811-5555-0101")
     monkeypatch.chdir(tmp_path)
     reset_settings()
     yield tmp_path / "data"

@@ -90,7 +90,7 @@ def test_laporan_shows_self_assessment_obstacles_recommendations_and_signers(tmp
     cells = [[c.text for c in row.cells] for t in d.tables for row in t.rows]
     texts = [p.text for p in d.paragraphs]
     # Totals, heat map and the self-assessment comparison.
-    assert len(d.inline_shapes) == 3
+    assert len(d.inline_shapes) == 3 + 1  # and the lambang daerah in the kop
     compare = next(i for i, row in enumerate(cells) if row[:2] == ["Kabupaten/Kota", "Mandiri"])
     assert len(cells[compare + 1]) == 6 and cells[compare + 1][5] == "-0,40"
     assert any("terlambat 3 hari kerja" in row[-1] for row in cells)

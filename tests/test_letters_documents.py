@@ -31,12 +31,17 @@ def _texts(document) -> list[str]:
 
 
 def _table_texts(document) -> list[list[list[str]]]:
-    return [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
+    """The body's tables (the kop with the lambang daerah is a table too: left out)."""
+    tables = [t for t in document.tables if not t._tbl.xpath(".//a:blip")]
+    return [[[c.text for c in row.cells] for row in t.rows] for t in tables]
 
 
 def test_kop_page_and_fixed_core_properties(tmp_path):
     result, d = _render("undangan", tmp_path)
-    texts = _texts(d)
+    # The kop: the lambang daerah on the left, the lines beside it.
+    logo_cell, text_cell = d.tables[0].rows[0].cells
+    assert logo_cell._tc.xpath(".//a:blip")
+    texts = [p.text for p in text_cell.paragraphs]
     assert texts[:2] == ["PEMERINTAH PROVINSI KALIMANTAN TIMUR", "DINAS KOMUNIKASI DAN INFORMATIKA"]
     assert any(
         "Telepon (0541) 733333" in t and "diskominfo@kaltimprov.go.id" in t for t in texts[:5]
@@ -67,7 +72,7 @@ def test_surat_dinas_structure(kind, tmp_path):
     assert "Kepala Dinas Komunikasi dan Informatika" in texts[idx["Yth. "]] or kind == "permohonan"
     nip = [t for t in texts if t.startswith("NIP. ")]
     assert nip and re.fullmatch(r"NIP\. \d{18}", nip[-1])
-    signer = texts.index("Nama Kepala Dinas (contoh)")
+    signer = texts.index("Dr. Uji Penandatangan, S.Kom., M.T.")
     assert idx["di "] < signer < texts.index(nip[-1])
     # The right-column date line and the signature block are indented to the right half.
     date_para = d.paragraphs[idx["Samarinda, "]]
@@ -239,11 +244,12 @@ def test_laporan_charts_ranking_timeline_and_findings(tmp_path):
     ):
         assert head in texts, head
     # Charts are inline PNG images: the totals chart and the regions × dimensions heat map
-    # (the example has no self-assessment, so no comparison chart).
-    assert len(d.inline_shapes) == 2
+    # (the example has no self-assessment, so no comparison chart), and the lambang daerah in
+    # the kop.
+    assert len(d.inline_shapes) == 2 + 1
     with zipfile.ZipFile(tmp_path / "laporan.docx") as zf:
         media = [n for n in zf.namelist() if n.startswith("word/media/")]
-        assert len(media) == 2 and all(zf.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in media)
+        assert len(media) == 3 and all(zf.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in media)
     timeline = _table_headed(d, "No", "Kegiatan")
     assert len(timeline) == 15
     ranking = _table_headed(d, "Peringkat")

@@ -46,7 +46,7 @@ def test_issue_letter_numbers_stores_and_renders(session, isolated_settings):
     )
     assert _sha(letter.file_path) == letter.sha256
     assert letter.snapshot["region_name"] == "Kota Samarinda"
-    assert letter.snapshot["signatory"]["nip"] == "197001011990031001"  # frozen from settings
+    assert letter.snapshot["signatory"]["nip"] == "198001012005011002"  # frozen from settings
     text = "\n".join(p.text for p in docx.Document(letter.file_path).paragraphs)
     assert f"Nomor\t:\t{code}/1/Diskominfo/2026" in text
 
