@@ -170,6 +170,11 @@ from deployments import cli_inbox  # noqa: E402
 
 cli_inbox.register(app)
 
+
+from deployments import cli_portal  # noqa: E402
+
+cli_portal.register(app)
+
 cli_engine.register(app)
 
 

@@ -48,6 +48,7 @@ from models import clock
 LATE_REGION_INDEX = 6  # which region (in code order) is late; chosen by position, not code
 INVALID_VIA_EMAIL = 1  # region positions whose first answer is invalid
 INVALID_VIA_FORM = 3
+VIA_PORTAL = 2  # positions % 3 == this answer through the portal over HTTP, as a browser
 DECLINING_REGION_INDEX = 2  # the first assessor asked for this region declines once
 OUTPUTS = ("mail", "documents", "data", "prefect", "results.json", "audit.csv", "simulasi")
 OUTPUTS += ("jam-simulasi.json",)
@@ -228,6 +229,28 @@ class DemoCalendar:
         self.day = self.working_days(self.day, 1)
         self.set(self.day, REMINDER_RUN_AT)
         return self.day
+
+
+def portal_upload(letter: EmailMessage, workbook: Path) -> str:
+    """Open the personal link of ``letter`` and upload the filled workbook, as a browser does."""
+    import httpx
+
+    from models.settings import get_settings
+    from portal.server import csrf_in, personal_link_in
+
+    link = personal_link_in(letter.get_body(("plain",)).get_content(), get_settings().portal_url)
+    if link is None:
+        return ""
+    with httpx.Client(timeout=60) as client:
+        csrf = csrf_in(client.get(f"{link}/kuesioner").text)
+        sent = client.post(
+            f"{link}/kuesioner/berkas",
+            data={"csrf": csrf},
+            files={"berkas": (workbook.name, workbook.read_bytes())},
+        )
+    if sent.status_code >= 400:
+        return f"portal menolak lembar kuesioner ({sent.status_code})"
+    return "mengunggah lembar kuesioner terisi melalui portal"
 
 
 class MailIndex:
@@ -412,6 +435,9 @@ class Simulation:
         if state == "keliru" and self.received(region.pic_email, "balasan_otomatis", code) is None:
             return ""  # waiting for the automatic reply that lists the errors
         path = self.fill_workbook(code, workbook, invalid=False)
+        if position % 3 == VIA_PORTAL and state is None:
+            self.answer_state[code] = "dikirim"
+            return portal_upload(letter, path)
         self.reply(
             letter,
             region.pic_email,
@@ -876,6 +902,10 @@ def child_main(
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sink = start_sink(out / "mail", port=free_port())
     os.environ["PEMANTIK_SMTP__PORT"] = str(sink.port)
+    from portal.server import PortalThread
+
+    portal = PortalThread().start()  # some officers answer through it over HTTP
+    os.environ["PEMANTIK_PORTAL_URL"] = portal.url
     os.environ["PEMANTIK_SMTP__RETRY_BASE_SECONDS"] = "0.5"
 
     from prefect.client.orchestration import get_client

@@ -58,6 +58,7 @@ def publish_status(cycle_id: int, table: bool = False) -> None:
     )
 
     from reminders.status import CellStatus, status_grid
+    from services.links import board_url
 
     try:
         with session_scope() as session:
@@ -75,7 +76,8 @@ def publish_status(cycle_id: int, table: bool = False) -> None:
         description = (
             f"**Siklus PeManTIK {year}**: {finished} dari {len(grid.rows)} Kab/Kota selesai "
             f"langkah {LAST_REGION_STEP} (per {clock.local(clock.now()):%d/%m/%Y %H.%M} "
-            f"{clock.zone_label()}).\n\n" + grid_markdown(grid)
+            f"{clock.zone_label()}). [Papan siklus di portal]({board_url(cycle_id)})\n\n"
+            + grid_markdown(grid)
         )
         run = UUID(flow_run_id)
         with get_client(sync_client=True) as client:

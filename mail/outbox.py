@@ -181,6 +181,7 @@ class _RowBuilder:
         self.settings = settings
         self._addresses: dict[tuple[str, str], str | OutboxError] = {}
         self._known: dict[tuple[Any, Any], Any] = {}
+        self._links: dict[tuple[Any, ...], str] = {}
 
     def address(self, value: str, what: str) -> str:
         cached = self._addresses.get((value, what))
@@ -233,6 +234,33 @@ class _RowBuilder:
             )
         return records
 
+    def personal_link(self, msg: OutboxMessage, recipient: str) -> str:
+        """The recipient's personal portal link when the message goes to a region's officer
+        or an assessor of a cycle (the footer shows it); "" otherwise (the admin, no cycle)."""
+        if msg.cycle_id is None or (msg.region_code is None and msg.assessor_id is None):
+            return ""
+        place = (msg.cycle_id, msg.region_code, msg.assessor_id, recipient)
+        if place not in self._links:
+            self._links[place] = self._link_for(msg, recipient)
+        return self._links[place]
+
+    def _link_for(self, msg: OutboxMessage, recipient: str) -> str:
+        from models.tokens import personal_token
+        from services.links import personal_url
+
+        if msg.assessor_id is not None:
+            assessor = self.session.get(Assessor, msg.assessor_id)
+            if assessor is None or assessor.email.lower() != recipient.lower():
+                return ""
+            token = personal_token(self.session, msg.cycle_id, "asesor", assessor_id=assessor.id)
+            return personal_url(token)
+        region = self.session.get(Region, msg.region_code)
+        if region is None or region.pic_email.lower() != recipient.lower():
+            return ""
+        return personal_url(
+            personal_token(self.session, msg.cycle_id, "wilayah", region_code=region.code)
+        )
+
     def row(self, msg: OutboxMessage, now: datetime) -> dict[str, Any]:
         if not msg.key or not msg.key.strip():
             raise OutboxError("kunci idempotensi surel kosong")
@@ -266,6 +294,7 @@ class _RowBuilder:
             "reply_to": str(self.settings.reply_to),
             "zone": clock.zone_label(),
             "lampiran": [f["filename"] for f in files],
+            "tautan_pribadi": self.personal_link(msg, recipient),
         }
         try:
             text, html = render_bodies(msg.template, values)

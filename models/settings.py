@@ -115,6 +115,17 @@ class RunnerSettings(BaseModel):
     cancel_watch_seconds: int = Field(10, ge=1, le=3600)  # cycle runs cancelled in the UI
 
 
+class PortalSettings(BaseModel):
+    """The portal (``pemantik portal``): where it listens and its limits."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8600, ge=1, le=65535)
+    max_file_mb: float = Field(10, gt=0)  # one evidence file
+    max_region_mb: float = Field(200, gt=0)  # all evidence files of one region in a cycle
+    token_requests_per_minute: int = Field(120, ge=1)  # per token and per address
+    uploads_per_minute: int = Field(20, ge=1)  # per token
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PEMANTIK_",
@@ -145,6 +156,7 @@ class Settings(BaseSettings):
     run_log_level: str = "INFO"
     # The public address of the product's web app (portal, document views); see services/links.py.
     portal_url: str = "http://127.0.0.1:8600"
+    portal: PortalSettings = PortalSettings()
     smtp: SmtpSettings = SmtpSettings()
     organisation: Organisation = Organisation()
     signatory: Signatory = Signatory()

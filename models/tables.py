@@ -445,3 +445,67 @@ class ServingProcess(SQLModel, table=True):
     expires_at: datetime = _ts(nullable=False)
     stopped_at: datetime | None = _ts()
     runs: list | None = _json(default=None)  # flow run ids this process owns
+
+
+class PortalToken(SQLModel, table=True):
+    """A personal link: one person (a region's PIC, an assessor, or the admin) in one cycle.
+
+    Only the sha256 of the token is stored. ``generation`` counts reissues: the token of a
+    generation is derived from the installation's portal key (models/tokens.py), so every
+    email of the same generation carries the same link; a reissue revokes the old row and
+    makes the next generation. A token is valid while its cycle runs and it is not revoked.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    role: str  # wilayah / asesor / admin
+    region_code: str | None = Field(default=None, foreign_key="region.code")
+    assessor_id: int | None = Field(default=None, foreign_key="assessor.id")
+    generation: int = 1
+    token_hash: str = Field(unique=True, index=True)
+    created_at: datetime = _ts(nullable=False, default_factory=now)
+    revoked_at: datetime | None = _ts()
+    revoked_by: str = ""
+    last_used_at: datetime | None = _ts()
+
+
+class EvidenceFile(SQLModel, table=True):
+    """A supporting-evidence file (bukti dukung) a region uploaded for one indicator."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    indicator_code: str
+    file_name: str  # the name the officer gave (shown, never used as a path)
+    content_type: str
+    size: int
+    sha256: str
+    storage_path: str  # under the documents folder, named by the hash
+    uploaded_by: str = ""
+    uploaded_at: datetime = _ts(nullable=False, default_factory=now)
+    removed: bool = False
+
+
+class AnswerDraft(SQLModel, table=True):
+    """A region's questionnaire as saved in the portal, before it is sent (a draft)."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "region_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    answers: dict | None = _json(default=None)  # {indicator: {"level", "evidence"}}
+    updated_at: datetime = _ts(nullable=False, default_factory=now)
+
+
+class Recommendation(SQLModel, table=True):
+    """An assessor's recommendation for one indicator of a region, with a priority."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "region_code", "assessor_id", "indicator_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    region_code: str = Field(foreign_key="region.code")
+    assessor_id: int = Field(foreign_key="assessor.id")
+    indicator_code: str
+    text: str
+    priority: str  # tinggi / sedang / rendah
+    submitted_at: datetime = _ts(nullable=False, default_factory=now)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from sqlalchemy import true
 from sqlmodel import Session, select
 
 from models import clock, lookups
@@ -106,22 +107,33 @@ def status_grid(
     year: int,
     today: date | None = None,
     calendar: WorkCalendar | None = None,
+    region_code: str | None = None,
 ) -> Grid:
-    """The grid of the newest cycle of ``year`` as of ``today`` (WITA date by default)."""
+    """The grid of the newest cycle of ``year`` as of ``today`` (WITA date by default);
+    with ``region_code``, that region's row only (a portal page)."""
     cycle = cycle_by_year(session, year)
     today = today or clock.today()
     calendar = calendar or calendar_from_settings(session)
     steps = sop_steps()
     grid = Grid(year, cycle.id, today, [s.task_name for s in steps])
 
+    only = (lambda column: column == region_code) if region_code else (lambda column: true())
     processes = {
         p.region_code: p
-        for p in session.exec(select(RegionProcess).where(RegionProcess.cycle_id == cycle.id))
+        for p in session.exec(
+            select(RegionProcess).where(
+                RegionProcess.cycle_id == cycle.id, only(RegionProcess.region_code)
+            )
+        )
     }
     done: dict[tuple[str, int], date | None] = {}
     cycle_done: dict[int, date] = {}  # a cycle-wide step (14, the report) is done for every region
     for rec in session.exec(
-        select(StepRecord).where(StepRecord.cycle_id == cycle.id, StepRecord.event == "done")
+        select(StepRecord).where(
+            StepRecord.cycle_id == cycle.id,
+            StepRecord.event == "done",
+            only(StepRecord.region_code),
+        )
     ):
         day = clock.local_date(rec.completed_at or rec.recorded_at)
         if rec.region_code is None:
@@ -131,11 +143,11 @@ def status_grid(
         days = [d for d in (done.get(key), day) if d is not None]
         done[key] = max(days) if days else None
     waits: dict[tuple[str, int], list[Wait]] = {}
-    for wait in lookups.open_waits(session, cycle.id):
+    for wait in lookups.open_waits(session, cycle.id, region_code):
         waits.setdefault((wait.region_code, wait.step_no), []).append(wait)
 
     codes = set(processes) | {code for code, _ in waits} | {code for code, _ in done}
-    region_query = select(Region).order_by(Region.code)
+    region_query = select(Region).where(only(Region.code)).order_by(Region.code)
     if not codes:
         region_query = region_query.where(Region.active == True)  # noqa: E712
     offsets: dict[date, int] = {}

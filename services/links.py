@@ -9,6 +9,8 @@ one person for one cycle.
 
 from __future__ import annotations
 
+from typing import Any
+
 from models.settings import get_settings
 
 
@@ -34,3 +36,23 @@ def board_url(cycle_id: int) -> str:
 def personal_url(token: str) -> str:
     """The link that opens the portal as one person for one cycle (the token is secret)."""
     return f"{_base()}/t/{token}"
+
+
+def flow_run_url(flow_run_id: str) -> str:
+    """A flow run's page in the Prefect UI (where the admin answers its wait)."""
+    import os
+
+    api = os.environ.get("PREFECT_UI_URL") or os.environ.get("PREFECT_API_URL", "")
+    ui = api.rstrip("/").removesuffix("/api")
+    return f"{ui}/runs/flow-run/{flow_run_id}"
+
+
+def letter_text(letter: Any, region_names: dict[str, str] | None = None) -> str:
+    """The text of a link to a letter: its kind, whom it concerns, its number — e.g.
+    "Berita Acara — Kota Samarinda — 000.5/12/Diskominfo/2026"."""
+    from letters.inputs import KIND_TITLES
+
+    kind = KIND_TITLES.get(letter.kind, letter.kind)
+    names = region_names or {}
+    party = names.get(letter.region_code or "", "") or letter.addressee or ""
+    return " — ".join(p for p in (kind, party, letter.number) if p)

@@ -187,6 +187,16 @@ class Scores(Stage):
             raise InputRefused(list(exc.errors) or [str(exc)]) from None
         except ResultLockedError as exc:
             raise InputRefused([str(exc)]) from None
+        if payload.get("rekomendasi"):
+            from services.recommendations import check_recommendations, store_recommendations
+
+            try:
+                clean = check_recommendations(
+                    payload["rekomendasi"], _instrument(ctx).indicator_codes
+                )
+            except ValueError as exc:
+                raise InputRefused(list(exc.args[0])) from None
+            store_recommendations(session, ctx.id, region, assessor.id, clean)
         return f"nilai asesor {assessor.name} diterima"
 
     def owes_many(self, session: Session, places: Iterable[Place]) -> dict[Place, list[Party]]:

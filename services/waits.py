@@ -70,9 +70,18 @@ def stage(kind: str) -> Stage:
         raise NotWaiting(f"jenis masukan '{kind}' tidak dikenal") from None
 
 
-def accept(kind: str, cycle_id: int, region: str, payload: dict, via: str, who: str) -> str:
+def accept(
+    kind: str,
+    cycle_id: int,
+    region: str,
+    payload: dict,
+    via: str,
+    who: str,
+    audit: dict | None = None,
+) -> str:
     """Validate and store one input (all or nothing). Raises InputRefused, or CycleClosed when
-    the cycle is closed or cancelled; returns a summary."""
+    the cycle is closed or cancelled; returns a summary. ``audit`` adds to the step record's
+    detail (the portal gives the caller's address)."""
     st = stage(kind)
     with session_scope() as session:
         ctx = load_cycle(session, cycle_id)
@@ -87,7 +96,7 @@ def accept(kind: str, cycle_id: int, region: str, payload: dict, via: str, who: 
                 event="received",
                 outcome=summary,
                 who=who,
-                detail={"melalui": via},
+                detail={"melalui": via, **(audit or {})},
             )
     return summary
 
@@ -211,6 +220,7 @@ def submit(
     year: int | None = None,
     cycle_id: int | None = None,
     resume_timeout: float = 60.0,
+    audit: dict | None = None,
 ) -> SubmitOutcome:
     """The door for the CLI, the API and email: validate + store, resume when complete.
 
@@ -229,7 +239,7 @@ def submit(
         if wait is None:
             raise NotWaiting(f"{region_row.name} tidak sedang menunggu {stage(kind).title.lower()}")
         flow_run_id = wait.flow_run_id
-    summary = accept(kind, cycle_id, region, payload, via, who)
+    summary = accept(kind, cycle_id, region, payload, via, who, audit)
     status = check(kind, cycle_id, region)
     resumed = False
     if status.complete and flow_run_id:

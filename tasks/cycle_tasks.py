@@ -172,13 +172,20 @@ def buat_laporan(cycle_id: int, region_code: None, unfinished: list[str]) -> dic
     with session_scope() as session:
         year = session.get(Cycle, cycle_id).year
     if "laporan" in issued:
-        from pathlib import Path
-
         from prefect.artifacts import create_link_artifact
 
+        from models.tables import Document
+        from services.links import document_url
+
+        with session_scope() as session:
+            doc_id = session.exec(
+                select(Document.id).where(
+                    Document.kind == "laporan", Document.file_path == issued["laporan"]["file"]
+                )
+            ).first()
         create_link_artifact(
-            link=Path(issued["laporan"]["file"]).resolve().as_uri(),
-            link_text="Laporan Hasil Kegiatan PeManTIK",
+            link=document_url(doc_id),  # served by the portal behind the admin's credentials
+            link_text=f"Laporan Hasil Kegiatan PeManTIK Tahun {year} — seluruh Kab/Kota",
             key=f"laporan-siklus-{year}",
             description=f"sha256 {issued['laporan']['sha256'][:12]}…",
         )

@@ -64,21 +64,22 @@ def _link_letters(result: Any) -> None:
     ids = _letter_ids(result)
     if not ids:
         return
-    from pathlib import Path
-
     from prefect.artifacts import create_link_artifact
+    from sqlmodel import select
 
-    from models.tables import Letter
+    from models.tables import Letter, Region
+    from services.links import letter_text, letter_url
 
     with session_scope() as session:
         letters = [session.get(Letter, i) for i in ids]
+        codes = {x.region_code for x in letters if x is not None and x.region_code}
+        names = {r.code: r.name for r in session.exec(select(Region).where(Region.code.in_(codes)))}
     for letter in letters:
         if letter is None:
             continue
-        path = Path(letter.pdf_path or letter.file_path).resolve()
         create_link_artifact(
-            link=path.as_uri(),
-            link_text=f"{letter.subject} — {letter.number}",
+            link=letter_url(letter.id),  # served by the portal behind the admin's credentials
+            link_text=letter_text(letter, names),
             key=letter_key(letter.kind, letter.number),
             description=f"Surat nomor {letter.number} ({letter.kind}), sha256 {letter.sha256[:12]}…",
         )

@@ -46,6 +46,8 @@ def test_demo_prints_ui_and_progress(demo_out):
     assert "tidak bersedia" in text  # one assessor declined
     assert "ditolak" in text  # invalid answers were refused, then fixed
     assert "terlambat" in text  # the late region got the reminder ladder
+    # Some officers answered through the portal over HTTP (the others by email / the UI form).
+    assert text.count("mengunggah lembar kuesioner terisi melalui portal") >= 1
 
 
 def test_results_for_every_region(demo_out):
