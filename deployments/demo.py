@@ -12,8 +12,17 @@ officers and assessors read their mail and answer by replying to it (the mailbox
 the replies); the admin's own inputs go through the same door a person's answer takes
 (``services.waits.submit``; one invalid answer goes through the Prefect resume form instead).
 Some answers are invalid at first, one assessor declines, one region is late and gets the
-reminder ladder (the reminder job is run for simulated later days). Every simulated action costs
-O(1): mail is indexed as the sink stores it and the suspended runs are read once per pass.
+reminder ladder. Every simulated action costs O(1): mail is indexed as the sink stores it and the
+suspended runs are read once per pass.
+
+The cycle runs on simulated working days (:class:`DemoCalendar`): the one clock
+(``models/clock.py``) is moved through ``PEMANTIK_CLOCK_FILE``, which the serving process reads
+too. Each person acts on a day of their own (:meth:`Simulation.action_day`: answers by their due
+dates, the late region three working days after its due date, attendance and scores on the
+session day, the admin's acceptance the working day after); when every region waits on a person
+whose day has not come, the calendar moves to the next working day and the daily reminder job
+runs for it, as its schedule would. So every date in the letters, emails, records and the
+Laporan tells one story.
 """
 
 from __future__ import annotations
@@ -28,7 +37,8 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as day_time
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -41,6 +51,11 @@ INVALID_VIA_FORM = 3
 VIA_PORTAL = 2  # positions % 3 == this answer through the portal over HTTP, as a browser
 DECLINING_REGION_INDEX = 2  # the first assessor asked for this region declines once
 OUTPUTS = ("mail", "documents", "data", "prefect", "results.json", "audit.csv", "simulasi")
+OUTPUTS += ("jam-simulasi.json",)
+LATE_BY_WORKING_DAYS = 3  # the late region answers at H+3, after the reminders up to then
+EARLY_BY_WORKING_DAYS = (0, 1, 2)  # the others answer on their due date or up to 2 days before
+REMINDER_RUN_AT = day_time(8, 0)  # the daily reminder job's schedule (local time)
+OFFICE_AT = day_time(9, 0)  # when the simulated people start acting on a day
 
 
 # --- the parent: server, environment, child ------------------------------------------------
@@ -182,6 +197,40 @@ def run_demo(
 # --- the child: the product plus simulated people -------------------------------------------
 
 
+class DemoCalendar:
+    """The demo's simulated working days: the one clock, moved through the clock file.
+
+    Only ever forward: the first day is the next working day after the real today, and each
+    :meth:`advance` goes to the next working day (skipping weekends and holidays)."""
+
+    def __init__(self, path: Path) -> None:
+        from models.workdays import calendar_from_settings
+
+        self.path = path
+        self.calendar = calendar_from_settings()
+        self.day = self.calendar.next_working_day(clock.today() + timedelta(days=1))
+        self.set(self.day, OFFICE_AT)
+
+    def set(self, day: date, at: day_time) -> None:
+        target = datetime.combine(day, at, tzinfo=clock.local(clock.real_now()).tzinfo)
+        clock.set_offset(self.path, (target - clock.real_now()).total_seconds())
+
+    def working_days(self, day: date, count: int) -> date:
+        """``count`` working days after (or, negative, before) ``day``."""
+        step = 1 if count > 0 else -1
+        for _ in range(abs(count)):
+            day = day + timedelta(days=step)
+            while not self.calendar.is_working_day(day):
+                day = day + timedelta(days=step)
+        return day
+
+    def advance(self) -> date:
+        """The next working day: the reminder job's hour first, then office hours."""
+        self.day = self.working_days(self.day, 1)
+        self.set(self.day, REMINDER_RUN_AT)
+        return self.day
+
+
 def portal_upload(letter: EmailMessage, workbook: Path) -> str:
     """Open the personal link of ``letter`` and upload the filled workbook, as a browser does."""
     import httpx
@@ -215,6 +264,7 @@ class MailIndex:
         self.sink = sink
         self.read = 0  # how many of the sink's deliveries are indexed
         self.latest: dict[tuple[str, str, str], tuple[int, str]] = {}  # → (dispatch id, file)
+        self.every: dict[tuple[str, str, str], list[str]] = {}  # → every file, oldest first
         self.opened: dict[str, EmailMessage] = {}
 
     def refresh(self) -> None:
@@ -244,18 +294,24 @@ class MailIndex:
                 # Letters go to the Kepala Dinas with the officer in Cc: both have received it.
                 for address in (recipient, *(cc or [])):
                     key = (address, kind, region or "")
+                    self.every.setdefault(key, []).append(files[mid])
                     if key not in self.latest or self.latest[key][0] < dispatch_id:
                         self.latest[key] = (dispatch_id, files[mid])
 
     def received(self, address: str, kind: str, region: str) -> EmailMessage | None:
         """The newest message of ``kind`` about ``region`` that ``address`` has received."""
+
+        found = self.latest.get((address, kind, region))
+        return None if found is None else self.open(found[1])
+
+    def every_received(self, address: str, kind: str, region: str) -> list[EmailMessage]:
+        """Every message of ``kind`` about ``region`` that ``address`` has received."""
+        return [self.open(name) for name in self.every.get((address, kind, region), [])]
+
+    def open(self, name: str) -> EmailMessage:
         from email import message_from_bytes
         from email.policy import default
 
-        found = self.latest.get((address, kind, region))
-        if found is None:
-            return None
-        name = found[1]
         if name not in self.opened:
             raw = (self.sink.maildir / "new" / name).read_bytes()
             self.opened[name] = message_from_bytes(raw, policy=default)
@@ -263,17 +319,18 @@ class MailIndex:
 
 
 class Simulation:
-    def __init__(self, out: Path, seed: int, sink: Any, year: int) -> None:
+    def __init__(self, out: Path, seed: int, sink: Any, year: int, days: DemoCalendar) -> None:
         self.out = out
+        self.days = days
         self.seed = seed
         self.mail = MailIndex(sink)
         self.year = year
         self.done: set[tuple[str, str, int]] = set()  # (region, wait key, wait id) handled
         self.declined_once = False
+        self.declining: str | None = None  # the assessor who declines once (all regions)
         self.replies_waiting = False
         self.replied: set[tuple] = set()
         self.answer_state: dict[str, str] = {}
-        self.late_handled = False
         self.regions: list[str] = []
         self.position: dict[str, int] = {}
         self.self_levels: dict[str, dict[str, int]] = {}
@@ -415,19 +472,23 @@ class Simulation:
                 select(Confirmation).where(Confirmation.region_code == code)
             ).first()
         for assessor in sorted(pending, key=lambda a: a.id):
-            request = self.received(assessor.email, "permohonan", code)
-            if request is None or (code, assessor.email) in self.replied:
+            # One Surat Permohonan per assessor for all their regions, answered once.
+            request = self.received(assessor.email, "permohonan", "")
+            if request is None or request["Message-ID"] in self.replied:
                 continue
-            self.replied.add((code, assessor.email))
-            if not self.declined_once and self.position[code] == DECLINING_REGION_INDEX:
+            self.replied.add(request["Message-ID"])
+            if self.declining is None and self.position[code] == DECLINING_REGION_INDEX:
+                self.declining = assessor.email
+            if assessor.email == self.declining and not self.declined_once:
                 self.declined_once = True
                 self.reply(request, assessor.email, "TIDAK BERSEDIA\nAlasan: bertugas di luar kota")
-                said.append(f"{assessor.name} membalas TIDAK BERSEDIA")
+                said.append(f"{assessor.name} membalas TIDAK BERSEDIA (untuk semua wilayahnya)")
             else:
                 self.reply(
                     request,
                     assessor.email,
-                    "BERSEDIA\nPernyataan: Tidak memiliki benturan kepentingan dengan wilayah ini.",
+                    "BERSEDIA\nPernyataan: Tidak memiliki benturan kepentingan dengan wilayah "
+                    "yang dinilai.",
                 )
                 said.append(f"{assessor.name} membalas BERSEDIA")
         invitation = self.received(region.pic_email, "undangan", code)
@@ -484,23 +545,46 @@ class Simulation:
             assessors = [session.get(Assessor, i) for i in ids if i in missing]
         sent = 0
         for assessor in assessors:
-            request = self.received(assessor.email, "permohonan", code)
-            if request is None or (code, assessor.email, "nilai") in self.replied:
+            if (code, assessor.email, "nilai") in self.replied:
                 continue
+            # The letter that asked about this region carries its scoring template.
+            found = [
+                (letter, part)
+                for letter in self.mail.every_received(assessor.email, "permohonan", "")
+                for part in letter.iter_attachments()
+                if (part.get_filename() or "").endswith(f"-{code}.csv")
+            ]
+            if not found:
+                continue
+            request, template = found[-1]
             self.replied.add((code, assessor.email, "nilai"))
             rng = self.rng(code, assessor.email)
-            rows = ["kode,tingkat,catatan"]
-            for indicator, own in sorted(self.self_levels[code].items()):
-                verified = min(5, max(1, own + rng.choice([-1, -1, 0, 0, 0, 1])))
-                rows.append(f"{indicator},{verified},diverifikasi terhadap bukti dukung")
+            filled = self.fill_scores(code, template.get_payload(decode=True), rng)
             self.reply(
                 request,
                 assessor.email,
                 f"Terlampir nilai kami untuk wilayah {code}.",
-                [(f"nilai-{code}.csv", ("\n".join(rows) + "\n").encode())],
+                [(template.get_filename(), filled)],
             )
             sent += 1
         return f"{sent} asesor membalas dengan berkas nilai" if sent else ""
+
+    def fill_scores(self, code: str, template: bytes, rng: random.Random) -> bytes:
+        """The scoring template as an assessor fills it: a level (and a note) per row."""
+        import io
+
+        text = template.decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(rows[0])
+        for row in rows[1:]:
+            own = self.self_levels[code].get(row[0])
+            if own is None:
+                continue
+            verified = min(5, max(1, own + rng.choice([-1, -1, 0, 0, 0, 1])))
+            writer.writerow([row[0], row[1], verified, "diverifikasi terhadap bukti dukung"])
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
 
     def accept_results(self, code: str) -> str:
         from assessment.instruments import load_instrument
@@ -536,31 +620,42 @@ class Simulation:
             f" ({len(consensus)} indikator dengan konsensus)" if consensus else ""
         )
 
-    def late_reminders(self, code: str, wait: Any) -> str:
-        """The late region: run the daily reminder job for simulated days around its due date."""
-        from models.workdays import calendar_from_settings
+    # -- the calendar: who acts on which simulated day
+    def action_day(self, wait: Any) -> date:
+        """The simulated day on which the person owing ``wait`` answers it."""
+        if wait.kind == "jawaban":
+            if self.position.get(wait.region_code) == LATE_REGION_INDEX:
+                return self.days.working_days(wait.due_date, LATE_BY_WORKING_DAYS)
+            early = self.rng(wait.region_code, "hari-jawaban").choice(EARLY_BY_WORKING_DAYS)
+            return self.days.working_days(wait.due_date, -early) if early else wait.due_date
+        if wait.kind == "konfirmasi":
+            return self.days.working_days(wait.due_date, -1)  # the day after the letters
+        if wait.kind == "penerimaan":
+            # The admin accepts the results on the working day after the session.
+            return min(wait.due_date, self.days.working_days(self.session_day(wait), 1))
+        return self.session_day(wait)  # attendance and scores: the session day
+
+    def session_day(self, wait: Any) -> date:
+        from models.db import session_scope
+        from services.context import cycle_by_year, load_cycle
+
+        with session_scope() as session:
+            ctx = load_cycle(session, cycle_by_year(session, self.year).id)
+            return ctx.session_date_for(session, wait.region_code)
+
+    def new_day(self) -> list[tuple[str, str]]:
+        """Move to the next working day and run the daily reminder job for it."""
         from reminders.service import run_reminders
 
-        calendar = calendar_from_settings()
-        days = []
-        for offset in (-2, -1, 0, 1, 3):
-            day = wait.due_date
-            step = 1 if offset > 0 else -1
-            for _ in range(abs(offset)):
-                day = day + timedelta(days=step)
-                while not calendar.is_working_day(day):
-                    day = day + timedelta(days=step)
-            days.append(day)
-        sent, letters = 0, []
-        for day in days:
-            report = run_reminders(None, day)
-            sent += len(report.queued)
-            letters += report.letters
-        self.late_handled = True
-        return (
-            f"terlambat: pengingat harian dijalankan untuk {', '.join(d.isoformat() for d in days)}: "
-            f"{sent} surel pengingat, Surat Pengingat {', '.join(letters) or '-'}"
-        )
+        day = self.days.advance()
+        report = run_reminders(None, day)
+        self.days.set(day, OFFICE_AT)
+        said = f"hari kerja baru: {day.isoformat()}"
+        if report.queued:
+            said += f"; pengingat harian: {len(report.queued)} surel"
+            if report.letters:
+                said += f", Surat Pengingat {', '.join(report.letters)}"
+        return [("kalender", said)]
 
     def suspended_runs(self) -> set[str]:
         """Every suspended region run, read in pages (one pass, not one call per wait)."""
@@ -594,11 +689,13 @@ class Simulation:
                 offset += 200
 
     # -- one pass over every open wait
-    def step(self) -> list[tuple[str, str]]:
+    def step(self) -> tuple[list[tuple[str, str]], bool]:
+        """Act on every open wait whose day has come; also say whether the product is idle:
+        every region waits on a person whose day is still to come (then the day may move)."""
         from sqlmodel import select
 
         from models.db import session_scope
-        from models.tables import Region, Wait, WaitState
+        from models.tables import ProcessState, Region, RegionProcess, Wait, WaitState
 
         events = []
         self.mail.refresh()
@@ -608,22 +705,37 @@ class Simulation:
             ).all()
             if not self.people:
                 self.people = {r.code: r for r in session.exec(select(Region))}
+            busy = {
+                p.region_code
+                for p in session.exec(select(RegionProcess))
+                if p.state != ProcessState.DONE
+            }
         regions = self.people
-        todo = [w for w in open_waits if (w.region_code, w.input_key, w.id) not in self.done]
-        suspended = self.suspended_runs() if todo else set()
-        for wait in todo:
+        today = clock.today()
+        suspended = self.suspended_runs() if open_waits else set()
+        idle = bool(self.regions)
+        waiting: set[str] = set()
+        for wait in open_waits:
+            if wait.region_code is None or wait.flow_run_id not in suspended:
+                continue  # act once the run has really stopped to wait (no blocking resume)
+            if self.action_day(wait) > today:
+                waiting.add(wait.region_code)
+                continue
+            idle = False
             marker = (wait.region_code, wait.input_key, wait.id)
+            if marker in self.done:
+                continue
             code = wait.region_code
             region = regions[code]
-            if wait.flow_run_id not in suspended:
-                continue  # act once the run has really stopped to wait (no blocking resume)
             if wait.kind == "jawaban":
-                if self.position.get(code) == LATE_REGION_INDEX and not self.late_handled:
-                    # The late region answers only after every other region is through, and
-                    # after the reminder ladder has run for the days around its due date.
-                    if len(open_waits) > 1 or self.unfinished > 1:
-                        continue
-                    events.append((code, self.late_reminders(code, wait)))
+                if self.position.get(code) == LATE_REGION_INDEX and not self.answer_state.get(code):
+                    events.append(
+                        (
+                            code,
+                            f"terlambat: menjawab {LATE_BY_WORKING_DAYS} hari kerja "
+                            f"setelah tenggat {wait.due_date.isoformat()}",
+                        )
+                    )
                 said = self.answer_questionnaire(code, region, wait)
             elif wait.kind == "konfirmasi":
                 said = self.confirm(code, region)
@@ -645,10 +757,13 @@ class Simulation:
             from inbox.reader import read_once
 
             self.replies_waiting = False
+            idle = False
             report = read_once()
             for outcome in report.outcomes:
                 events.append(("kotak masuk", f"{outcome.state}: {outcome.action}"))
-        return events
+        # Idle only when every unfinished region is suspended on a wait of a later day.
+        idle = idle and bool(busy) and busy <= waiting
+        return events, idle
 
 
 def write_outputs(out: Path, year: int) -> dict[str, Any]:
@@ -803,8 +918,10 @@ def child_main(
     from models.settings import reset_settings
     from models.tables import ProcessState, RegionProcess
 
+    os.environ["PEMANTIK_CLOCK_FILE"] = str(out / "jam-simulasi.json")
     reset_settings()
     migrate()
+    days = DemoCalendar(out / "jam-simulasi.json")
     with session_scope() as session:
         codes = [r.code for r in import_regions(session, regions_file)]
     with session_scope() as session:
@@ -812,11 +929,11 @@ def child_main(
     year = 2026
     started = time.monotonic()
     limit = 900 + 3 * len(codes)  # seconds; a national list takes longer than a province
-    sim = Simulation(out, seed, sink, year)
+    sim = Simulation(out, seed, sink, year, days)
     serving = ServeProcess(out / "serve.log", poll_seconds=0.5)
     try:
         serving.start()
-        start = clock.today()
+        start = days.day
         run = run_deployment(
             "siklus-pemantik/siklus",
             timeout=0,
@@ -830,7 +947,10 @@ def child_main(
                 }
             },
         )
-        print(f"Siklus {year} dimulai untuk {len(codes)} wilayah (run {run.id}).", flush=True)
+        print(
+            f"Siklus {year} dimulai {start.isoformat()} untuk {len(codes)} wilayah (run {run.id}).",
+            flush=True,
+        )
         last: dict[str, tuple] = {}
         with get_client(sync_client=True) as client:
             while True:
@@ -848,7 +968,10 @@ def child_main(
                             f"{row.current_step} ({row.state}){waiting}",
                             flush=True,
                         )
-                for code, said in sim.step():
+                events, idle = sim.step()
+                if idle:
+                    events += sim.new_day()
+                for code, said in events:
                     print(f"  [{time.monotonic() - started:6.1f} s] {code}: {said}", flush=True)
                 state = client.read_flow_run(run.id).state
                 if state.is_final():
@@ -856,7 +979,8 @@ def child_main(
                 if time.monotonic() - started > limit:
                     print(f"Demo melebihi {limit // 60} menit; dihentikan.", flush=True)
                     return 1
-                time.sleep(0.5)
+                if not idle:  # a new day's people act at once
+                    time.sleep(0.5)
         if not state.is_completed():
             print(f"Siklus berakhir dengan status {state.name}: {state.message}", flush=True)
             return 1

@@ -334,6 +334,17 @@ def _submission(
             }
         return reply.problems or None
     scores = [a for a in files if a.filename.lower().endswith(SCORE_SUFFIXES)]
+    if scores and len(match.regions) > 1:
+        # One Surat Permohonan for several regions: the file's name says which (the scoring
+        # template attached to the letter is named with the region's code).
+        named = [c for c in match.regions if _names_region(scores[0].filename, c)]
+        if len(named) != 1:
+            return [
+                f"Lampiran '{scores[0].filename}': nama berkas nilai harus memuat kode satu "
+                f"Kab/Kota yang Anda nilai ({', '.join(match.regions)}); gunakan templat nilai "
+                "yang dilampirkan pada Surat Permohonan untuk Kab/Kota tersebut"
+            ]
+        match.region_code = named[0]
     if scores:
         try:
             data = parse_scores(scores[0].filename, scores[0].data)
@@ -357,6 +368,11 @@ def _submission(
             "alasan": reply.reason,
         }
     return reply.problems or None
+
+
+def _names_region(filename: str, code: str) -> bool:
+    """Does the file name carry the region code (not as part of a longer number)?"""
+    return re.search(rf"(?<![\d.]){re.escape(code)}(?![\d])", filename) is not None
 
 
 def _rematch_by_workbook(parsed: ParsedMessage, match: Match, acting: str) -> Match:
@@ -537,6 +553,14 @@ def _decide(
                     out.action += "; tahap lengkap" + (
                         "; alur dilanjutkan" if result.resumed else ""
                     )
+                if kind == "konfirmasi" and match.party == "asesor":
+                    # The one answer settled the assessor's other regions too: resume those
+                    # now complete (a run not yet suspended is left to the stage sweep).
+                    for other in match.regions:
+                        if other != match.region_code and _resume_if_complete(
+                            kind, match.cycle_id, other, 2.0
+                        ):
+                            out.action += f"; alur {other} dilanjutkan"
                 if kind != "jawaban":  # the flow sends the tanda terima for answers itself
                     out.replies.append(
                         {"jenis": "diterima", "label": label, "ringkasan": result.summary}

@@ -15,13 +15,21 @@ go out in the :func:`current_cycle` (its reference token), not in an earlier cyc
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
 from mail.outbox import find_by_message_id
 from models.lookups import assessor_by_email, open_waits
-from models.tables import Assessor, Assignment, Cycle, CycleState, Dispatch, Region
+from models.tables import (
+    Assessor,
+    Assignment,
+    AssignmentState,
+    Cycle,
+    CycleState,
+    Dispatch,
+    Region,
+)
 
 TOKEN = re.compile(r"\[PEMANTIK-(\d{4})-([A-Za-z0-9.]+)\]", re.I)
 
@@ -37,6 +45,10 @@ class Match:
     how: str = ""  # in-reply-to / references / subjek
     problem: str = ""  # why the message was not matched or not authorised (Indonesian)
     addressee: str = ""  # whom the thread was addressed to (the PIC or the assessor)
+    # An assessor's thread (one Surat Permohonan for several regions): every region the
+    # assessor is asked about or assesses; ``region_code`` is the first still asked about, and
+    # a scores file names its own region (see inbox.act).
+    regions: list[str] = field(default_factory=list)
 
     @property
     def referenced(self) -> bool:
@@ -62,6 +74,19 @@ def _assigned_regions(session: Session, cycle_id: int, assessor_id: int) -> list
                 select(Assignment.region_code).where(
                     Assignment.cycle_id == cycle_id, Assignment.assessor_id == assessor_id
                 )
+            )
+        )
+    )
+
+
+def _active_regions(session: Session, cycle_id: int, assessor_id: int) -> list[tuple[str, str]]:
+    """(region, state) of the assessor's requested or accepted assignments, by region."""
+    return sorted(
+        session.exec(
+            select(Assignment.region_code, Assignment.state).where(
+                Assignment.cycle_id == cycle_id,
+                Assignment.assessor_id == assessor_id,
+                Assignment.state.in_([AssignmentState.REQUESTED, AssignmentState.ACCEPTED]),
             )
         )
     )
@@ -138,13 +163,14 @@ def match_message(session: Session, sender: str, subject: str, thread_ids: list[
             )
             return out
         regions = _assigned_regions(session, out.cycle_id, assessor.id)
-        if len(regions) != 1:
-            out.problem = (
-                f"asesor {sender} ditugaskan pada {len(regions)} wilayah; "
-                "wilayah tidak dapat ditentukan dari kode rujukan asesor"
-            )
+        if not regions:
+            out.problem = f"asesor {sender} tidak ditugaskan pada wilayah mana pun"
             return out
-        out.region_code = regions[0]
+        active = _active_regions(session, out.cycle_id, assessor.id)
+        out.regions = [code for code, _ in active] or regions
+        asked = [code for code, state in active if state == AssignmentState.REQUESTED]
+        waiting = [code for code in asked if waits_for(session, out.cycle_id, code, "konfirmasi")]
+        out.region_code = (waiting or asked or out.regions)[0]
         out.assessor_id, out.party = assessor.id, "asesor"
         return out
 

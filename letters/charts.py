@@ -8,6 +8,8 @@ several threads; the files carry no timestamp, so the same data gives the same b
 
     scale = ChartScale.of(instrument)
     pngs = totals_charts(names, totals, scale=scale, title="…", xlabel="Nilai")
+    png = heatmap_chart(names, dimensions, scores, scale=scale, title="…")
+    png = comparison_chart(names, self_totals, totals, scale=scale, title="…")
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ PALETTE = (
     "#595959",
 )
 BAND_COLOUR = "#7F7F7F"
-DPI = 150
+DPI = 300  # print quality: the Laporan is printed and signed
 # How many regions one chart holds before the list is split (one chart fits a page).
 TOTALS_PER_CHART = 40
 PROFILES_PER_CHART = 10
+HEATMAP_ROWS_PER_CHART = 40
 
 # No "Software"/date chunks: the same data gives the same bytes (regeneration, sha256).
 _PNG_META = {"Software": None}
@@ -90,6 +93,7 @@ def _value_axis(ax: Any, scale: ChartScale, label: str, *, room: float = 1.0) ->
     at each cut-off, the predicate's name above the plot in the middle of its band)."""
     span = scale.max - scale.min
     ax.set_xlim(scale.min, scale.min + span * room)
+    ax.set_xticks(_ticks_on_scale(scale))
     ax.xaxis.set_major_formatter(FuncFormatter(_number))
     if label:
         ax.set_xlabel(label)
@@ -111,6 +115,11 @@ def _value_axis(ax: Any, scale: ChartScale, label: str, *, room: float = 1.0) ->
             ha="center",
             va="bottom",
         )
+
+
+def _ticks_on_scale(scale: ChartScale) -> list[float]:
+    """Whole steps of the scale (1, 2, …, 5): the axis never starts below the scale."""
+    return [float(v) for v in range(int(scale.min), int(scale.max) + 1)]
 
 
 def _pages(count: int, per_chart: int) -> list[range]:
@@ -201,3 +210,123 @@ def profile_charts(
         return profile_chart(part, dimensions, rows, **kw)
 
     return _paged(draw, PROFILES_PER_CHART, names, scores, **options)
+
+
+def heatmap_chart(
+    names: Sequence[str],
+    dimensions: Sequence[str],
+    scores: Sequence[Sequence[float]],
+    *,
+    scale: ChartScale,
+    title: str,
+    colour_label: str = "",
+) -> bytes:
+    """Regions × dimensions: each cell coloured on the scale and labelled with its value; the
+    colour bar marks the predicate cut-offs."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["RdYlGn"]
+    fig = Figure(figsize=(7.5, max(2.5, 0.36 * len(names) + 1.8)))
+    ax = fig.subplots()
+    image = ax.imshow(
+        [list(row) for row in scores],
+        cmap=cmap,
+        vmin=scale.min,
+        vmax=scale.max,
+        aspect="auto",
+    )
+    ax.set_xticks(range(len(dimensions)))
+    ax.set_xticklabels([_wrap(d) for d in dimensions], fontsize=7)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names, fontsize=8)
+    span = scale.max - scale.min
+    for r, row in enumerate(scores):
+        for d, value in enumerate(row):
+            dark = abs((value - scale.min) / span - 0.5) > 0.3 if span else False
+            ax.text(
+                d,
+                r,
+                decimal_comma(value),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if dark else "black",
+            )
+    bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    bar.set_ticks(_ticks_on_scale(scale))
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(_number))
+    bar.ax.tick_params(labelsize=7)
+    for band in scale.bands:
+        if scale.min < band.min < scale.max:
+            bar.ax.axhline(band.min, color="black", linewidth=0.8)
+    if colour_label:
+        bar.set_label(colour_label, fontsize=7)
+    ax.set_title(title, fontsize=10, pad=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def heatmap_charts(
+    names: Sequence[str],
+    dimensions: Sequence[str],
+    scores: Sequence[Sequence[float]],
+    **options: Any,
+) -> list[bytes]:
+    """:func:`heatmap_chart` (same options) for every :data:`HEATMAP_ROWS_PER_CHART` regions."""
+
+    def draw(part: Sequence[str], rows: Sequence[Sequence[float]], **kw: Any) -> bytes:
+        return heatmap_chart(part, dimensions, rows, **kw)
+
+    return _paged(draw, HEATMAP_ROWS_PER_CHART, names, scores, **options)
+
+
+def comparison_chart(
+    names: Sequence[str],
+    self_totals: Sequence[float | None],
+    totals: Sequence[float],
+    *,
+    scale: ChartScale,
+    title: str,
+    xlabel: str = "",
+    self_label: str = "",
+    final_label: str = "",
+) -> bytes:
+    """Per region, the self-assessment and the verified result on one line (a dumbbell)."""
+    fig = Figure(figsize=(7.5, max(2.5, 0.32 * len(names) + 1.6)))
+    ax = fig.subplots()
+    rows = range(len(names))
+    for r in rows:
+        mine = self_totals[r]
+        if mine is not None:
+            ax.plot([mine, totals[r]], [r, r], color="#BFBFBF", linewidth=2, zorder=1)
+    ax.scatter(
+        [v for v in self_totals if v is not None],
+        [r for r in rows if self_totals[r] is not None],
+        color=PALETTE[1],
+        label=self_label or None,
+        zorder=2,
+        s=18,
+    )
+    ax.scatter(totals, list(rows), color=PALETTE[0], label=final_label or None, zorder=3, s=18)
+    ax.set_yticks(list(rows))
+    ax.set_yticklabels(names, fontsize=8)
+    ax.invert_yaxis()
+    _value_axis(ax, scale, xlabel)
+    ax.set_title(title, pad=16 if scale.bands else 6)
+    if self_label or final_label:
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _wrap(text: str, width: int = 16) -> str:
+    """A long axis label on two or more lines (dimension names are long)."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join([*lines, line])

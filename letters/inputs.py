@@ -165,18 +165,33 @@ class UndanganInput(LetterInput, EventMixin):
     contact: str = ""
 
 
+class AssessorRegion(_Model):
+    """One region in an assessor's Surat Permohonan: ``code``, ``name``, ``session_date``,
+    ``scores_due`` (the scores' due date) and ``template`` (the attached scoring template's
+    file name)."""
+
+    code: str = ""
+    name: str = Field(min_length=1)
+    session_date: date | None = None
+    scores_due: date | None = None
+    template: str = ""
+
+
 class PermohonanInput(LetterInput, EventMixin):
-    """Surat Permohonan kesediaan menjadi Tim Penilai, to one assessor (step 6).
+    """Surat Permohonan kesediaan menjadi Tim Penilai: one letter per assessor (step 6).
 
     - ``assessor_name``/``institution``: the assessor and their institution.
-    - ``regions``: names of the Kab/Kota they are asked to assess.
-    - the event block of :class:`EventMixin`.
-    - ``reply_by``: date to answer by (optional).
+    - ``regions``: names of the Kab/Kota they are asked to assess; ``assignments``: the same
+      regions with their session dates, score due dates and scoring templates.
+    - the event block of :class:`EventMixin` (the first session).
+    - ``scores_due``: the last date scores are due; ``reply_by``: date to answer by (optional).
     """
 
     assessor_name: str = Field(min_length=1)
     institution: str = ""
     regions: list[str] = Field(default_factory=list)
+    assignments: list[AssessorRegion] = Field(default_factory=list)
+    scores_due: date | None = None
     reply_by: date | None = None
 
 
@@ -371,15 +386,34 @@ class TimelineItem(_Model):
     activity: str = Field(min_length=1)
     actor: str = ""
     due_date: date | None = None
+    started_on: date | None = None  # the first completion (the step's work began by then)
     completed_on: date | None = None
     done: int = 0
     total: int = 0
     note: str = ""
 
 
+class Recommendation(_Model):
+    """One recommendation of a region, naming its indicator: ``indicator`` (code + name),
+    ``level``/``level_name`` now, ``target``/``target_name``/``target_description`` next,
+    ``priority`` (tinggi / sedang / rendah), ``self_level`` (the region's own, if higher)."""
+
+    indicator: str = Field(min_length=1)
+    level: int
+    level_name: str = ""
+    target: int
+    target_name: str = ""
+    target_description: str = ""
+    priority: str = ""
+    self_level: int | None = None
+
+
 class RegionResult(_Model):
     """One region's result in the Laporan: ``rank``, ``region_code``, ``region_name``,
-    ``total``, ``predicate``, and ``dimensions`` ({dimension name: score})."""
+    ``total``, ``predicate``, ``dimensions`` ({dimension name: score}), the self-assessment
+    (``self_total``, ``self_predicate``, ``self_dimensions``), ``assessors`` (names),
+    ``recommendations`` and ``overrated`` (indicators the region rated above the verified
+    level)."""
 
     rank: int | None = None
     region_code: str = ""
@@ -387,12 +421,64 @@ class RegionResult(_Model):
     total: float
     predicate: str = ""
     dimensions: dict[str, float] = Field(default_factory=dict)
+    self_total: float | None = None
+    self_predicate: str = ""
+    self_dimensions: dict[str, float] = Field(default_factory=dict)
+    assessors: list[str] = Field(default_factory=list)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    overrated: list[str] = Field(default_factory=list)
+
+
+class TimelineEvent(_Model):
+    """An obstacle or a follow-up in the Laporan's timeline: ``day``, ``region_name``,
+    ``text`` (late answers, refused workbooks, replaced assessors, extensions, reminders)."""
+
+    day: date | None = None
+    region_name: str = ""
+    text: str = Field(min_length=1)
+
+
+class DomainWeight(_Model):
+    """A dimension of the instrument in the method: ``name``, ``weight`` (%), ``indicators``."""
+
+    name: str = Field(min_length=1)
+    weight: float
+    indicators: int = 0
+
+
+class LevelName(_Model):
+    """A level of the scale: ``level``, ``name``, ``description``."""
+
+    level: int
+    name: str = Field(min_length=1)
+    description: str = ""
+
+
+class AssessorWork(_Model):
+    """Who assessed which region: ``name``, ``institution``, ``regions`` (names)."""
+
+    name: str = Field(min_length=1)
+    institution: str = ""
+    regions: list[str] = Field(default_factory=list)
+
+
+class IndicatorSummary(_Model):
+    """An indicator across the province: ``indicator`` (code + name), ``dimension``, ``mean``
+    final level, ``low`` (regions at the lowest two levels) of ``regions``."""
+
+    indicator: str = Field(min_length=1)
+    dimension: str = ""
+    mean: float
+    low: int = 0
+    regions: int = 0
 
 
 class LetterRef(_Model):
-    """A letter listed in the Laporan's lampiran: ``number``, ``subject``, ``letter_date``."""
+    """A letter listed in the Laporan's lampiran: ``number``, ``subject``, ``letter_date``;
+    ``kind`` names the document kind for an attachment (its number may be empty)."""
 
-    number: str
+    number: str = ""
+    kind: str = ""
     subject: str = ""
     letter_date: date | None = None
     addressee: str = ""
@@ -408,16 +494,23 @@ class PredicateBand(_Model):
 class LaporanInput(_Model):
     """Laporan Hasil Kegiatan (step 14); unnumbered.
 
-    - ``year``, ``cycle_name``, ``instrument_name``, ``start_date``, ``end_date``, ``report_date``.
+    - ``year``, ``cycle_name``, ``instrument_name``, ``report_date``; ``start_date`` and
+      ``end_date``: the activity's first and last day, from the step records.
     - ``legal_bases``/``aims``: dasar hukum and tujuan (defaults from the template).
-    - ``timeline``: steps with dates (see :func:`letters.laporan.timeline_from_records`).
-    - ``results``: per region; ``dimensions``: the dimension names in order.
-    - ``scale_min``/``scale_max``: the value axis of the charts; ``predicates``: the cut-offs
-      drawn on it (the instrument's, highest first).
-    - ``recommendations``: {dimension name: recommendation}; missing ones use the template's
-      general sentence.
-    - ``letters``: letters issued in the cycle (for the lampiran).
-    - ``signatory``: default ``settings.signatory``.
+    - ``timeline``: steps with dates (see :func:`letters.laporan.timeline_from_records`);
+      ``events``: obstacles and follow-ups (late answers, refusals, replacements, extensions).
+    - ``results``: per region (with the self-assessment and recommendations); ``unfinished``:
+      regions not finished; ``dimensions``: the dimension names in order.
+    - The method: ``domains`` (weights), ``levels`` (the scale), ``predicates`` (cut-offs,
+      highest first), ``assessors`` (who assessed which region), ``max_spread`` (levels apart
+      before the team settles by consensus), ``rounding`` (how the mean is rounded).
+    - ``weakest_indicators``: the province's lowest mean final levels.
+    - ``scale_min``/``scale_max``: the value axis of the charts.
+    - ``recommendations``: {dimension name: text} added to a region's own recommendations.
+    - ``letters``: letters issued in the cycle; ``attachments``: the SK, Berita Acara and
+      Daftar Hadir that exist.
+    - ``signatory``: who knows of it ("Mengetahui", default ``settings.signatory``, the Kepala
+      Dinas); ``report_signatory``: who signs it (the Kepala Bidang, from settings).
     """
 
     year: int = Field(ge=2000, le=2100)
@@ -429,14 +522,25 @@ class LaporanInput(_Model):
     legal_bases: list[str] = Field(default_factory=list)
     aims: list[str] = Field(default_factory=list)
     timeline: list[TimelineItem] = Field(default_factory=list)
+    events: list[TimelineEvent] = Field(default_factory=list)
     results: list[RegionResult] = Field(min_length=1)
+    unfinished: list[str] = Field(default_factory=list)
     dimensions: list[str] = Field(default_factory=list)
+    dimension_label: str = "Dimensi"
+    domains: list[DomainWeight] = Field(default_factory=list)
+    levels: list[LevelName] = Field(default_factory=list)
+    assessors: list[AssessorWork] = Field(default_factory=list)
+    max_spread: int | None = None
+    rounding: str = ""
+    weakest_indicators: list[IndicatorSummary] = Field(default_factory=list)
     scale_min: float = 0
     scale_max: float = 5
     predicates: list[PredicateBand] = Field(default_factory=list)
     recommendations: dict[str, str] = Field(default_factory=dict)
     letters: list[LetterRef] = Field(default_factory=list)
+    attachments: list[LetterRef] = Field(default_factory=list)
     signatory: SignatoryInput | None = None
+    report_signatory: SignatoryInput | None = None
 
 
 INPUT_MODELS: dict[str, type[_Model]] = {
@@ -500,6 +604,7 @@ KIND_TITLES = {
 
 __all__ = [
     "Addressee",
+    "AssessorRegion",
     "AssessorScore",
     "BeritaAcaraInput",
     "ConsensusNote",
@@ -521,10 +626,16 @@ __all__ = [
     "PermohonanInput",
     "Person",
     "RankingRow",
+    "AssessorWork",
+    "DomainWeight",
+    "IndicatorSummary",
+    "LevelName",
+    "Recommendation",
     "RegionResult",
     "SignatoryInput",
     "SkPenetapanInput",
     "TandaTerimaInput",
+    "TimelineEvent",
     "TimelineItem",
     "UndanganInput",
 ]

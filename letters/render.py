@@ -356,6 +356,8 @@ def _resolve_signatory(model: BaseModel, settings: Settings, kind: str) -> Signa
 def _laporan_extras(
     model: Any, template: jinja2.Template, context: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The Laporan's ranked results, findings and charts (total, regions × dimensions heat
+    map, self-assessment beside the verified result), on the instrument's scale."""
     from letters import charts
     from letters.laporan import weakest_dimensions
 
@@ -373,31 +375,76 @@ def _laporan_extras(
     )
     names = [r.region_name for r in results]
     axis = _render_block(template, "sumbu_nilai", context)
-    totals = charts.totals_charts(
-        names,
-        [r.total for r in results],
-        scale=scale,
-        title=_render_block(template, "judul_grafik_total", context),
-        xlabel=axis,
+    images: dict[str, bytes] = {}
+    figures: list[dict[str, str]] = []  # {"image", "caption"} in the order they are printed
+
+    def add(prefix: str, pngs: list[bytes], caption: str) -> list[dict[str, str]]:
+        added = []
+        for n, png in enumerate(pngs, 1):
+            name = f"{prefix}{n}"
+            images[name] = png
+            suffix = f" ({n})" if len(pngs) > 1 else ""
+            added.append({"image": name, "caption": caption + suffix})
+        figures.extend(added)
+        return added
+
+    totals = add(
+        "total",
+        charts.totals_charts(
+            names,
+            [r.total for r in results],
+            scale=scale,
+            title=_render_block(template, "judul_grafik_total", context),
+            xlabel=axis,
+        ),
+        _render_block(template, "keterangan_grafik_total", context),
     )
-    profiles = charts.profile_charts(
-        names,
-        dims,
-        [[r.dimensions.get(d, 0.0) for d in dims] for r in results],
-        scale=scale,
-        title=_render_block(template, "judul_grafik_profil", context),
-        xlabel=axis,
+    heat = add(
+        "peta",
+        charts.heatmap_charts(
+            names,
+            dims,
+            [[r.dimensions.get(d, model.scale_min) for d in dims] for r in results],
+            scale=scale,
+            title=_render_block(template, "judul_grafik_peta", context),
+            colour_label=axis,
+        ),
+        _render_block(template, "keterangan_grafik_peta", context),
     )
-    images = {f"total{n}": png for n, png in enumerate(totals, 1)}
-    images.update({f"profil{n}": png for n, png in enumerate(profiles, 1)})
-    total_names = [f"total{n}" for n in range(1, len(totals) + 1)]
-    profile_names = [f"profil{n}" for n in range(1, len(profiles) + 1)]
+    compared = []
+    if any(r.self_total is not None for r in results):
+        compared = add(
+            "banding",
+            [
+                charts.comparison_chart(
+                    names,
+                    [r.self_total for r in results],
+                    [r.total for r in results],
+                    scale=scale,
+                    title=_render_block(template, "judul_grafik_banding", context),
+                    xlabel=axis,
+                    self_label=_render_block(template, "label_mandiri", context),
+                    final_label=_render_block(template, "label_verifikasi", context),
+                )
+            ],
+            _render_block(template, "keterangan_grafik_banding", context),
+        )
+    numbered = {f["image"]: i for i, f in enumerate(figures, 1)}
+    for group in (totals, heat, compared):
+        for f in group:
+            f["number"] = str(numbered[f["image"]])
+    from models.settings import get_settings
+
+    kabid = model.report_signatory or get_settings().report_signatory
     return {
         "ranked": results,
         "dims": dims,
         "findings": findings,
-        "profile_images": profile_names,
-        "total_images": total_names,
+        "kabid": kabid,
+        "total_figures": totals,
+        "heatmap_figures": heat,
+        "comparison_figures": compared,
+        "figures": figures,
     }, images
 
 

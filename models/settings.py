@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     organisation: Organisation = Organisation()
     signatory: Signatory = Signatory()
+    # Who signs the Laporan (the Kepala Dinas, ``signatory``, writes "Mengetahui" beside it).
+    report_signatory: Signatory = Signatory(
+        name="Nama Kepala Bidang (contoh)",
+        nip="197501012000031001",
+        pangkat="Pembina (IV/a)",
+        jabatan="Kepala Bidang Aplikasi Informatika",
+    )
     contact: ContactPerson = ContactPerson()
     letters: LetterSettings = LetterSettings()
     # The demo: example settings are allowed, and every document is marked CONTOH.

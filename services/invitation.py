@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
@@ -111,57 +112,143 @@ def send_invitation(cycle_id: int, region_code: str, round_no: int) -> dict[str,
 
 
 def send_requests(cycle_id: int, region_code: str) -> dict[str, Any]:
-    """Step 6 (assessors): a Surat Permohonan to every assigned assessor not yet asked."""
+    """Step 6 (assessors): one Surat Permohonan per assessor, listing every region the assessor
+    is asked to assess and not yet written to — so the first region to reach step 6 writes
+    to its assessors about all their regions, and a later region sends only what is new (a
+    replacement). Each letter says what the assessor receives, when the scores are due and how
+    to send them, with a scoring template per region attached."""
 
     def build(session: Session, out) -> list[dict[str, Any]]:  # noqa: ANN001
         ctx = load_cycle(session, cycle_id)
-        region = get_region(session, region_code)
-        when = ctx.session_date_for(session, region.code)
+        get_region(session, region_code)
         sent_on = clock.today()
         issued = []
-        rows = session.exec(
-            select(Assignment).where(
+        asked = session.exec(
+            select(Assignment.assessor_id).where(
                 Assignment.cycle_id == ctx.id,
-                Assignment.region_code == region.code,
+                Assignment.region_code == region_code,
                 Assignment.state == AssignmentState.REQUESTED,
+                Assignment.letter_id.is_(None),
             )
         ).all()
-        for assignment in rows:
-            assessor = session.get(Assessor, assignment.assessor_id)
-            data = {
-                **event_data(ctx, when),
-                "year": ctx.params.year,
-                "addressee": {"name": assessor.name},
-                "assessor_name": assessor.name,
-                "institution": assessor.institution,
-                "regions": [region.name],
-                "reply_by": confirmation_due(ctx, sent_on),
-                "signatory": signatory(),
-            }
+        for assessor_id in sorted(set(asked)):
+            assessor = session.get(Assessor, assessor_id)
+            rows = session.exec(
+                select(Assignment)
+                .where(
+                    Assignment.cycle_id == ctx.id,
+                    Assignment.assessor_id == assessor_id,
+                    Assignment.state == AssignmentState.REQUESTED,
+                    Assignment.letter_id.is_(None),
+                )
+                .order_by(Assignment.region_code)
+            ).all()
+            data = request_data(session, ctx, assessor, [r.region_code for r in rows], sent_on)
+            templates = scoring_templates(ctx, [r.region_code for r in rows])
             letter = issue_and_mail(
                 session,
                 out,
                 kind="permohonan",
                 step_no=6,
                 data=data,
-                key=f"c{ctx.id}/{region.code}/permohonan/a{assignment.id}",
+                # The assignments the letter covers make it one letter, whatever retries.
+                key=f"c{ctx.id}/permohonan/a{assessor.id}/" + "-".join(str(r.id) for r in rows),
                 recipient=assessor.email,
                 recipient_name=assessor.name,
                 template=f"{TEMPLATES}/permohonan",
                 cycle_id=ctx.id,
-                region_code=region.code,
                 assessor_id=assessor.id,
+                extra_attachments=templates,
                 letter_date=sent_on,
             )
-            assignment.letter_id = letter.id
-            session.add(assignment)
+            for row in rows:
+                row.letter_id = letter.id
+                session.add(row)
             issued.append(
-                {"assessor": assessor.email, "number": letter.number, "letter_id": letter.id}
+                {
+                    "assessor": assessor.email,
+                    "number": letter.number,
+                    "letter_id": letter.id,
+                    "regions": [r.region_code for r in rows],
+                }
             )
         return issued
 
     result, receipts = queue_then_deliver(build)
     return {"letters": result, "receipts": receipts}
+
+
+def request_data(
+    session: Session, ctx: CycleContext, assessor: Assessor, region_codes: list[str], sent_on: date
+) -> dict[str, Any]:
+    """The Permohonan's data (letter and email alike): the assessor's regions with their
+    session dates and score due dates (the scoring stage's own ``due``), what the assessor
+    receives, and the reply-by date."""
+    from services.waits import stage
+
+    scores = stage("nilai")
+    regions = []
+    for code in region_codes:
+        region = get_region(session, code)
+        regions.append(
+            {
+                "code": code,
+                "name": region.name,
+                "session_date": ctx.session_date_for(session, code),
+                "scores_due": scores.due(session, ctx, code),
+                "template": scoring_template_name(ctx, code),
+            }
+        )
+    first = min(r["session_date"] for r in regions)
+    from letters.formats import number_in_words
+
+    return {
+        "lampiran": f"{len(regions)} ({number_in_words(len(regions))}) berkas templat nilai",
+        **event_data(ctx, first),
+        "year": ctx.params.year,
+        "addressee": {"name": assessor.name},
+        "assessor_name": assessor.name,
+        "institution": assessor.institution,
+        "regions": [r["name"] for r in regions],
+        "assignments": regions,
+        "scores_due": max(r["scores_due"] for r in regions),
+        "reply_by": confirmation_due(ctx, sent_on),
+        "signatory": signatory(),
+    }
+
+
+def scoring_template_name(ctx: CycleContext, region_code: str) -> str:
+    """The scoring template's file name: the region code in it tells the inbox which region a
+    returned file is for."""
+    return f"Nilai-PeManTIK-{ctx.params.year}-{region_code}.csv"
+
+
+def scoring_templates(ctx: CycleContext, region_codes: list[str]) -> list[Path]:
+    """One scoring template (CSV: kode, indikator, tingkat, catatan) per region, written once
+    under the documents folder; the assessor fills ``tingkat`` (and ``catatan``) and replies
+    with it, as the mailbox reader and ``pemantik nilai`` read it."""
+    import csv
+    import io
+
+    from assessment.instruments import load_instrument
+    from models.settings import get_settings
+
+    instrument = load_instrument(ctx.cycle.instrument_code)
+    folder = get_settings().docs_dir / str(ctx.params.year) / "templat-nilai"
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["kode", "indikator", "tingkat", "catatan"])
+    for ind in instrument.indicators:
+        writer.writerow([ind.code, ind.name, "", ""])
+    body = ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
+    paths = []
+    for code in region_codes:
+        path = folder / scoring_template_name(ctx, code)
+        if not path.exists() or path.read_bytes() != body:
+            path.write_bytes(body)
+        paths.append(path)
+    return paths
 
 
 def send_letters(cycle_id: int, region_code: str, round_no: int, region_too: bool) -> dict:
@@ -260,15 +347,19 @@ class Confirmations(Stage):
             assessor = get_assessor_by_email(session, email)
         except LookupError as exc:
             raise InputRefused([str(exc)]) from None
-        row = session.exec(
-            select(Assignment).where(
+        # One answer per assessor: it settles every region the assessor is still asked about
+        # (one Surat Permohonan lists them all); the other regions' stages are then complete
+        # and their waits are resumed by the door or the stage sweep.
+        rows = session.exec(
+            select(Assignment)
+            .where(
                 Assignment.cycle_id == ctx.id,
-                Assignment.region_code == region,
                 Assignment.assessor_id == assessor.id,
                 Assignment.state == AssignmentState.REQUESTED,
             )
-        ).first()
-        if row is None:
+            .order_by(Assignment.region_code)
+        ).all()
+        if not any(r.region_code == region for r in rows):
             raise InputRefused([f"Asesor {assessor.name} tidak sedang diminta menilai wilayah ini"])
         willing = yes_no(answer, "Konfirmasi kesediaan")
         statement = str(payload.get("pernyataan_benturan_kepentingan", "")).strip()
@@ -276,12 +367,18 @@ class Confirmations(Stage):
             raise InputRefused(
                 ["Konfirmasi bersedia: pernyataan bebas benturan kepentingan wajib diisi"]
             )
-        row.state = AssignmentState.ACCEPTED if willing else AssignmentState.DECLINED
-        row.coi_statement = statement
-        row.reason = str(payload.get("alasan", ""))
-        row.responded_at = clock.now()
-        session.add(row)
-        return f"asesor {assessor.name} " + ("bersedia" if willing else "tidak bersedia")
+        for row in rows:
+            row.state = AssignmentState.ACCEPTED if willing else AssignmentState.DECLINED
+            row.coi_statement = statement
+            row.reason = str(payload.get("alasan", ""))
+            row.responded_at = clock.now()
+            session.add(row)
+        others = len(rows) - 1
+        return (
+            f"asesor {assessor.name} "
+            + ("bersedia" if willing else "tidak bersedia")
+            + (f" (berlaku juga untuk {others} wilayah lain)" if others else "")
+        )
 
     def owes_many(self, session: Session, places: Iterable[Place]) -> dict[Place, list[Party]]:
         places = list(places)

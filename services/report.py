@@ -10,6 +10,7 @@ from sqlmodel import select
 from letters.formats import number_in_words
 from models import clock
 from models.db import session_scope
+from models.sop import step as sop_step
 from models.tables import (
     Assessor,
     Assignment,
@@ -196,7 +197,6 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
             .order_by(Result.rank, Result.region_code)
         ).all()
         regions = {r.code: r for r in session.exec(select(Region))}
-        dims = {d.code: d.name for d in instrument.dimensions}
         issued: dict[str, Any] = {"berita_acara": [], "daftar_hadir": [], "unfinished": unfinished}
         made: list[Letter] = []
         prepared = []
@@ -256,55 +256,17 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
             )
             made.append(sk)
             issued["sk_penetapan"] = {"number": sk.number, "letter_id": sk.id}
-            letters = session.exec(
-                select(Letter).where(Letter.cycle_id == ctx.id).order_by(Letter.id)
-            ).all()
             order = {row["region_code"]: i for i, row in enumerate(ranking)}
-            laporan_input = {
-                "year": ctx.params.year,
-                "cycle_name": f"PeManTIK {ctx.params.year}",
-                "instrument_name": instrument.name,
-                "start_date": ctx.params.start_date,
-                "end_date": today,
-                "report_date": today,
-                "timeline": timeline(session, ctx.id, len(regions_in_cycle(session, ctx.id))),
-                "results": [
-                    {
-                        **{k: row[k] for k in ("rank", "region_code", "region_name", "predicate")},
-                        "total": float(row["total"]),
-                        "dimensions": {
-                            dims.get(c, c): v for c, v in (res.dimension_scores or {}).items()
-                        },
-                    }
-                    for row, res in zip(
-                        ranking,
-                        sorted(results, key=lambda r: order[r.region_code]),
-                        strict=True,
-                    )
-                ]
-                + [
-                    {
-                        "region_code": c,
-                        "region_name": f"{regions[c].name} (belum selesai)",
-                        "total": 0.0,
-                        "predicate": "Belum selesai",
-                    }
-                    for c in unfinished
-                ],
-                "dimensions": [d.name for d in instrument.dimensions],
-                "scale_min": instrument.scale.min,
-                "scale_max": instrument.scale.max,
-                "predicates": [{"name": p.name, "min": p.min} for p in instrument.predicates],
-                "letters": [
-                    {
-                        "number": lt.number,
-                        "subject": lt.subject,
-                        "letter_date": lt.letter_date,
-                        "addressee": lt.addressee,
-                    }
-                    for lt in letters
-                ],
-            }
+            laporan_input = laporan_data(
+                session,
+                ctx,
+                instrument,
+                sorted(results, key=lambda r: order[r.region_code]),
+                ranking,
+                regions,
+                unfinished,
+                max(today, sk.letter_date),
+            )
             doc = store_document(
                 session, "laporan", laporan_input, cycle_id=ctx.id, region_code=None
             )
@@ -383,6 +345,272 @@ def send_decisions(cycle_id: int) -> list[dict]:
 
     _, receipts = queue_then_deliver(build)
     return receipts
+
+
+# The documents the Laporan lists as its attachments, in this order (those that exist).
+ATTACHMENT_KINDS = ("sk_penetapan", "berita_acara", "daftar_hadir")
+
+
+def activity_period(session, cycle_id: int) -> tuple[Any, Any]:  # noqa: ANN001
+    """The activity's first and last day (WITA) from its step records."""
+    from sqlmodel import func
+
+    first, last = session.exec(
+        select(func.min(StepRecord.recorded_at), func.max(StepRecord.recorded_at)).where(
+            StepRecord.cycle_id == cycle_id
+        )
+    ).one()
+    return clock.local_date(first), clock.local_date(last)
+
+
+def timeline_events(session, ctx, regions: dict) -> list[dict]:  # noqa: ANN001
+    """Obstacles and follow-ups, in date order: late answers, refused answers, reminders,
+    assessors who declined and who replaced them, extensions, reschedulings, returns."""
+    from models.workdays import calendar_from_settings
+
+    calendar = calendar_from_settings(session)
+    name = {code: r.name for code, r in regions.items()}
+    people = {a.id: a.name for a in session.exec(select(Assessor))}
+    events: list[dict[str, Any]] = []
+    records = session.exec(
+        select(StepRecord).where(StepRecord.cycle_id == ctx.id).order_by(StepRecord.id)
+    ).all()
+    answered: dict[str, StepRecord] = {}
+    reminders: dict[tuple[str, int], list] = {}
+    for r in records:
+        day = clock.local_date(r.completed_at or r.recorded_at)
+        where = name.get(r.region_code or "", "")
+        if r.event == "refused":
+            what = sop_step(r.step_no).document
+            events.append(
+                {"day": day, "region_name": where, "text": f"{what} ditolak dan diminta ulang"}
+            )
+        elif r.event == "reminder" and r.region_code:
+            reminders.setdefault((r.region_code, r.step_no), []).append(day)
+        elif r.event in ("rescheduled", "returned", "overridden") and r.outcome:
+            events.append({"day": day, "region_name": where, "text": r.outcome})
+        elif r.step_no == 4 and r.event == "done" and r.region_code:
+            answered[r.region_code] = r
+    for code, r in answered.items():
+        day = clock.local_date(r.completed_at or r.recorded_at)
+        if r.due_date is not None and day is not None and day > r.due_date:
+            late = calendar.working_days_between(r.due_date, day)
+            events.append(
+                {
+                    "day": day,
+                    "region_name": name.get(code, code),
+                    "text": f"jawaban kuesioner diterima terlambat {late} hari kerja dari "
+                    f"tenggat {_tanggal(r.due_date)}",
+                }
+            )
+    for (code, _step), days in reminders.items():
+        days = sorted(d for d in days if d is not None)
+        if days:
+            events.append(
+                {
+                    "day": days[0],
+                    "region_name": name.get(code, code),
+                    "text": f"{len(days)} pengingat dikirim "
+                    f"({', '.join(_tanggal(d, short=True) for d in sorted(set(days)))})",
+                }
+            )
+    for a in session.exec(
+        select(Assignment).where(
+            Assignment.cycle_id == ctx.id,
+            Assignment.state.in_([AssignmentState.DECLINED, AssignmentState.REPLACED]),
+        )
+    ):
+        successor = session.get(Assignment, a.replaced_by_id) if a.replaced_by_id else None
+        text = f"asesor {people.get(a.assessor_id, '')} tidak bersedia menilai"
+        if a.reason:
+            text += f" ({a.reason})"
+        if successor is not None:
+            text += f"; digantikan oleh {people.get(successor.assessor_id, '')}"
+        events.append(
+            {
+                "day": clock.local_date(a.responded_at),
+                "region_name": name.get(a.region_code, a.region_code),
+                "text": text,
+            }
+        )
+    for e in session.exec(select(Extension).where(Extension.cycle_id == ctx.id)):
+        who = name.get(e.region_code or "", "") or people.get(e.assessor_id or 0, "")
+        events.append(
+            {
+                "day": clock.local_date(e.granted_at),
+                "region_name": who,
+                "text": f"tenggat diperpanjang sampai {_tanggal(e.new_due)}"
+                + (f": {e.reason}" if e.reason else ""),
+            }
+        )
+    events.sort(key=lambda e: (e["day"] or ctx.params.start_date, e["region_name"]))
+    return events
+
+
+def _tanggal(day: Any, short: bool = False) -> str:
+    """25 November 2026 (short: 25 November)."""
+    from letters.formats import long_date
+
+    text = long_date(day)
+    return text.rsplit(" ", 1)[0] if short else text
+
+
+def laporan_data(  # noqa: PLR0913
+    session,  # noqa: ANN001
+    ctx,  # noqa: ANN001
+    instrument: Any,
+    results: list[Result],
+    ranking: list[dict[str, Any]],
+    regions: dict[str, Region],
+    unfinished: list[str],
+    today: Any,
+) -> dict[str, Any]:
+    """The Laporan's input: period, method, timeline, results beside the self-assessment,
+    the province's weakest indicators, recommendations per region, attachments, signers."""
+    from assessment.scoring import weighted_scores
+    from assessment.settings import assessment_settings
+    from letters.laporan import overrated_indicators, recommendations_for, weakest_indicators
+    from models.settings import get_settings
+    from models.tables import AnswerSet
+
+    dims = {d.code: d.name for d in instrument.dimensions}
+    start, end = activity_period(session, ctx.id)
+    people = {a.id: a for a in session.exec(select(Assessor))}
+    accepted: dict[str, list[Assessor]] = {}
+    for a in session.exec(
+        select(Assignment)
+        .where(Assignment.cycle_id == ctx.id, Assignment.state == AssignmentState.ACCEPTED)
+        .order_by(Assignment.region_code, Assignment.id)
+    ):
+        accepted.setdefault(a.region_code, []).append(people[a.assessor_id])
+    work: dict[int, dict[str, Any]] = {}
+    for code, assessors in sorted(accepted.items()):
+        for a in assessors:
+            row = work.setdefault(
+                a.id, {"name": a.name, "institution": a.institution, "regions": []}
+            )
+            row["regions"].append(regions[code].name)
+    rows = []
+    finals: dict[str, dict[str, int]] = {}
+    for row, res in zip(ranking, results, strict=True):
+        answers = session.exec(
+            select(AnswerSet)
+            .where(AnswerSet.cycle_id == ctx.id, AnswerSet.region_code == res.region_code)
+            .order_by(AnswerSet.version.desc())
+        ).first()
+        own = {
+            c: a["level"]
+            for c, a in ((answers.answers or {}) if answers else {}).items()
+            if isinstance(a, dict) and isinstance(a.get("level"), int)
+        }
+        self_dims: dict[str, float] = {}
+        self_total = None
+        if own and all(c in own for c in instrument.indicator_codes):
+            by_code, self_total = weighted_scores(instrument, own)
+            self_dims = {dims.get(c, c): float(v) for c, v in by_code.items()}
+        final = dict(res.final_levels or {})
+        finals[res.region_code] = final
+        rows.append(
+            {
+                **{k: row[k] for k in ("rank", "region_code", "region_name", "predicate")},
+                "total": float(row["total"]),
+                "dimensions": {
+                    dims.get(c, c): float(v) for c, v in (res.dimension_scores or {}).items()
+                },
+                "self_total": float(self_total) if self_total is not None else None,
+                "self_predicate": instrument.predicate_for(self_total)
+                if self_total is not None
+                else "",
+                "self_dimensions": self_dims,
+                "assessors": [a.name for a in accepted.get(res.region_code, [])],
+                "recommendations": [
+                    r.model_dump() for r in recommendations_for(instrument, final, own)
+                ],
+                "overrated": overrated_indicators(instrument, final, own),
+            }
+        )
+    rules = assessment_settings()
+    settings = get_settings()
+    kadis, kabid = settings.signatory, settings.report_signatory
+    attachments = [
+        {
+            "number": lt.number,
+            "kind": lt.kind,
+            "subject": lt.subject,
+            "letter_date": lt.letter_date,
+            "addressee": lt.addressee,
+        }
+        for kind in ATTACHMENT_KINDS
+        for lt in session.exec(
+            select(Letter).where(Letter.cycle_id == ctx.id, Letter.kind == kind).order_by(Letter.id)
+        )
+    ]
+    from models.tables import Document
+
+    # The Daftar Hadir are unnumbered documents: listed by kind and region.
+    attachments += [
+        {
+            "kind": doc.kind,
+            "letter_date": clock.local_date(doc.created_at),
+            "addressee": regions[doc.region_code].name if doc.region_code in regions else "",
+        }
+        for doc in session.exec(
+            select(Document)
+            .where(Document.cycle_id == ctx.id, Document.kind.in_(ATTACHMENT_KINDS))
+            .order_by(Document.region_code, Document.id)
+        )
+    ]
+    letters = session.exec(
+        select(Letter).where(Letter.cycle_id == ctx.id).order_by(Letter.id)
+    ).all()
+    return {
+        "year": ctx.params.year,
+        "cycle_name": f"PeManTIK {ctx.params.year}",
+        "instrument_name": instrument.name,
+        "start_date": start or ctx.params.start_date,
+        "end_date": end or today,
+        "report_date": today,
+        "timeline": timeline(session, ctx.id, len(regions_in_cycle(session, ctx.id))),
+        "events": timeline_events(session, ctx, regions),
+        "results": rows,
+        "unfinished": [regions[c].name for c in unfinished],
+        "dimensions": [d.name for d in instrument.dimensions],
+        "dimension_label": instrument.dimension_label,
+        "domains": [
+            {"name": d.name, "weight": d.weight, "indicators": len(d.indicators)}
+            for d in instrument.dimensions
+        ],
+        "levels": [lv.model_dump() for lv in instrument.levels],
+        "assessors": list(work.values()),
+        "max_spread": rules.consensus_max_spread,
+        "rounding": rules.rounding,
+        "weakest_indicators": [w.model_dump() for w in weakest_indicators(instrument, finals)],
+        "scale_min": instrument.scale.min,
+        "scale_max": instrument.scale.max,
+        "predicates": [{"name": p.name, "min": p.min} for p in instrument.predicates],
+        "letters": [
+            {
+                "number": lt.number,
+                "subject": lt.subject,
+                "letter_date": lt.letter_date,
+                "addressee": lt.addressee,
+            }
+            for lt in letters
+        ],
+        "attachments": attachments,
+        "signatory": {
+            "name": kadis.name,
+            "nip": kadis.nip,
+            "pangkat": kadis.pangkat,
+            "jabatan": kadis.jabatan,
+        },
+        "report_signatory": {
+            "name": kabid.name,
+            "nip": kabid.nip,
+            "pangkat": kabid.pangkat,
+            "jabatan": kabid.jabatan,
+        },
+    }
 
 
 def regions_in_cycle(session, cycle_id: int) -> list[str]:  # noqa: ANN001

@@ -112,3 +112,35 @@ def test_mail_and_documents(demo_out):
     assert len(list((year / "berita_acara").glob("*.docx"))) == 10
     assert len(list((year / "sk_penetapan").glob("*.docx"))) == 1
     assert len(list((year / "laporan").glob("*.docx"))) == 1
+
+
+def test_one_calendar_tells_one_story(demo_out):
+    """Simulated working days: answers by their due dates (the late region after), reminders
+    on the days around the late region's due date, the cycle spread over weeks, the Laporan's
+    period from the records."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    wita = ZoneInfo("Asia/Makassar")
+    with (demo_out / "audit.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+
+    def day(value: str) -> date:
+        return datetime.fromisoformat(value).astimezone(wita).date()
+
+    answers = {
+        r["wilayah"]: (day(r["selesai"]), date.fromisoformat(r["tenggat"]))
+        for r in rows
+        if r["langkah"] == "4" and r["peristiwa"] == "done"
+    }
+    late = [code for code, (on, due) in answers.items() if on > due]
+    assert len(answers) == 10 and len(late) == 1, answers
+    reminded = {
+        day(r["selesai"])
+        for r in rows
+        if r["peristiwa"] == "reminder" and r["wilayah"] == late[0] and r["langkah"] == "4"
+    }
+    assert len(reminded) >= 4 and max(reminded) <= answers[late[0]][0]
+    recorded = [day(r["dicatat"]) for r in rows]
+    assert (max(recorded) - min(recorded)).days >= 14  # weeks, not one afternoon
+    assert all(date.fromisoformat(r["tenggat"]).weekday() < 5 for r in rows if r["tenggat"])

@@ -219,47 +219,58 @@ def test_sk_penetapan_sections_in_order_and_lampiran(tmp_path):
     assert totals == sorted(totals, reverse=True)
 
 
+def _table_headed(document, *head: str) -> list[list[str]]:
+    """The first table whose header row starts with ``head``."""
+    return next(t for t in _table_texts(document) if t[0][: len(head)] == list(head))
+
+
 def test_laporan_charts_ranking_timeline_and_findings(tmp_path):
     data = example_inputs(0)["laporan"]
     _, d = _render("laporan", tmp_path, data, number=None)
     texts = _texts(d)
     for head in (
         "LAPORAN HASIL KEGIATAN",
+        "KATA PENGANTAR",
+        "DAFTAR ISI",
+        "RINGKASAN EKSEKUTIF",
         "BAB I PENDAHULUAN",
         "B. Dasar Hukum",
-        "BAB II PELAKSANAAN KEGIATAN",
-        "BAB III HASIL PENILAIAN",
-        "BAB IV TEMUAN DAN REKOMENDASI",
-        "BAB V PENUTUP",
+        "BAB II METODE PENILAIAN",
+        "BAB III PELAKSANAAN KEGIATAN",
+        "BAB IV HASIL PENILAIAN",
+        "BAB V TEMUAN DAN REKOMENDASI",
+        "BAB VI PENUTUP",
         "LAMPIRAN",
     ):
         assert head in texts, head
-    # Charts are inline PNG images: the totals chart plus one profile chart per 10 regions.
-    assert len(d.inline_shapes) == 2 + 1  # and the lambang daerah in the kop
+    # Charts are inline PNG images: the totals chart and the regions × dimensions heat map
+    # (the example has no self-assessment, so no comparison chart), and the lambang daerah in
+    # the kop.
+    assert len(d.inline_shapes) == 2 + 1
     with zipfile.ZipFile(tmp_path / "laporan.docx") as zf:
         media = [n for n in zf.namelist() if n.startswith("word/media/")]
         assert len(media) == 3 and all(zf.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in media)
-    tables = _table_texts(d)
-    timeline = tables[0]
-    assert timeline[0][:2] == ["No", "Kegiatan"] and len(timeline) == 15
-    ranking = tables[1]
+    timeline = _table_headed(d, "No", "Kegiatan")
+    assert len(timeline) == 15
+    ranking = _table_headed(d, "Peringkat")
     assert (
         ranking[0] == ["Peringkat", "Kode", "Kabupaten/Kota", "Nilai", "Predikat"]
         and len(ranking) == 11
     )
     best = min(data["results"], key=lambda r: r["rank"])
     assert ranking[1][2] == best["region_name"]
-    per_dim = tables[2]
+    per_dim = _table_headed(d, "Kabupaten/Kota", data["dimensions"][0])
     assert per_dim[0] == ["Kabupaten/Kota", *data["dimensions"], "Total"]
     # Findings name each region's weakest dimension.
     first = data["results"][0]
     weakest = min(first["dimensions"], key=first["dimensions"].get)
-    finding = texts[
-        texts.index(
-            f"{[r['region_name'] for r in sorted(data['results'], key=lambda r: r['rank'])].index(first['region_name']) + 1}. {first['region_name']}"
-        )
-        + 1
-    ]
+    order = [r["region_name"] for r in sorted(data["results"], key=lambda r: r["rank"])]
+    heading = next(
+        t
+        for t in texts
+        if t.startswith(f"{order.index(first['region_name']) + 1}. {first['region_name']} (")
+    )
+    finding = texts[texts.index(heading) + 1]
     assert finding.startswith("Dimensi terlemah:") and weakest in finding
 
 
@@ -350,9 +361,12 @@ def test_timeline_from_step_records_feeds_the_laporan(tmp_path):
     data = example_inputs(0)["laporan"]
     data["timeline"] = [i.model_dump(mode="json") for i in items]
     _, d = _render("laporan", tmp_path, data, number=None)
-    timeline = _table_texts(d)[0]
-    assert timeline[1][0] == "1" and timeline[1][4] == "2 Juli 2026" and timeline[1][5] == "2/2"
-    assert timeline[3][5] == "1/2" and timeline[14][4] == "-"
+    timeline = _table_headed(d, "No", "Kegiatan")
+    assert timeline[1][0] == "1" and timeline[1][4] == "1 Juli 2026 – 2 Juli 2026"
+    assert timeline[1][5] == "2/2"
+    assert timeline[3][5] == "1/2"
+    # Step 14 is this report itself: dated the report's day, not "0/2".
+    assert timeline[14][5] == "laporan ini" and timeline[14][4] == "5 Oktober 2026"
 
 
 def test_override_added_while_running_is_picked_up(tmp_path, monkeypatch):
