@@ -239,8 +239,8 @@ def portal_upload(letter: EmailMessage, workbook: Path) -> str:
     from portal.server import csrf_in, personal_link_in
 
     link = personal_link_in(letter.get_body(("plain",)).get_content(), get_settings().portal_url)
-    if link is None:
-        return ""
+    if link is None:  # a broken promise of the product, not a person's choice: stop loudly
+        raise RuntimeError("surel tidak memuat tautan pribadi portal untuk petugas penghubung")
     with httpx.Client(timeout=60) as client:
         csrf = csrf_in(client.get(f"{link}/kuesioner").text)
         sent = client.post(
@@ -249,7 +249,7 @@ def portal_upload(letter: EmailMessage, workbook: Path) -> str:
             files={"berkas": (workbook.name, workbook.read_bytes())},
         )
     if sent.status_code >= 400:
-        return f"portal menolak lembar kuesioner ({sent.status_code})"
+        raise RuntimeError(f"portal menolak lembar kuesioner yang benar ({sent.status_code})")
     return "mengunggah lembar kuesioner terisi melalui portal"
 
 
@@ -436,8 +436,9 @@ class Simulation:
             return ""  # waiting for the automatic reply that lists the errors
         path = self.fill_workbook(code, workbook, invalid=False)
         if position % 3 == VIA_PORTAL and state is None:
-            self.answer_state[code] = "dikirim"
-            return portal_upload(letter, path)
+            done = portal_upload(letter, path)
+            self.answer_state[code] = "dikirim"  # only once the upload was taken
+            return done
         self.reply(
             letter,
             region.pic_email,

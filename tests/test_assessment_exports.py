@@ -136,7 +136,8 @@ def test_kuesioner_buat_and_periksa(db_url: str, tmp_path: Path) -> None:
     )
     assert made.exit_code == 0, made.output
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames[1:6] == [
+    assert wb.sheetnames[1:7] == [
+        "Identitas",  # who filled it in, read back on import
         "Kebijakan",
         "Kelembagaan",
         "Infrastruktur",
@@ -148,7 +149,9 @@ def test_kuesioner_buat_and_periksa(db_url: str, tmp_path: Path) -> None:
     )
     assert checked.exit_code == 1
     text = " ".join(checked.output.split())  # undo the console's line wrapping
-    assert "ditolak (40 kesalahan)" in text  # 20 levels + 20 required evidence
+    # 20 levels + 20 required evidence + the 4 required identity cells (NIP may be empty)
+    assert "ditolak (44 kesalahan)" in text
+    assert "Lembar 'Identitas' sel B4 (Nama pengisi): wajib diisi" in text
     assert "tingkat belum diisi (pilih 1–4)" in text
     unknown = runner.invoke(
         app, ["kuesioner", "buat", "--siklus", "2026", "--wilayah", "99.99", "--keluar", str(out)]
