@@ -81,6 +81,12 @@ class ContactPerson(BaseModel):
 
 
 EXAMPLE_SIGNATORY = Signatory()
+EXAMPLE_REPORT_SIGNATORY = Signatory(
+    name="Nama Kepala Bidang (contoh)",
+    nip="197501012000031001",
+    pangkat="Pembina (IV/a)",
+    jabatan="Kepala Bidang Aplikasi Informatika",
+)
 EXAMPLE_CONTACT = ContactPerson()
 
 
@@ -161,12 +167,7 @@ class Settings(BaseSettings):
     organisation: Organisation = Organisation()
     signatory: Signatory = Signatory()
     # Who signs the Laporan (the Kepala Dinas, ``signatory``, writes "Mengetahui" beside it).
-    report_signatory: Signatory = Signatory(
-        name="Nama Kepala Bidang (contoh)",
-        nip="197501012000031001",
-        pangkat="Pembina (IV/a)",
-        jabatan="Kepala Bidang Aplikasi Informatika",
-    )
+    report_signatory: Signatory = EXAMPLE_REPORT_SIGNATORY
     contact: ContactPerson = ContactPerson()
     letters: LetterSettings = LetterSettings()
     # The demo: example settings are allowed, and every document is marked CONTOH.
@@ -216,6 +217,14 @@ def example_settings(settings: Settings) -> list[str]:
     s = settings.signatory
     if s.name == EXAMPLE_SIGNATORY.name or s.nip == EXAMPLE_SIGNATORY.nip:
         found.append("PEMANTIK_SIGNATORY__NAME dan PEMANTIK_SIGNATORY__NIP (penandatangan surat)")
+    r = settings.report_signatory
+    # A field left unset falls back to Signatory's own default, the Kepala Dinas example.
+    examples = (EXAMPLE_REPORT_SIGNATORY, EXAMPLE_SIGNATORY)
+    if any(r.name == e.name or r.nip == e.nip for e in examples):
+        found.append(
+            "PEMANTIK_REPORT_SIGNATORY__NAME dan PEMANTIK_REPORT_SIGNATORY__NIP "
+            "(penandatangan laporan, Kepala Bidang)"
+        )
     logo = settings.organisation.logo
     if logo is None or Path(logo).resolve() == EXAMPLE_LOGO:
         found.append("PEMANTIK_ORGANISATION__LOGO (berkas gambar lambang daerah untuk kop surat)")

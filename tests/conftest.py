@@ -122,6 +122,8 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     # A real installation's signer, lambang and contact (the shipped examples refuse a cycle).
     monkeypatch.setenv("PEMANTIK_SIGNATORY__NAME", "Dr. Uji Penandatangan, S.Kom., M.T.")
     monkeypatch.setenv("PEMANTIK_SIGNATORY__NIP", "198001012005011002")
+    monkeypatch.setenv("PEMANTIK_REPORT_SIGNATORY__NAME", "Ir. Uji Kepala Bidang, M.Si.")
+    monkeypatch.setenv("PEMANTIK_REPORT_SIGNATORY__NIP", "198202022006041003")
     monkeypatch.setenv("PEMANTIK_ORGANISATION__LOGO", str(TEST_LOGO))
     monkeypatch.setenv("PEMANTIK_CONTACT__NAME", "Rina Uji Narahubung")
     monkeypatch.setenv("PEMANTIK_CONTACT__PHONE", "0811-5555-0101")

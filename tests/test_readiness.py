@@ -41,6 +41,7 @@ def _media(path: str | Path) -> list[bytes]:
         ("PEMANTIK_SIGNATORY__NIP", "PEMANTIK_SIGNATORY__NIP"),
         ("PEMANTIK_ORGANISATION__LOGO", "PEMANTIK_ORGANISATION__LOGO"),
         ("PEMANTIK_CONTACT__PHONE", "PEMANTIK_CONTACT__PHONE"),
+        ("PEMANTIK_REPORT_SIGNATORY__NIP", "PEMANTIK_REPORT_SIGNATORY__NIP"),
     ],
 )
 def test_a_cycle_refuses_to_start_on_an_example_setting(db_url, monkeypatch, unset, named):
@@ -63,7 +64,13 @@ def test_a_cycle_refuses_to_start_without_libreoffice(db_url, monkeypatch):
 def test_real_settings_start_a_cycle_and_the_demo_may_use_the_examples(db_url, monkeypatch):
     assert start_problems(get_settings()) == []
     assert new_cycle(year=2026) > 0
-    for name in ("SIGNATORY__NAME", "SIGNATORY__NIP", "ORGANISATION__LOGO", "CONTACT__NAME"):
+    for name in (
+        "SIGNATORY__NAME",
+        "SIGNATORY__NIP",
+        "ORGANISATION__LOGO",
+        "CONTACT__NAME",
+        "REPORT_SIGNATORY__NAME",
+    ):
         monkeypatch.delenv(f"PEMANTIK_{name}")
     monkeypatch.setenv("PEMANTIK_DEMO", "true")
     reset_settings()
