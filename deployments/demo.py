@@ -231,6 +231,28 @@ class DemoCalendar:
         return self.day
 
 
+# How the demo's console words a region's run (what the admin reads: no step numbers, no states).
+PROGRESS_WORDS = {
+    "pending": "belum dimulai",
+    "running": "sedang dikerjakan",
+    "waiting": "menunggu",
+    "done": "selesai",
+    "unfinished": "tidak selesai",
+    "failed": "gagal",
+}
+
+
+def progress_line(row: Any) -> str:
+    """One line for the console about a ``RegionProcess`` row: the SOP activity under way and
+    what the run waits for."""
+    from models.sop import step
+
+    activity = step(row.current_step).activity if row.current_step else "persiapan"
+    if row.state == "waiting" and row.waiting_for:
+        return f"{activity} — menunggu {row.waiting_for}"
+    return f"{activity} ({PROGRESS_WORDS.get(str(row.state), str(row.state))})"
+
+
 def portal_upload(letter: EmailMessage, workbook: Path) -> str:
     """Open the personal link of ``letter`` and upload the filled workbook, as a browser does."""
     import httpx
@@ -963,10 +985,9 @@ def child_main(
                     now = (row.current_step, row.state)
                     if last.get(row.region_code) != now:
                         last[row.region_code] = now
-                        waiting = f" — menunggu {row.waiting_for}" if row.state == "waiting" else ""
                         print(
-                            f"  [{time.monotonic() - started:6.1f} s] {row.region_code}: langkah "
-                            f"{row.current_step} ({row.state}){waiting}",
+                            f"  [{time.monotonic() - started:6.1f} s] {row.region_code}: "
+                            f"{progress_line(row)}",
                             flush=True,
                         )
                 events, idle = sim.step()
