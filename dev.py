@@ -61,7 +61,12 @@ def main(argv: list[str]) -> int:
         args = argv[1:] or ["--keluar", "demo-out"]
         return subprocess.call([BIN / "pemantik", "demo", *args], cwd=ROOT, env=env)
     if command == "test":
-        return subprocess.call([PY, "-m", "pytest", *argv[1:]], cwd=ROOT, env=env)
+        # Both cores by default: each worker starts its own Prefect server and databases, and a
+        # test file stays on one worker (its fixtures are shared within the file).
+        spread = (
+            [] if any(a.startswith("-n") for a in argv[1:]) else ["-n", "2", "--dist", "loadfile"]
+        )
+        return subprocess.call([PY, "-m", "pytest", *spread, *argv[1:]], cwd=ROOT, env=env)
     if command == "lint":
         checked = subprocess.call([BIN / "ruff", "check", "."], cwd=ROOT, env=env)
         formatted = subprocess.call([BIN / "ruff", "format", "--check", "."], cwd=ROOT, env=env)
