@@ -784,13 +784,11 @@ def child_main(
             "siklus-pemantik/siklus",
             timeout=0,
             parameters={
-                "params": {
-                    "year": year,
-                    "regions": codes,
-                    "start_date": start.isoformat(),
-                    "instrument": "spbe-2020",
-                    "venue": "Ruang Rapat Diskominfo Prov. Kaltim, Samarinda",
-                }
+                "year": year,
+                "regions": codes,
+                "start_date": start.isoformat(),
+                "instrument": "spbe-2020",
+                "venue": "Ruang Rapat Diskominfo Prov. Kaltim, Samarinda",
             },
         )
         print(f"Siklus {year} dimulai untuk {len(codes)} wilayah (run {run.id}).", flush=True)

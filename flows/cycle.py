@@ -11,13 +11,13 @@ from prefect.flow_runs import suspend_flow_run
 from flows.forms import TutupSiklusForm
 from flows.status import publish_status
 from services.cycle import regions_unfinished
-from services.params import CycleParams
+from services.params import form_signature, from_form
 from tasks import cycle_tasks as t
 
 
-@flow(name="siklus-pemantik", flow_run_name="siklus-{params.year}", persist_result=True)
-def cycle_flow(params: CycleParams = CycleParams()) -> dict[str, Any]:  # noqa: B008
+def _cycle(**form: Any) -> dict[str, Any]:
     """Siklus PeManTIK: langkah 1–13 per Kab/Kota, lalu langkah 14 (BA, SK, Laporan)."""
+    params = from_form(form)  # an empty start date is today, as the run starts
     logger = get_run_logger()
     run_id = str(get_run_context().flow_run.id)
     prepared = t.prepare_cycle(params.model_dump(mode="json"), run_id)
@@ -52,3 +52,11 @@ def cycle_flow(params: CycleParams = CycleParams()) -> dict[str, Any]:  # noqa: 
     publish_status(cycle_id)
     logger.info("Siklus %s selesai: %s", params.year, report["outcome"])
     return report
+
+
+# The Custom run form's fields are the flow's keyword parameters, at the top of the form (not
+# nested under one model parameter); services/params.py owns them.
+_cycle.__signature__ = form_signature()
+cycle_flow = flow(name="siklus-pemantik", flow_run_name="siklus-{year}", persist_result=True)(
+    _cycle
+)

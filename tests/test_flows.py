@@ -66,12 +66,10 @@ def test_one_region_through_every_wait(product):
     run = run_deployment(
         "siklus-pemantik/siklus",
         parameters={
-            "params": {
-                "year": 2026,
-                "regions": [region],
-                "start_date": "2026-07-01",
-                "session_date": "2026-07-22",
-            }
+            "year": 2026,
+            "regions": [region],
+            "start_date": "2026-07-01",
+            "session_date": "2026-07-22",
         },
         timeout=0,
     )
@@ -268,7 +266,7 @@ def test_serving_process_killed_while_waiting_and_restarted(product_without_runn
         run_deployment(
             "siklus-pemantik/siklus",
             timeout=0,
-            parameters={"params": {"year": 2026, "regions": [region], "start_date": "2026-07-01"}},
+            parameters={"year": 2026, "regions": [region], "start_date": "2026-07-01"},
         )
         w = wait_until(lambda: open_wait(region, "jawaban"), 180)
         wait_until(lambda: flow_state(w.flow_run_id) == "Suspended", 60)
@@ -317,7 +315,7 @@ def test_cycle_closed_with_one_region_unfinished(product):
     run = run_deployment(
         "siklus-pemantik/siklus",
         timeout=0,
-        parameters={"params": {"year": 2026, "regions": [done, late], "start_date": "2026-07-01"}},
+        parameters={"year": 2026, "regions": [done, late], "start_date": "2026-07-01"},
     )
     wait_until(lambda: open_wait(done, "jawaban"), 180)
     waits.submit(
