@@ -26,7 +26,7 @@ def _cycle(**form: Any) -> dict[str, Any]:
     t.start_region_runs(cycle_id, regions)
     publish_status(cycle_id)
 
-    attempt, reason, who = 0, "", "otomatis"
+    attempt, reason, who, refused = 0, "", "otomatis", ""
     while True:
         waiting = regions_unfinished(cycle_id)
         if not waiting:
@@ -34,10 +34,11 @@ def _cycle(**form: Any) -> dict[str, Any]:
         form = suspend_flow_run(
             wait_for_input=TutupSiklusForm.with_initial_data(
                 description=(
-                    f"**Siklus PeManTIK {params.year}** berjalan.\n\n"
+                    refused + f"**Siklus PeManTIK {params.year}** berjalan.\n\n"
                     f"Belum selesai: {', '.join(waiting)}.\n\n"
                     "Siklus dilanjutkan ke langkah 14 secara otomatis bila semua wilayah selesai. "
-                    "Untuk menutup lebih awal, centang *Tutup siklus sekarang* dan isi alasannya."
+                    "Untuk menutup lebih awal, centang *Tutup siklus sekarang*, isi alasannya, "
+                    "lalu tekan **Resume**."
                 )
             ),
             key=f"tutup-{attempt}",
@@ -47,6 +48,8 @@ def _cycle(**form: Any) -> dict[str, Any]:
         if form.tutup and form.alasan.strip():
             reason, who = form.alasan.strip(), "admin (Prefect UI)"
             break
+        # Closing without a reason is refused in the form asked again (never silently).
+        refused = "**Siklus tidak ditutup: isi alasan penutupan.**\n\n" if form.tutup else ""
     unfinished = t.close_cycle(cycle_id, reason, who)
     report = t.buat_laporan(cycle_id, None, unfinished)
     publish_status(cycle_id)

@@ -72,3 +72,104 @@ def test_flow_parameters_are_the_form_fields() -> None:
     bound = cycle_flow.validate_parameters({"year": 2027, "regions": ["64.72"]})
     assert bound["year"] == 2027 and bound["regions"] == ["64.72"]
     assert bound["start_date"] is None  # filled in by from_form when the run starts
+
+
+# --- the resume forms -----------------------------------------------------------------------
+
+
+def test_resume_forms_show_only_what_the_admin_decides() -> None:
+    import json
+
+    from flows.forms import FORMS, KehadiranForm, TutupSiklusForm
+
+    for form in (*FORMS.values(), TutupSiklusForm):
+        schema = form.model_json_schema()
+        text = json.dumps(schema)
+        assert "melalui" not in schema["properties"]  # the door is hidden
+        assert "anyOf" not in text  # no "None" switch
+        assert schema.get("additionalProperties") is not False  # a door's hidden key passes
+        assert form.model_validate({"melalui": "email"}).melalui == "email"
+    nilai = FORMS["nilai"].model_json_schema()["properties"]
+    assert not any(p.get("type") == "array" for p in nilai.values())  # a file, not 141 fields
+    assert (
+        "tautan_berkas" in nilai
+        and "tautan_berkas" in FORMS["jawaban"].model_json_schema()["properties"]
+    )
+    tanggal = KehadiranForm.model_json_schema()["properties"]["tanggal"]
+    assert tanggal["format"] == "date" and "default" not in tanggal
+
+
+class _Files:
+    """Files served over HTTP from a folder (the link an admin pastes into a form)."""
+
+    def __init__(self, folder) -> None:  # noqa: ANN001 - a Path
+        import functools
+        import http.server
+        import threading
+
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+        handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_scores_by_link_and_the_acceptance_form_shows_the_result(
+    db_url, sim_clock, tmp_path
+) -> None:
+    import pytest
+
+    from assessment.instruments import load_instrument
+    from models.db import session_scope
+    from models.lookups import active_assessor_ids
+    from models.tables import Assessor
+    from services import invitation, waits
+    from tests.cycles import new_cycle
+
+    codes = [i.code for i in load_instrument("spbe-2020").indicators]
+    cycle = new_cycle(2026, date(2026, 7, 1), regions=["64.72"])
+    assigned = invitation.assign_for_cycle(cycle, ["64.72"])["64.72"]
+    evidence = {c: {"level": 3, "evidence": f"https://contoh.example/{c}"} for c in codes}
+    waits.accept("jawaban", cycle, "64.72", {"data": evidence}, "api", "PIC")
+    with session_scope() as s:
+        emails = [s.get(Assessor, i).email for i in sorted(assigned)]
+    for email in emails:  # both agree, through the confirmations' door
+        yes = {"pihak": email, "jawaban": "ya", "pernyataan_benturan_kepentingan": "tidak ada"}
+        waits.accept("konfirmasi", cycle, "64.72", yes, "api", email)
+    with session_scope() as s:
+        assert active_assessor_ids(s, cycle, "64.72") == sorted(assigned)
+    files = _Files(tmp_path)
+    try:
+        for n in range(len(emails)):
+            rows = [
+                f"{c},{1 if (n == 0 and c == codes[0]) else 4 if c == codes[0] else 3},"
+                for c in codes
+            ]
+            (tmp_path / f"nilai-{n}.csv").write_text("kode,tingkat,catatan\n" + "\n".join(rows))
+        with pytest.raises(waits.InputRefused) as bad:
+            waits.accept(
+                "nilai",
+                cycle,
+                "64.72",
+                {"asesor": emails[0], "tautan_berkas": "nilai.csv"},
+                "ui",
+                "admin",
+            )
+        assert "http://" in bad.value.errors[0]
+        with pytest.raises(waits.InputRefused) as missing:
+            form = {"asesor": emails[0], "tautan_berkas": f"{files.url}/tidak-ada.csv"}
+            waits.accept("nilai", cycle, "64.72", form, "ui", "admin")
+        assert "tidak dapat dibuka" in missing.value.errors[0]
+        for n, email in enumerate(emails):
+            form = {"asesor": email, "tautan_berkas": f"{files.url}/nilai-{n}.csv"}
+            assert "diterima" in waits.accept("nilai", cycle, "64.72", form, "ui", "admin")
+    finally:
+        files.close()
+    text = waits.form_text("penerimaan", cycle, "64.72", date(2026, 8, 3), [], [])
+    assert "Nilai sementara: **" in text and "predikat **" in text
+    assert "1 indikator perlu tingkat konsensus" in text
+    assert f"Indikator {codes[0]}: tingkat asesor 1, 4" in text
+    assert "Resume" in text
