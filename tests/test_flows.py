@@ -90,11 +90,17 @@ def test_one_region_through_every_wait(product):
 
     w = open_wait(region, "jawaban")
     wait_until(lambda: flow_state(w.flow_run_id) == "Suspended", 60)
-    resume_flow_run(
-        w.flow_run_id, run_input={"jawaban": [{"kode": "1", "tingkat": 7, "bukti": ""}]}
-    )
+    resume_flow_run(w.flow_run_id, run_input={"tautan_berkas": "jawaban.xlsx"})
     wait_until(lambda: (x := open_wait(region, "jawaban")) and x.input_key != w.input_key, 120)
     assert flow_state(w.flow_run_id) in ("Suspended", "Paused", "Running", "Scheduled")
+    # The admin's slip is named in the form asked again (not emailed to the region).
+    wait_until(lambda: flow_state(w.flow_run_id) == "Suspended", 60)
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        keyset = client.read_flow_run(w.flow_run_id).state.state_details.run_input_keyset
+        asked = client.read_flow_run_input(w.flow_run_id, keyset["description"])
+    assert "belum dapat diterima" in asked and "http://" in asked
     out = waits.submit(
         "jawaban", year=2026, region=region, payload={"data": _all_levels()}, via="api", who="PIC"
     )
