@@ -38,7 +38,7 @@ def _cycle(**form: Any) -> dict[str, Any]:
                     f"Belum selesai: {', '.join(waiting)}.\n\n"
                     "Siklus dilanjutkan ke langkah 14 secara otomatis bila semua wilayah selesai. "
                     "Untuk menutup lebih awal, centang *Tutup siklus sekarang*, isi alasannya, "
-                    "lalu tekan **Resume**."
+                    "lalu kirimkan."
                 )
             ),
             key=f"tutup-{attempt}",

@@ -133,7 +133,8 @@ class Stage:
         errors: list[str],
         facts: list[str] | None = None,
     ) -> str:
-        """The markdown on top of the Prefect UI's resume form (its button reads "Resume")."""
+        """The markdown on top of the Prefect UI's resume form. Its button reads "Submit" in
+        the V1 UI and "Resume" in V2, so the text names neither ("kirimkan")."""
         from letters.formats import long_date
 
         due_text = long_date(due, with_day=True)
@@ -149,7 +150,7 @@ class Stage:
                 "",
             ]
         lines.append(
-            "Isi formulir di bawah ini lalu tekan **Resume**. Jawaban yang dikirim melalui surel "
+            "Isi formulir di bawah ini, lalu kirimkan. Jawaban yang dikirim melalui surel "
             "atau portal juga diterima tanpa formulir ini."
         )
         return "\n".join(lines)

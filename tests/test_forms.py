@@ -172,4 +172,4 @@ def test_scores_by_link_and_the_acceptance_form_shows_the_result(
     assert "Nilai sementara: **" in text and "predikat **" in text
     assert "1 indikator perlu tingkat konsensus" in text
     assert f"Indikator {codes[0]}: tingkat asesor 1, 4" in text
-    assert "Resume" in text
+    assert "lalu kirimkan" in text  # the button is "Submit" (V1 UI) or "Resume" (V2)

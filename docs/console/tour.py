@@ -17,8 +17,8 @@ import argparse
 import functools
 import http.server
 import json
-import mailbox
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -42,6 +42,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 REGION = "64.72"
+CYCLE, REGION_RUNS = "siklus-pemantik/siklus", "wilayah-pemantik/wilayah"
 YEAR = 2026
 SHOTS = (
     "01-masuk",
@@ -107,9 +108,9 @@ def runs_of(deployment: str) -> list[str]:
 
 def notification_workbook(mail_dir: Path, pic_email: str) -> bytes | None:
     """The Lembar Kuesioner the region received with its Surat Pemberitahuan."""
-    box = mailbox.Maildir(str(mail_dir), create=False)
-    for key in box.keys():
-        msg: EmailMessage = message_from_bytes(box.get_bytes(key), policy=policy.default)
+    files = [f for sub in ("new", "cur") for f in (mail_dir / sub).iterdir()]
+    for path in sorted(files, key=lambda f: f.stat().st_mtime, reverse=True):  # newest first
+        msg: EmailMessage = message_from_bytes(path.read_bytes(), policy=policy.default)
         if msg.get("X-PeManTIK-Kind") == "pemberitahuan" and pic_email in str(msg["To"]):
             for part in msg.iter_attachments():
                 if (part.get_filename() or "").endswith(".xlsx"):
@@ -164,22 +165,35 @@ def login(page: Any, ui_url: str, auth: str) -> None:
     page.wait_for_url("**/dashboard**", timeout=60_000)
 
 
+SEND = re.compile(r"^(Submit|Resume)$")  # the form's button: V1 says Submit, V2 Resume
+
+
 def open_resume_form(page: Any, ui_url: str, run_id: str) -> Any:
-    """The run's page, its menu, Resume: the dialog with the form (returned)."""
+    """The run's page, then Resume (a button in V1, the run's menu in V2): the dialog."""
     page.goto(f"{ui_url}/runs/flow-run/{run_id}", wait_until="networkidle")
-    page.get_by_role("button", name="Open menu").first.click()
-    page.get_by_role("menuitem", name="Resume").click()
+    button = page.get_by_role("button", name="Resume")
+    page.get_by_role("button", name="Resume").or_(
+        page.get_by_role("button", name="Open menu")
+    ).first.wait_for(timeout=60_000)
+    if button.count():
+        button.first.click()
+    else:
+        page.get_by_role("button", name="Open menu").first.click()
+        page.get_by_role("menuitem", name="Resume").click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_role("button", name="Resume").wait_for(timeout=30_000)
+    dialog.get_by_role("button", name=SEND).wait_for(timeout=30_000)
     page.wait_for_load_state("networkidle")
     return dialog
 
 
 def pick(page: Any, field_label: str, option: str) -> None:
-    """Choose ``option`` in the pick list labelled ``field_label``."""
-    page.get_by_label(field_label, exact=False).first.click()
-    page.get_by_role("option", name=option).click()
-    page.keyboard.press("Escape")
+    """Choose ``option`` in the pick list labelled ``field_label`` (a multi-select stays open
+    until something else is clicked)."""
+    field = page.locator(".schema-form-property", has_text=field_label).last
+    field.locator("button.p-select-button__control").first.click()
+    page.keyboard.press("ArrowDown")  # opens the list
+    page.get_by_role("option", name=option).first.click()
+    page.get_by_text("Parameters", exact=True).first.click()  # closes it
 
 
 def walk(ui_url: str, auth: str, out: Path, mail_dir: Path, files: Path) -> list[Path]:
@@ -204,16 +218,17 @@ def walk(ui_url: str, auth: str, out: Path, mail_dir: Path, files: Path) -> list
 
             # The Custom run form: fields at the top, pick lists, dates without a None switch.
             page.goto(
-                f"{ui_url}/deployments/deployment/{deployment_id('siklus-pemantik/siklus')}/run",
+                f"{ui_url}/deployments/deployment/{deployment_id(CYCLE)}/run",
                 wait_until="networkidle",
             )
             page.get_by_text("Kab/Kota yang dinilai").first.wait_for(timeout=30_000)
             pick(page, "Kab/Kota yang dinilai", region_label)
             shots.append(shoot(page, out, SHOTS[1]))
+            cycles, regions = set(runs_of(CYCLE)), set(runs_of(REGION_RUNS))
             page.get_by_role("button", name="Submit").click()
-            cycle_run = wait_until(lambda: runs_of("siklus-pemantik/siklus"), 60, "run siklus")[0]
+            cycle_run = wait_until(lambda: set(runs_of(CYCLE)) - cycles, 60, "run siklus").pop()
             region_run = wait_until(
-                lambda: [r for r in runs_of("wilayah-pemantik/wilayah") if pause_key(r)],
+                lambda: [r for r in set(runs_of(REGION_RUNS)) - regions if pause_key(r)],
                 240,
                 "run wilayah menunggu jawaban",
             )[0]
@@ -225,7 +240,7 @@ def walk(ui_url: str, auth: str, out: Path, mail_dir: Path, files: Path) -> list
             dialog = open_resume_form(page, ui_url, region_run)
             dialog.get_by_role("textbox").first.fill("jawaban.xlsx")
             shots.append(shoot(page, out, SHOTS[3]))
-            dialog.get_by_role("button", name="Resume").click()
+            dialog.get_by_role("button", name=SEND).click()
             wait_until(
                 lambda: pause_key(region_run) not in ("", first_key), 180, "formulir diminta ulang"
             )
@@ -238,20 +253,24 @@ def walk(ui_url: str, auth: str, out: Path, mail_dir: Path, files: Path) -> list
             fill_workbook(raw, files / "jawaban.xlsx")
             dialog.get_by_role("textbox").first.fill(f"{server.url}/jawaban.xlsx")
             shots.append(shoot(page, out, SHOTS[4]))
-            dialog.get_by_role("button", name="Resume").click()
+            dialog.get_by_role("button", name=SEND).click()
             wait_until(
-                lambda: pause_key(region_run).startswith("konfirmasi"), 240, "jawaban diterima"
+                lambda: pause_key(region_run).startswith("konfirmasi"), 600, "jawaban diterima"
             )
 
             # Close the cycle through its own form.
             dialog = open_resume_form(page, ui_url, cycle_run)
-            dialog.get_by_label("Tutup siklus sekarang").check()
+            dialog.get_by_role("switch").first.click()  # "Tutup siklus sekarang"
             dialog.get_by_role("textbox").first.fill("Tur konsol admin selesai.")
             shots.append(shoot(page, out, SHOTS[5]))
-            dialog.get_by_role("button", name="Resume").click()
+            dialog.get_by_role("button", name=SEND).click()
             wait_until(lambda: run_state(cycle_run) == "Completed", 300, "siklus selesai")
             page.goto(f"{ui_url}/runs/flow-run/{cycle_run}", wait_until="networkidle")
             shots.append(shoot(page, out, SHOTS[6]))
+        except Exception:
+            page.screenshot(path=str(out / "gagal.png"), full_page=True)  # where it stopped
+            (out / "gagal.html").write_text(page.content())
+            raise
         finally:
             browser.close()
             server.close()
@@ -264,6 +283,7 @@ def walk(ui_url: str, auth: str, out: Path, mail_dir: Path, files: Path) -> list
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Tur konsol admin (tangkapan layar).")
     parser.add_argument("--keluar", type=Path, default=HERE, help="folder tangkapan layar")
+    parser.add_argument("--tetap", action="store_true", help="biarkan server menyala sesudahnya")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"Chromium tidak ditemukan di {CHROMIUM} (paket Debian chromium).", file=sys.stderr)
@@ -292,7 +312,14 @@ def main(argv: list[str] | None = None) -> int:
 
         migrate()
         (work / "files").mkdir()
+        print(f"Prefect UI: {engine.ui_url} ({engine.credentials.auth_string})", flush=True)
         with BackgroundServe():
+            if args.tetap:  # to look around, or to walk again from another process
+                keys = [k for k in os.environ if k.startswith(("PEMANTIK_", "PREFECT_"))]
+                env = {k: os.environ[k] for k in keys}
+                (work / "env.json").write_text(json.dumps(env))
+                print(f"Menunggu ({work / 'env.json'}); hentikan dengan Ctrl+C.", flush=True)
+                threading.Event().wait()
             shots = walk(
                 engine.ui_url,
                 engine.credentials.auth_string,
