@@ -25,14 +25,16 @@ def _tour():  # noqa: ANN202 - the module
     return module
 
 
-def test_the_admins_path_in_chromium(prefect_engine, db_url, tmp_path, monkeypatch) -> None:
+def test_the_admins_path_in_chromium(prefect_engine, tmp_path, monkeypatch) -> None:
     tour = _tour()
     if not Path(tour.CHROMIUM).exists():
         if os.environ.get("PEMANTIK_REQUIRE_BROWSER"):
             pytest.fail(f"PEMANTIK_REQUIRE_BROWSER is set but {tour.CHROMIUM} is missing")
         pytest.skip("Debian chromium is not installed")
     from deployments.serve import BackgroundServe
+    from models.db import migrate
 
+    migrate()
     sink = start_sink(tmp_path / "mail")
     monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(sink.port))
     reset_settings()

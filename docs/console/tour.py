@@ -223,7 +223,9 @@ def walk(ui_url: str, auth: str, out: Path, mail_dir: Path, files: Path) -> list
             )
             page.get_by_text("Kab/Kota yang dinilai").first.wait_for(timeout=30_000)
             pick(page, "Kab/Kota yang dinilai", region_label)
+            page.set_viewport_size({"width": 1280, "height": 3000})  # the whole form
             shots.append(shoot(page, out, SHOTS[1]))
+            page.set_viewport_size({"width": 1280, "height": 900})
             cycles, regions = set(runs_of(CYCLE)), set(runs_of(REGION_RUNS))
             page.get_by_role("button", name="Submit").click()
             cycle_run = wait_until(lambda: set(runs_of(CYCLE)) - cycles, 60, "run siklus").pop()
