@@ -15,7 +15,7 @@ from services.params import form_signature, from_form
 from tasks import cycle_tasks as t
 
 
-def _cycle(**form: Any) -> dict[str, Any]:
+def cycle_flow(**form: Any) -> dict[str, Any]:
     """Siklus PeManTIK: langkah 1–13 per Kab/Kota, lalu langkah 14 (BA, SK, Laporan)."""
     params = from_form(form)  # an empty start date is today, as the run starts
     logger = get_run_logger()
@@ -59,7 +59,8 @@ def _cycle(**form: Any) -> dict[str, Any]:
 
 # The Custom run form's fields are the flow's keyword parameters, at the top of the form (not
 # nested under one model parameter); services/params.py owns them.
-_cycle.__signature__ = form_signature()
+# The function keeps the flow's name, so its entrypoint (flows/cycle.py:cycle_flow) is the flow.
+cycle_flow.__signature__ = form_signature()
 cycle_flow = flow(name="siklus-pemantik", flow_run_name="siklus-{year}", persist_result=True)(
-    _cycle
+    cycle_flow
 )

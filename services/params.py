@@ -177,26 +177,43 @@ def from_form(values: dict[str, Any]) -> CycleParams:
 
 def form_choices() -> dict[str, list[str]]:
     """The pick lists, from the data: active regions and assessors, the instruments found."""
+    from sqlalchemy.exc import DBAPIError
     from sqlmodel import select
 
-    from assessment.instruments import list_instruments
     from models.db import session_scope
     from models.registry import ensure_reference_data
     from models.tables import Assessor, Region
 
-    with session_scope() as session:
-        ensure_reference_data(session)
-        regions = session.exec(select(Region).where(Region.active == True)).all()  # noqa: E712
-        assessors = session.exec(select(Assessor).where(Assessor.active == True)).all()  # noqa: E712
-        return {
-            "regions": [
-                region_label(r.code, r.name) for r in sorted(regions, key=lambda r: r.code)
-            ],
-            "assessor_pool": [
-                assessor_label(a.name, a.email) for a in sorted(assessors, key=lambda a: a.name)
-            ],
-            "instrument": [i.code for i in list_instruments()],
-        }
+    try:
+        with session_scope() as session:
+            ensure_reference_data(session)
+            regions = session.exec(select(Region).where(Region.active == True)).all()  # noqa: E712
+            assessors = session.exec(select(Assessor).where(Assessor.active == True)).all()  # noqa: E712
+            return _choices(regions, assessors)
+    except DBAPIError:  # no tables yet (nothing migrated): the shipped reference data
+        from models.registry import (
+            DEFAULT_ASSESSORS_FILE,
+            DEFAULT_REGIONS_FILE,
+            parse_assessors,
+            parse_regions,
+        )
+
+        regions = parse_regions(DEFAULT_REGIONS_FILE.read_text(encoding="utf-8"))
+        text = DEFAULT_ASSESSORS_FILE.read_text(encoding="utf-8")
+        assessors = parse_assessors(text, {r.code for r in regions})
+        return _choices(regions, assessors)
+
+
+def _choices(regions: list, assessors: list) -> dict[str, list[str]]:
+    from assessment.instruments import list_instruments
+
+    return {
+        "regions": [region_label(r.code, r.name) for r in sorted(regions, key=lambda r: r.code)],
+        "assessor_pool": [
+            assessor_label(a.name, a.email) for a in sorted(assessors, key=lambda a: a.name)
+        ],
+        "instrument": [i.code for i in list_instruments()],
+    }
 
 
 def form_schema(choices: dict[str, list[str]] | None = None) -> dict[str, Any]:
