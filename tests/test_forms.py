@@ -173,3 +173,49 @@ def test_scores_by_link_and_the_acceptance_form_shows_the_result(
     assert "1 indikator perlu tingkat konsensus" in text
     assert f"Indikator {codes[0]}: tingkat asesor 1, 4" in text
     assert "lalu kirimkan" in text  # the button is "Submit" (V1 UI) or "Resume" (V2)
+
+
+def test_an_extension_rewrites_the_open_forms_deadline(prefect_server, db_url, sim_clock) -> None:
+    """After an extension the Resume dialog reads the new deadline (the stored description)."""
+    import json
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.input.run_input import keyset_from_base_key
+    from prefect.states import Suspended
+
+    from models.db import session_scope
+    from reminders.extensions import grant_extension
+    from services import waits
+    from tests.cycles import new_cycle
+
+    @flow(name="formulir-uji")
+    def waiting() -> None:
+        pass
+
+    cycle = new_cycle(2026, date(2026, 7, 1), regions=["64.72"])
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(waiting)
+        state = Suspended(pause_key="jawaban-r1-0")
+        keyset = keyset_from_base_key("paused-jawaban-r1-0")
+        state.state_details.run_input_keyset = keyset
+        client.set_flow_run_state(run.id, state, force=True)
+        client.create_flow_run_input(run.id, keyset["description"], json.dumps("lama"))
+    sim_clock(date(2026, 7, 1))
+    waits.open_wait(
+        kind="jawaban", cycle_id=cycle, region="64.72", flow_run_id=str(run.id), key="jawaban-r1-0"
+    )
+    with session_scope() as s:
+        ext = grant_extension(
+            s,
+            cycle_id=cycle,
+            region_code="64.72",
+            step_no=4,
+            new_due=date(2026, 7, 31),
+            reason="uji",
+            granted_by="admin",
+        )
+        assert ext.new_due == date(2026, 7, 31)
+    with get_client(sync_client=True) as client:
+        text = client.read_flow_run_input(run.id, keyset["description"])
+    assert "Jumat, 31 Juli 2026" in text and "lama" not in text
