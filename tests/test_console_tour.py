@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 TOUR = Path(__file__).parents[1] / "docs" / "console" / "tour.py"
 
 
-def _tour():  # noqa: ANN202 - the module
+def load_tour():  # noqa: ANN201 - the module docs/console/tour.py
     spec = importlib.util.spec_from_file_location("console_tour", TOUR)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -26,7 +26,7 @@ def _tour():  # noqa: ANN202 - the module
 
 
 def test_the_admins_path_in_chromium(prefect_engine, tmp_path, monkeypatch) -> None:
-    tour = _tour()
+    tour = load_tour()
     if not Path(tour.CHROMIUM).exists():
         if os.environ.get("PEMANTIK_REQUIRE_BROWSER"):
             pytest.fail(f"PEMANTIK_REQUIRE_BROWSER is set but {tour.CHROMIUM} is missing")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from services.params import form_fields, form_signature, from_form
+from tests.test_console_tour import load_tour
 
 
 def test_cycle_form_as_prefect_stores_it(prefect_server, db_url) -> None:
@@ -99,24 +100,6 @@ def test_resume_forms_show_only_what_the_admin_decides() -> None:
     assert tanggal["format"] == "date" and "default" not in tanggal
 
 
-class _Files:
-    """Files served over HTTP from a folder (the link an admin pastes into a form)."""
-
-    def __init__(self, folder) -> None:  # noqa: ANN001 - a Path
-        import functools
-        import http.server
-        import threading
-
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-        handler.log_message = lambda *a: None  # type: ignore[attr-defined]
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
 def test_scores_by_link_and_the_acceptance_form_shows_the_result(
     db_url, sim_clock, tmp_path
 ) -> None:
@@ -141,7 +124,7 @@ def test_scores_by_link_and_the_acceptance_form_shows_the_result(
         waits.accept("konfirmasi", cycle, "64.72", yes, "api", email)
     with session_scope() as s:
         assert active_assessor_ids(s, cycle, "64.72") == sorted(assigned)
-    files = _Files(tmp_path)
+    files = load_tour().FileServer(tmp_path)  # the link an admin pastes into a form
     try:
         for n in range(len(emails)):
             rows = [
