@@ -314,11 +314,13 @@ def main(argv: list[str] | None = None) -> int:
 
         migrate()
         (work / "files").mkdir()
-        print(f"Prefect UI: {engine.ui_url} ({engine.credentials.auth_string})", flush=True)
+        print(f"Prefect UI: {engine.ui_url}", flush=True)  # the password is never printed
+
         with BackgroundServe():
             if args.tetap:  # to look around, or to walk again from another process
                 keys = [k for k in os.environ if k.startswith(("PEMANTIK_", "PREFECT_"))]
                 env = {k: os.environ[k] for k in keys}
+                (work / "env.json").touch(mode=0o600)  # it holds the credential
                 (work / "env.json").write_text(json.dumps(env))
                 print(f"Menunggu ({work / 'env.json'}); hentikan dengan Ctrl+C.", flush=True)
                 threading.Event().wait()
