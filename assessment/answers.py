@@ -31,10 +31,12 @@ from assessment.workbook import (
     COL_NOTE,
     EVIDENCE_LETTER,
     FORMAT,
+    IDENTITY_SHEET,
     LEVEL_LETTER,
     META_SHEET,
     WorkbookMeta,
     compute_checksum,
+    read_identity,
 )
 from models.tables import AnswerSet, Cycle, Region
 
@@ -64,6 +66,8 @@ class AnswersPayload(BaseModel):
     instrument_code: str
     instrument_version: str
     answers: dict[str, Answer]
+    # Who filled the workbook in (its Identitas sheet): nama, jabatan, nip, telepon, tanggal.
+    identity: dict[str, str] = {}
 
     def levels(self) -> dict[str, int]:
         return {code: a.level for code, a in self.answers.items()}
@@ -324,6 +328,15 @@ def parse_workbook(
         )
         if errors or wm is None:
             raise AnswerValidationError(errors)
+        identity: dict[str, str] = {}
+        if IDENTITY_SHEET not in wb.sheetnames:
+            errors.append(f"Lembar '{IDENTITY_SHEET}' tidak ada pada berkas '{name}'")
+        else:
+            from models import clock
+
+            identity, errors = read_identity(
+                _read_rows(wb[IDENTITY_SHEET], 20, 3) or [], clock.today()
+            )
         sheets: dict[str, list[tuple[Any, ...]]] = {}
         for title in dict.fromkeys(sheet for sheet, _ in wm.layout.values()):
             if title not in wb.sheetnames:
@@ -389,6 +402,7 @@ def parse_workbook(
         instrument_code=instrument.code,
         instrument_version=instrument.version,
         answers=answers,
+        identity=identity,
     )
 
 
@@ -544,6 +558,7 @@ def store_answers(
         sha256=sha256,
         answers={code: a.model_dump() for code, a in payload.answers.items()},
         submitted_by=submitted_by,
+        identity=payload.identity or None,
     )
     session.add(row)
     session.flush()

@@ -11,6 +11,7 @@ from openpyxl.styles import Font
 from sqlmodel import Session, select
 
 from assessment.instruments import Instrument
+from letters.formats import half_up
 from models.tables import Region, Result
 
 
@@ -59,11 +60,11 @@ def _values(row: ResultRow, instrument: Instrument) -> list[object]:
             row.rank,
             row.region_code,
             row.region_name,
-            round(row.total, 4),
+            float(half_up(row.total, 4)),
             row.predicate,
             "Ya" if row.locked else "Tidak",
         ]
-        + [round(row.dimension_scores.get(d.code, 0.0), 4) for d in instrument.dimensions]
+        + [float(half_up(row.dimension_scores.get(d.code, 0.0), 4)) for d in instrument.dimensions]
         + [row.final_levels.get(i.code) for i in instrument.indicators]
     )
 

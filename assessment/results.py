@@ -22,7 +22,7 @@ from assessment.assignment import conflict_of_interest
 from assessment.instruments import Instrument
 from assessment.scoring import RegionResult, ScoringError, compute_result, rank_results
 from models import clock
-from models.tables import Assessor, Result, Score, StepRecord
+from models.tables import Assessor, Cycle, Result, Score, StepRecord
 
 RESULT_STEP = 13  # SOP step "Terima Hasil Akhir Penilaian", where results are locked
 
@@ -191,10 +191,24 @@ def region_result(
     return compute_result(instrument, self_levels, levels, consensus, region_code=region_code)
 
 
+def cycle_instrument(session: Session, cycle_id: int) -> Instrument | None:
+    """The instrument a cycle is assessed with (None when the cycle or its file is unknown)."""
+    from assessment.instruments import InstrumentError, load_instrument
+
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None or not cycle.instrument_code:
+        return None
+    try:
+        return load_instrument(cycle.instrument_code)
+    except InstrumentError:
+        return None
+
+
 def rerank_cycle(session: Session, cycle_id: int) -> dict[str, int]:
-    """Recompute the ranks of every stored result of the cycle (ties share a rank)."""
+    """Recompute the ranks of every stored result of the cycle (ties broken by the stated rule,
+    :func:`assessment.scoring.tie_rule_text`)."""
     rows = list(session.exec(select(Result).where(Result.cycle_id == cycle_id)))
-    ranks = rank_results(rows)
+    ranks = rank_results(rows, cycle_instrument(session, cycle_id))
     for row in rows:
         row.rank = ranks[row.region_code]
         session.add(row)

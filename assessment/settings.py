@@ -3,6 +3,9 @@
 ``PEMANTIK_INSTRUMENTS_DIR``       an extra folder of instrument YAML files (searched first)
 ``PEMANTIK_CONSENSUS_MAX_SPREAD``  largest allowed difference between assessors (default 1)
 ``PEMANTIK_ROUNDING``              how the assessors' mean becomes a level (default half_up)
+``PEMANTIK_TIE_BREAK``             how equal totals are ranked: ``dimensions`` (default: the higher
+                                   score in the heaviest dimension first, then the next; still
+                                   equal → a shared rank) or ``shared`` (equal totals share a rank)
 ``PEMANTIK_WORKBOOK_SECRET``       salt of the workbook checksum (set it per installation)
 ``PEMANTIK_WORKBOOK_MAX_MB`` / ``PEMANTIK_WORKBOOK_MAX_UNCOMPRESSED_MB`` / ``PEMANTIK_WORKBOOK_MAX_ROWS``
 """
@@ -20,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from models.settings import SettingsError, describe_validation_error
 
 Rounding = Literal["half_up", "half_even", "down", "up"]
+TieBreak = Literal["dimensions", "shared"]
 
 
 class AssessmentSettings(BaseSettings):
@@ -28,6 +32,7 @@ class AssessmentSettings(BaseSettings):
     instruments_dir: Path | None = None
     consensus_max_spread: int = Field(1, ge=0)
     rounding: Rounding = "half_up"
+    tie_break: TieBreak = "dimensions"
     workbook_secret: str = "pemantik-lembar-kuesioner"
     workbook_max_mb: float = Field(5.0, gt=0)
     workbook_max_uncompressed_mb: float = Field(50.0, gt=0)

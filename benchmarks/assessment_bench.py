@@ -52,6 +52,9 @@ def generate(inst, folder: Path, codes: list[str], rng: random.Random) -> list[P
             out_path=folder / f"kosong-{code}.xlsx",
         )
         wb = openpyxl.load_workbook(blank)
+        from assessment.workbook import fill_identity
+
+        fill_identity(wb)
         meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
         for ind, (sheet, row) in json.loads(meta["layout"]).items():
             ws = wb[sheet]

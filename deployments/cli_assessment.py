@@ -70,6 +70,9 @@ def hasil(
             *[decimal_comma(r.dimension_scores.get(d.code, 0)) for d in instrument.dimensions],
         )
     console.print(table)
+    from assessment.scoring import tie_rule_text
+
+    console.print(tie_rule_text(instrument))
     if csv_file:
         console.print(f"CSV disimpan: {export_csv(rows, instrument, csv_file)}")
     if xlsx_file:

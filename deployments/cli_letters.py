@@ -67,7 +67,7 @@ def surat_contoh(
     from letters.examples import example_inputs
     from letters.inputs import KIND_TITLES, NUMBERED_KINDS
     from letters.pdf import PdfError, convert_to_pdf, pdf_available, warn_no_pdf
-    from letters.register import format_number
+    from letters.register import format_number, register_of
     from letters.render import render_document
     from models.settings import get_settings
 
@@ -82,9 +82,10 @@ def surat_contoh(
         for seq, (kind, data) in enumerate(example_inputs(0, year=day.year).items(), 1):
             number = None
             if kind in NUMBERED_KINDS:
+                entry = register_of(kind)
                 number = format_number(
-                    settings.number_format,
-                    klasifikasi=settings.klasifikasi,
+                    entry.number_format,
+                    klasifikasi=entry.klasifikasi,
                     seq=seq,
                     unit=settings.unit,
                     on=day,
@@ -128,7 +129,7 @@ def surat_daftar(tahun: int = typer.Option(None, "--tahun", help="Hanya surat ta
     for column in ("Nomor", "Jenis", "Tujuan", "Hal", "Tanggal", "PDF"):
         table.add_column(column)
     with session_scope(url) as session:
-        query = select(Letter).order_by(Letter.year, Letter.klasifikasi, Letter.seq)
+        query = select(Letter).order_by(Letter.year, Letter.family, Letter.seq)
         if tahun:
             query = query.where(Letter.year == tahun)
         for letter in session.exec(query):
@@ -141,3 +142,32 @@ def surat_daftar(tahun: int = typer.Option(None, "--tahun", help="Hanya surat ta
                 "ya" if letter.pdf_path else "-",
             )
     console.print(table)
+
+
+@surat_app.command("sahkan")
+def surat_sahkan(
+    nomor: str = typer.Argument(..., help="Nomor surat, mis. 005/12/Diskominfo/2026."),
+    pdf: Path = typer.Option(
+        None,
+        "--pdf",
+        help="PDF surat yang telah ditandatangani dengan sertifikat elektronik; berkas ini "
+        "yang dikirim. Tanpa pilihan ini surat disetujui dan dikirim dengan PDF buatan sistem.",
+    ),
+    oleh: str = typer.Option("admin (CLI)", "--oleh", help="Nama yang mengesahkan."),
+) -> None:
+    """Sahkan surat yang menunggu pengesahan, lalu kirim (PEMANTIK_SIGNOFF=true)."""
+    from services.signoff import sign_off
+    from services.waits import InputRefused, NotWaiting
+
+    ready_database()
+    try:
+        result = sign_off(nomor, signed_pdf=pdf, via="cli", who=oleh)
+    except NotWaiting as exc:
+        fail(str(exc))
+    except InputRefused as exc:
+        fail("pengesahan ditolak, tidak ada yang disimpan:\n  - " + "\n  - ".join(exc.errors))
+    console.print(f"{result['summary']}.")
+    for receipt in result["receipts"]:
+        console.print(f"  {receipt['recipient']}: {receipt['state']} {receipt['smtp']}".rstrip())
+    if result["missing"]:
+        console.print("Masih menunggu pengesahan: " + "; ".join(result["missing"]))

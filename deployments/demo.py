@@ -135,6 +135,7 @@ def run_demo(
             PEMANTIK_DATA_DIR=str(out / "data"),
             PEMANTIK_DOCUMENTS_DIR=str(out / "documents"),
             PEMANTIK_DATABASE_URL=engine.app_database_url,
+            PEMANTIK_DEMO="true",  # example signer and lambang allowed; every page marked CONTOH
         )
         command = [
             sys.executable,
@@ -211,14 +212,17 @@ class MailIndex:
                         Dispatch.id,
                         Dispatch.message_id,
                         Dispatch.recipient,
+                        Dispatch.cc,
                         Dispatch.kind,
                         Dispatch.region_code,
                     ).where(Dispatch.message_id.in_(ids[i : i + 500]))
                 ).all()
-            for dispatch_id, mid, recipient, kind, region in rows:
-                key = (recipient, kind, region or "")
-                if key not in self.latest or self.latest[key][0] < dispatch_id:
-                    self.latest[key] = (dispatch_id, files[mid])
+            for dispatch_id, mid, recipient, cc, kind, region in rows:
+                # Letters go to the Kepala Dinas with the officer in Cc: both have received it.
+                for address in (recipient, *(cc or [])):
+                    key = (address, kind, region or "")
+                    if key not in self.latest or self.latest[key][0] < dispatch_id:
+                        self.latest[key] = (dispatch_id, files[mid])
 
     def received(self, address: str, kind: str, region: str) -> EmailMessage | None:
         """The newest message of ``kind`` about ``region`` that ``address`` has received."""
@@ -293,6 +297,9 @@ class Simulation:
         source = folder / "kuesioner-diterima.xlsx"
         source.write_bytes(raw)
         wb = openpyxl.load_workbook(source)
+        from assessment.workbook import fill_identity
+
+        fill_identity(wb)
         meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
         layout = json.loads(meta["layout"])
         levels = self.self_levels.setdefault(code, {})

@@ -76,12 +76,14 @@ def housekeeping_jobs() -> list:
     """The serving process's periodic jobs: work that needs no flow run of its own."""
     from deployments.runner import Job
     from flows.outbox_flow import retry_outbox
+    from services.cycle import follow_cancelled_cycle_runs
     from services.waits import StageSweeper
 
     settings = get_settings()
     return [
         Job("antrean keluar", settings.outbox_interval_seconds, retry_outbox),
         Job("penantian lengkap", settings.runner.sweep_seconds, StageSweeper().sweep),
+        Job("siklus dibatalkan", settings.runner.cancel_watch_seconds, follow_cancelled_cycle_runs),
     ]
 
 

@@ -52,4 +52,4 @@ def release_flow(masukan: LepasKarantina) -> dict[str, Any]:
 
 
 def release_deployment():  # noqa: ANN201 - a prefect RunnerDeployment
-    return release_flow.to_deployment(name="admin", tags=["pemantik", "admin"])
+    return release_flow.to_deployment(name="lepas-karantina", tags=["pemantik", "admin"])

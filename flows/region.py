@@ -10,16 +10,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.context import get_run_context
 from prefect.flow_runs import suspend_flow_run
+from prefect.states import Cancelled
 
 from flows.forms import FORMS
+from flows.runlog import run_logger
 from flows.status import publish_status, tell_cycle_if_all_done
 from services import waits
+from services.cycle import accepts_input
 from services.progress import region_progress
 from services.scoring import result_is_locked
 from tasks import region_tasks as t
+
+
+class CycleEnded(Exception):
+    """The cycle was closed or cancelled while this region waited: stop, send nothing."""
+
+
+def run_name() -> str:
+    """``wilayah-<code>-<short name>-<year>`` (the fan-out gives the same name at creation)."""
+    from prefect.runtime import flow_run
+
+    from models.db import session_scope
+    from services.cycle import region_run_name
+
+    params = flow_run.parameters
+    with session_scope() as session:
+        return region_run_name(session, params["cycle_id"], params["region_code"])
 
 
 def wait_for_stage(kind: str, cycle_id: int, region_code: str, round_no: int = 1) -> None:
@@ -29,12 +48,20 @@ def wait_for_stage(kind: str, cycle_id: int, region_code: str, round_no: int = 1
     errors: list[str] = []
     attempt = 0
     while True:
+        if not accepts_input(cycle_id):
+            raise CycleEnded
         status = check(cycle_id, region_code, kind)
         if status["complete"]:
             return
         key = f"{kind}-r{round_no}-{attempt}"
         opened = open_wait(cycle_id, region_code, kind, run_id, key)
         publish_status(cycle_id)
+        run_logger().info(
+            "Menunggu %s (tenggat %s): %s.",
+            waits.stage(kind).title.lower(),
+            opened["due"],
+            "; ".join(status["missing"]) or "-",
+        )
         form = suspend_flow_run(
             wait_for_input=FORMS[kind].with_initial_data(
                 description=waits.form_text(
@@ -44,19 +71,27 @@ def wait_for_stage(kind: str, cycle_id: int, region_code: str, round_no: int = 1
             key=key,
             timeout=None,
         )
+        if not accepts_input(cycle_id):  # closed while suspended: the form is not taken
+            raise CycleEnded
         errors = accept(cycle_id, region_code, kind, form.model_dump(mode="json"), key)
         attempt += 1
 
 
-@flow(
-    name="wilayah-pemantik",
-    flow_run_name="wilayah-{region_code}-siklus-{cycle_id}",
-    persist_result=True,
-    log_prints=True,
-)
-def region_flow(cycle_id: int, region_code: str) -> dict[str, Any]:
+@flow(name="wilayah-pemantik", flow_run_name=run_name, persist_result=True, log_prints=True)
+def region_flow(cycle_id: int, region_code: str) -> Any:
     """Langkah 1–13 SOP PeManTIK untuk satu Kab/Kota."""
-    logger = get_run_logger()
+    logger = run_logger()
+    try:
+        return region_steps(cycle_id, region_code, logger)
+    except CycleEnded:
+        logger.warning("Siklus sudah ditutup atau dibatalkan; alur %s dihentikan.", region_code)
+        return Cancelled(message="Siklus sudah ditutup atau dibatalkan")
+
+
+def region_steps(cycle_id: int, region_code: str, logger: Any) -> dict[str, Any]:
+    """Steps 1–13 in SOP order, with the waits between them."""
+    if not accepts_input(cycle_id):
+        raise CycleEnded
     # A resume re-runs the flow from the top. Every step is idempotent and its effects are in
     # our database, so the stages already passed are skipped instead of replayed task by task
     # (each replayed task is still an API round trip); a stage not yet passed runs as usual.
@@ -88,7 +123,7 @@ def region_flow(cycle_id: int, region_code: str) -> dict[str, Any]:
         t.hasil_akhir(cycle_id, region_code, score_round)
         wait_for_stage("penerimaan", cycle_id, region_code, score_round)
         score_round += 1
-    t.WAIT_TASKS["penerimaan"][0](cycle_id, region_code, "penerimaan")  # closes its wait once
+    t.tutup_penerimaan(cycle_id, region_code, "penerimaan")  # closes its wait (once)
     outcome = t.kirim_hasil(cycle_id, region_code)
     publish_status(cycle_id)
     logger.info("Wilayah %s selesai: %s", region_code, outcome["outcome"])

@@ -7,13 +7,14 @@ status grid of every cycle still running as a table artifact (key ``status-siklu
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.schedules import Cron
-from pydantic import Field
 from sqlmodel import select
 
+from flows.admin import label, refused_as_failed
 from models import clock
 from models.db import session_scope
 from models.settings import get_settings
@@ -97,22 +98,61 @@ def reminder_deployment():  # noqa: ANN201 - a prefect RunnerDeployment
 
 @flow(name="perpanjang-tenggat")
 def extension_flow(
-    siklus: int = Field(..., description="Tahun siklus, mis. 2026."),
-    wilayah: str = Field(..., description="Kode wilayah, mis. 64.72 (Kota Samarinda)."),
-    langkah: int = Field(..., description="Nomor langkah SOP (1–14) yang diperpanjang."),
-    alasan: str = Field(..., description="Alasan perpanjangan (wajib)."),
-    tambahan_hari_kerja: int = Field(
-        0, description="Tambahan hari kerja setelah tenggat sekarang; isi ini ATAU tanggal_baru."
+    wilayah: str = label(
+        ..., "Kode wilayah", description="Kode Kemendagri, mis. 64.72 (Kota Samarinda)."
     ),
-    tanggal_baru: date | None = Field(None, description="Tenggat baru (hari kerja)."),
-    email_asesor: str = Field(
-        "", description="Email asesor; kosongkan bila yang diperpanjang penantian wilayah."
+    langkah: int = label(..., "Langkah SOP", description="Nomor langkah (1–14) yang ditunggu."),
+    alasan: str = label(..., "Alasan perpanjangan", description="Wajib diisi."),
+    tambahan_hari_kerja: int = label(
+        5,
+        "Tambahan hari kerja",
+        description="Dihitung dari tenggat sekarang; diabaikan bila tenggat baru diisi.",
     ),
-    pemberi: str = Field("admin", description="Nama pemberi perpanjangan."),
-    beritahu: bool = Field(True, description="Kirim surel tenggat baru ke PIC/asesor (Cc admin)."),
-) -> dict:
+    tanggal_baru: date | None = label(
+        None, "Tenggat baru (bila tidak memakai tambahan hari kerja)"
+    ),
+    email_asesor: str = label(
+        "",
+        "Email asesor",
+        description="Kosongkan bila yang diperpanjang penantian Kab/Kota.",
+    ),
+    pemberi: str = label("admin", "Nama pemberi perpanjangan"),
+    beritahu: bool = label(True, "Kirim surel tenggat baru ke PIC/asesor (Cc admin)"),
+    siklus: int = label(2026, "Tahun siklus"),
+) -> Any:
     """Formulir perpanjangan tenggat (Custom run di UI Prefect): memindahkan tenggat penantian
     yang terbuka; pengingat berikutnya mengikuti tanggal baru."""
+    from reminders.extensions import ExtensionError
+
+    return refused_as_failed(
+        "Perpanjangan tenggat",
+        lambda: extend(
+            siklus,
+            wilayah,
+            langkah,
+            alasan,
+            tambahan_hari_kerja,
+            tanggal_baru,
+            email_asesor,
+            pemberi,
+            beritahu,
+        ),  # fmt: skip
+        ExtensionError,
+    )
+
+
+def extend(
+    siklus: int,
+    wilayah: str,
+    langkah: int,
+    alasan: str,
+    tambahan_hari_kerja: int,
+    tanggal_baru: date | None,
+    email_asesor: str,
+    pemberi: str,
+    beritahu: bool,
+) -> dict:
+    """The extension form's work (see :func:`extension_flow`)."""
     from mail.outbox import deliver_pending_sync
     from reminders.extensions import grant_extension, notify_extension
     from services.context import cycle_by_year, get_assessor_by_email
@@ -128,7 +168,7 @@ def extension_flow(
             region_code=wilayah.strip(),
             step_no=langkah,
             new_due=tanggal_baru,
-            extra_days=tambahan_hari_kerja or None,
+            extra_days=None if tanggal_baru else tambahan_hari_kerja,
             reason=alasan,
             granted_by=pemberi,
             assessor_id=assessor_id,

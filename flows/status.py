@@ -1,9 +1,17 @@
-"""Visible progress: the cycle's status grid as a table artifact on the cycle's run, and the
-nudge that resumes the cycle when its last region has passed step 13."""
+"""Visible progress on the cycle's run page, and the nudge that resumes the cycle when its
+last region has passed step 13.
+
+Prefect updates only progress artifacts in place (a keyed table gains a version on every
+write), so the cycle run carries ONE progress artifact, ``kemajuan-siklus-<year>``: its value
+is the share of regions past step 13 and its description the regions × steps grid, rewritten
+on every change. The grid as a table (``status-siklus-<year>``) is written at milestones only:
+when the regions are started and when the cycle is reported (and daily by the reminder flow).
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import UUID
 
 from models import clock
@@ -13,34 +21,96 @@ from services.cycle import regions_unfinished
 
 log = logging.getLogger("pemantik.status")
 
+LAST_REGION_STEP = 13
 
-def publish_status(cycle_id: int) -> None:
-    """Refresh the regions × steps grid artifact on the cycle run (best effort)."""
+
+def progress_key(year: int) -> str:
+    return f"kemajuan-siklus-{year}"
+
+
+def table_key(year: int) -> str:
+    return f"status-siklus-{year}"
+
+
+def grid_markdown(grid: Any) -> str:
+    """The grid as a markdown table (short step numbers as column heads, a legend below)."""
+    heads = [title.split(" ", 1)[0] for title in grid.columns]
+    lines = [
+        "| Wilayah | " + " | ".join(heads) + " |",
+        "|---|" + "---|" * len(heads),
+    ]
+    for row in grid.rows:
+        cells = [cell.text() or "·" for cell in row.cells]
+        lines.append(f"| {row.region_name} ({row.region_code}) | " + " | ".join(cells) + " |")
+    legend = "; ".join(grid.columns)
+    return "\n".join(lines) + f"\n\nLangkah: {legend}."
+
+
+def publish_status(cycle_id: int, table: bool = False) -> None:
+    """Rewrite the cycle run's progress artifact in place (and, at a milestone, the table)."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import ArtifactCreate
+    from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+        ArtifactFilterType,
+    )
 
-    from reminders.status import status_grid
+    from reminders.status import CellStatus, status_grid
 
     try:
         with session_scope() as session:
             cycle = session.get(Cycle, cycle_id)
-            if cycle is None:
+            if cycle is None or not cycle.flow_run_id:
                 return
             grid = status_grid(session, cycle.year, today=clock.today())
-            flow_run_id = cycle.flow_run_id
-        records = grid.as_records()
-        if not flow_run_id or not records:
+            year, flow_run_id = cycle.year, cycle.flow_run_id
+        if grid.cycle_id != cycle_id or not grid.rows:
             return
+        finished = sum(
+            1 for r in grid.rows if r.cells[LAST_REGION_STEP - 1].status == CellStatus.DONE
+        )
+        percent = round(100.0 * finished / len(grid.rows), 1)
+        description = (
+            f"**Siklus PeManTIK {year}**: {finished} dari {len(grid.rows)} Kab/Kota selesai "
+            f"langkah {LAST_REGION_STEP} (per {clock.local(clock.now()):%d/%m/%Y %H.%M} "
+            f"{clock.zone_label()}).\n\n" + grid_markdown(grid)
+        )
+        run = UUID(flow_run_id)
         with get_client(sync_client=True) as client:
-            client.create_artifact(
-                ArtifactCreate(
-                    key=f"status-siklus-{cycle.year}",
-                    type="table",
-                    data=records,
-                    description=f"Status siklus PeManTIK {cycle.year}: wilayah × langkah SOP",
-                    flow_run_id=UUID(flow_run_id),
-                )
+            found = client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[progress_key(year)]),
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[run]),
+                    type=ArtifactFilterType(any_=["progress"]),
+                ),
+                limit=1,
             )
+            if found:
+                client.update_artifact(
+                    found[0].id, ArtifactUpdate(data=percent, description=description)
+                )
+            else:
+                client.create_artifact(
+                    ArtifactCreate(
+                        key=progress_key(year),
+                        type="progress",
+                        data=percent,
+                        description=description,
+                        flow_run_id=run,
+                    )
+                )
+            if table:
+                client.create_artifact(
+                    ArtifactCreate(
+                        key=table_key(year),
+                        type="table",
+                        data=grid.as_records(),
+                        description=f"Status siklus PeManTIK {year}: wilayah × langkah SOP",
+                        flow_run_id=run,
+                    )
+                )
     except Exception:  # the grid is a view: never fail a step because of it
         log.warning("Status siklus %s tidak dapat diperbarui", cycle_id, exc_info=True)
 

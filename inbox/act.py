@@ -628,7 +628,7 @@ def _enqueue_admin(
             f"Bila setelah diperiksa surel ini memang dikirim atas nama Kab/Kota atau asesor "
             f"yang bersangkutan, lepaskan dari karantina dengan formulir '{RELEASE_FORM}' di "
             f"Prefect (nomor surel masuk: {row.id}). Surel itu lalu diproses seolah-olah "
-            "dikirim oleh PIC atau asesor yang terdaftar, dan nama Anda dicatat."
+            "dikirim oleh petugas penghubung atau asesor yang terdaftar, dan nama Anda dicatat."
         )
     context = {
         "judul": title,

@@ -149,14 +149,19 @@ def match_message(session: Session, sender: str, subject: str, thread_ids: list[
         return out
 
     region = session.get(Region, out.region_code)
-    if region is not None and region.pic_email.strip().lower() == sender:
+    # Official letters go to the head of the region's Diskominfo with the officer in Cc:
+    # either may answer in the thread.
+    if region is not None and sender in {
+        region.pic_email.strip().lower(),
+        (region.head_email or "").strip().lower(),
+    } - {""}:
         out.party = "wilayah"
         return out
     if assessor is not None and _is_assigned(session, out.cycle_id, out.region_code, assessor.id):
         out.assessor_id, out.party = assessor.id, "asesor"
         return out
     out.problem = (
-        f"pengirim {sender} bukan PIC terdaftar wilayah {out.region_code} "
+        f"pengirim {sender} bukan petugas penghubung terdaftar wilayah {out.region_code} "
         "dan bukan asesor yang ditugaskan pada wilayah itu"
     )
     return out
@@ -216,5 +221,5 @@ def match_region(session: Session, sender: str, region_code: str, cycle_id: int 
     if region is not None and region.pic_email.strip().lower() == sender.strip().lower():
         out.party = "wilayah"
     else:
-        out.problem = f"{sender} bukan PIC terdaftar wilayah {region_code}"
+        out.problem = f"{sender} bukan petugas penghubung terdaftar wilayah {region_code}"
     return out

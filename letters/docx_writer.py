@@ -20,7 +20,8 @@ The markup the jinja2 templates produce, one paragraph per line (blank lines are
     .kolom Label | text       "Label : text" with a hanging indent (Nomor, Sifat, Hari/tanggal)
     .pasal Label | a. | text  "Label : a. text" (Menimbang, Mengingat, KESATU)
     .butir a. | text          numbered item with a hanging indent
-    .spasi                    empty line
+    .spasi                    empty line (kept with the next line when the line before is)
+    .utuh / .akhir-utuh       a block kept on one page (signature blocks, the closing part)
     .halaman                  page break
     .gambar name | 16         a chart image (width in cm) given by the document's code
     .tabel [polos] [tengah] [kecil] [lebar=1,6,2]   starts a table, then rows:
@@ -139,6 +140,17 @@ def _para(
     return f"<w:p>{ppr_xml}{br}{runs}</w:p>"
 
 
+KEEP_START = "<w:p><w:pPr><w:keepNext/>"  # how a paragraph kept with the next one begins
+
+
+def keep_with_next(xml: str) -> str:
+    """Every paragraph of a chunk kept with the next (keepNext first in pPr, as the schema
+    wants), and every table row unsplittable."""
+    xml = xml.replace("<w:keepNext/>", "")
+    xml = xml.replace("<w:pPr>", "<w:pPr><w:keepNext/>")
+    return re.sub(r"<w:p>(?!<w:pPr>)", "<w:p><w:pPr><w:keepNext/></w:pPr>", xml)
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     """Pixel width and height of a PNG (from its IHDR chunk)."""
     if data[:8] != b"\x89PNG\r\n\x1a\n":
@@ -165,6 +177,7 @@ class BodyWriter:
     _table: list[str] | None = None
     _kolom: list[tuple[str, str]] = field(default_factory=list)
     _table_opts: dict = field(default_factory=dict)
+    _whole_from: int | None = None  # first chunk of an open '.utuh' block
 
     def problem(self, lineno: int, message: str) -> TemplateProblem:
         return TemplateProblem(f"templat '{self.source}' baris hasil {lineno}: {message}")
@@ -184,7 +197,15 @@ class BodyWriter:
         self._flush_kolom()
         if self._table is not None:
             raise self.problem(0, "tabel tidak ditutup dengan '.akhir'")
+        if self._whole_from is not None:
+            raise self.problem(0, "blok '.utuh' tidak ditutup dengan '.akhir-utuh'")
         return self
+
+    def _keep_whole(self, start: int) -> None:
+        """Keep chunks[start:] on one page: every paragraph (table cells too) but the block's
+        last chunk is kept with the next one, and table rows never split."""
+        for i in range(start, len(self.chunks) - 1):
+            self.chunks[i] = keep_with_next(self.chunks[i])
 
     def _flush_kolom(self) -> None:
         """Lay out consecutive '.kolom' lines with one label column wide enough for all."""
@@ -296,7 +317,18 @@ class BodyWriter:
                 )
             )
         elif name == "spasi":
-            add(_para("", after=0))
+            # An empty line inside a signature block must not be where the page breaks.
+            keep = bool(self.chunks) and self.chunks[-1].startswith(KEEP_START)
+            add(_para("", after=0, keep_next=keep))
+        elif name == "utuh":
+            if self._whole_from is not None:
+                raise self.problem(lineno, "blok '.utuh' tidak boleh bersarang")
+            self._whole_from = len(self.chunks)
+        elif name == "akhir-utuh":
+            if self._whole_from is None:
+                raise self.problem(lineno, "'.akhir-utuh' tanpa '.utuh'")
+            self._keep_whole(self._whole_from)
+            self._whole_from = None
         elif name == "halaman":
             add(_para("", page_break=True, after=0))
         elif name == "gambar":
@@ -584,14 +616,73 @@ class Master:
         return _zip(entries)
 
 
-def build_master(kop_markup: str, logo: Path | None, source: str = "_kop.j2") -> Master:
-    """Build the master with python-docx: A4, margins, Arial 11 pt, and the kop."""
+def _field(code: str, shown: str) -> str:
+    """A simple field (PAGE, NUMPAGES) as runs; Word and LibreOffice update ``shown``."""
+    run = '<w:r><w:rPr><w:sz w:val="18"/></w:rPr>{}</w:r>'
+    return (
+        run.format('<w:fldChar w:fldCharType="begin"/>')
+        + run.format(f'<w:instrText xml:space="preserve"> {code} </w:instrText>')
+        + run.format('<w:fldChar w:fldCharType="separate"/>')
+        + run.format(f"<w:t>{shown}</w:t>")
+        + run.format('<w:fldChar w:fldCharType="end"/>')
+    )
+
+
+def add_page_numbers(section) -> None:  # noqa: ANN001 - a python-docx Section
+    """'Halaman 2 dari 3' centred in the footer from page 2 on; the first page (the kop) has
+    none, so a one-page letter shows no number and every multi-page document is numbered."""
+    section.different_first_page_header_footer = True
+    footer = section.footer
+    footer.is_linked_to_previous = False
+    para = footer.paragraphs[0]._p
+    for child in list(para):
+        para.remove(child)
+    label = '<w:r><w:rPr><w:sz w:val="18"/></w:rPr><w:t xml:space="preserve">{}</w:t></w:r>'
+    xml = (
+        '<w:pPr><w:jc w:val="center"/></w:pPr>'
+        + label.format("Halaman ")
+        + _field("PAGE", "2")
+        + label.format(" dari ")
+        + _field("NUMPAGES", "2")
+    )
+    for element in parse_xml(f"<w:p {W_NS}>{xml}</w:p>"):
+        para.append(element)
+
+
+def add_example_mark(doc: Document, lines: tuple[str, ...]) -> None:
+    """Put the example mark in the page header of every page (shown in Word and in the PDF):
+    the first line large, bold and red, the others small below it."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import RGBColor
+
+    section = doc.sections[0]
+    # Both headers: the first page has its own (page numbers start on page 2).
+    for header in (section.header, section.first_page_header):
+        header.is_linked_to_previous = False
+        for i, text in enumerate(lines):
+            para = header.paragraphs[0] if i == 0 else header.add_paragraph()
+            para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            run = para.add_run(text)
+            run.bold = True
+            run.font.size = Pt(26 if i == 0 else 8)
+            run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+
+
+def build_master(
+    kop_markup: str,
+    logo: Path | None,
+    source: str = "_kop.j2",
+    mark: tuple[str, ...] = (),
+) -> Master:
+    """Build the master with python-docx: A4, margins, Arial 11 pt, and the kop; ``mark``
+    (the demo's CONTOH lines) goes in the page header."""
     doc = Document()
     section = doc.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)
     section.top_margin, section.bottom_margin = Cm(2), Cm(2)
     section.left_margin, section.right_margin = Cm(3), Cm(2)
     section.header_distance = section.footer_distance = Cm(1.25)
+    add_page_numbers(section)
     normal = doc.styles["Normal"]
     normal.font.name = "Arial"
     normal.font.size = Pt(11)
@@ -622,6 +713,8 @@ def build_master(kop_markup: str, logo: Path | None, source: str = "_kop.j2") ->
             sect.addprevious(element)
     rule = parse_xml(f"<w:body {W_NS}>{_para('', border_bottom=True, after=240)}</w:body>")[0]
     sect.addprevious(rule)
+    if mark:
+        add_example_mark(doc, mark)
     buf = io.BytesIO()
     doc.save(buf)
     return Master(buf.getvalue())

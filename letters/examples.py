@@ -7,6 +7,7 @@ indicators in four domains as summarised in DOMAIN.md.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,20 @@ def example_region(i: int = 0) -> tuple[str, str]:
     return f"99.{i:03d}", f"Kabupaten Contoh {i}"
 
 
+def _dimension_weights() -> dict[str, float]:
+    """The example dimensions' weights (%), from the shipped SPBE 2020 instrument."""
+    from assessment.instruments import load_instrument
+
+    return {d.name: d.weight for d in load_instrument("spbe-2020").dimensions}
+
+
+def _weighted_total(dims: dict[str, float]) -> float:
+    """Σ weight × dimension score, so an example's rows add up to its total."""
+    weights = _dimension_weights()
+    exact = sum(Decimal(repr(s)) * Decimal(repr(weights[d])) / 100 for d, s in dims.items())
+    return float(exact)
+
+
 def _region_scores(i: int) -> dict[str, float]:
     levels = _levels(i)
     scores = {}
@@ -110,7 +125,10 @@ def _region_scores(i: int) -> dict[str, float]:
 
 def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[str, Any]]:
     """One example input (as plain dicts) for every kind, for region number ``region_index``."""
+    from letters.legal import sk_sections
+
     code, name = example_region(region_index)
+    sections = sk_sections()
     head = f"Kepala Dinas Komunikasi dan Informatika {name}"
     start = date(year, 7, 1)
     session = date(year, 8, 12)
@@ -144,9 +162,18 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
             }
         )
     dims = _region_scores(region_index)
-    total = round(sum(dims.values()) / len(dims), 2)
+    total = _weighted_total(dims)
     predicate = _predicate(total)
-    dim_rows = [{"name": d, "score": s} for d, s in dims.items()]
+    weights = _dimension_weights()
+    dim_rows = [
+        {
+            "name": d,
+            "score": s,
+            "weight": weights[d],
+            "weighted": Decimal(repr(s)) * Decimal(repr(weights[d])) / 100,
+        }
+        for d, s in dims.items()
+    ]
     cc = [
         "Gubernur Kalimantan Timur (sebagai laporan)",
         "Sekretaris Daerah Provinsi Kalimantan Timur",
@@ -157,7 +184,7 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
     for j in range(10):
         rc, rn = example_region(j)
         d = _region_scores(j)
-        all_totals.append((round(sum(d.values()) / len(d), 2), rc, rn, d))
+        all_totals.append((_weighted_total(d), rc, rn, d))
     all_totals.sort(key=lambda t: (-t[0], t[1]))
     for rank, (t, rc, rn, d) in enumerate(all_totals, 1):
         ranking.append(
@@ -199,7 +226,7 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
             "file_name": f"kuesioner-pemantik-{year}-{code}.xlsx",
             "sha256": "9f2c" * 16,
             "indicator_count": 47,
-            "submitted_by": f"PIC Contoh {name}",
+            "submitted_by": f"Petugas Penghubung Contoh {name}",
         },
         "undangan": {
             "addressee": {"name": head},
@@ -264,7 +291,7 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
                     "instansi": assessors[1]["instansi"],
                 },
                 {
-                    "name": f"PIC Contoh {name}",
+                    "name": f"Petugas Penghubung Contoh {name}",
                     "jabatan": "Pengelola TIK",
                     "instansi": f"Diskominfo {name}",
                 },
@@ -276,14 +303,16 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
             "signers": [
                 {"name": assessors[0]["name"], "jabatan": "Asesor I"},
                 {"name": assessors[1]["name"], "jabatan": "Asesor II", "nip": assessors[1]["nip"]},
-                {"name": f"PIC Contoh {name}", "jabatan": f"Perwakilan {name}"},
+                {"name": f"Petugas Penghubung Contoh {name}", "jabatan": f"Perwakilan {name}"},
             ],
         },
         "sk_penetapan": {
             "year": year,
             "instrument_name": INSTRUMENT,
             "ranking": ranking,
-            "cc": cc,
+            "considerations": sections.considerations,
+            "legal_bases": sections.legal_bases,
+            "cc": sections.cc or cc,
         },
         "laporan": {
             "year": year,
@@ -305,6 +334,37 @@ def example_inputs(region_index: int = 0, year: int = 2026) -> dict[str, dict[st
                 }
                 for k in range(1, 11)
             ],
+        },
+        "daftar_hadir": {
+            "year": year,
+            "region_name": name,
+            "event_date": session.isoformat(),
+            "place": "Ruang Rapat Diskominfo Provinsi",
+            "agenda": "Penilaian PeManTIK",
+            "people": [
+                {"name": a["name"], "jabatan": "Asesor", "instansi": a["instansi"]}
+                for a in assessors[:2]
+            ]
+            + [
+                {
+                    "name": f"PIC Contoh {name}",
+                    "jabatan": "Pengelola TIK",
+                    "instansi": f"Diskominfo {name}",
+                }
+            ],
+        },
+        "pengantar_sk": {
+            "year": year,
+            "addressee": {"name": f"Kepala Daerah {name}"},
+            "region_name": name,
+            "sk_number": f"100.3.3.2/K.1/Diskominfo/{year}",
+            "sk_date": date(year, 10, 5).isoformat(),
+            "ba_number": f"400.14.2.4/BA.1/Diskominfo/{year}",
+            "total": total,
+            "predicate": predicate,
+            "rank": 1,
+            "region_count": 10,
+            "cc": [head],
         },
     }
 

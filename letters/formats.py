@@ -176,21 +176,35 @@ def alphabetic(n: int) -> str:
     return letters
 
 
+def as_decimal(value: float | int | str | Decimal) -> Decimal:
+    """The exact decimal a figure is written as: a float by its shortest repr (3.425, stored as
+    3.42499…, is 3.425), an int or a numeric string as it is. The one way a float becomes a
+    Decimal, so every score is rounded from the number a person would write."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("nilai logika bukan angka")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        return Decimal(value.strip())
+    return Decimal(repr(float(value)))
+
+
+def half_up(value: float | int | str | Decimal, digits: int = 2) -> Decimal:
+    """Rounded half up (away from zero at .5) to ``digits`` decimals: 3.425 → 3.43, 3.135 → 3.14."""
+    return as_decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
 def decimal_comma(value: float | int | Decimal | None, digits: int = 2) -> str:
     """3.425 → '3,43', 1234.5 → '1.234,50': rounded half up, comma decimals, dot thousands.
 
-    Rounding works on the decimal the value is written as (its shortest repr), not on the
+    Rounding works on the decimal the value is written as (:func:`as_decimal`), not on the
     binary float, so 3.425 (stored as 3.42499…) still rounds up. None → '-'.
     """
     if value is None:
         return "-"
-    if isinstance(value, Decimal):
-        exact = value
-    elif isinstance(value, int):
-        exact = Decimal(value)
-    else:
-        exact = Decimal(repr(float(value)))
-    rounded = exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    rounded = half_up(value, digits)
     if rounded.is_zero():
         rounded = abs(rounded)  # no '-0,00'
     text = f"{rounded:,.{digits}f}"

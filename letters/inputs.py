@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -206,7 +207,8 @@ class AssessorScore(_Model):
 
 class IndicatorRow(_Model):
     """One indicator line of the Formulir: ``code``, ``name``, ``dimension``, the region's own
-    ``self_level``, each assessor's ``scores``, and the ``final_level``."""
+    ``self_level``, each assessor's ``scores``, the ``final_level`` and, when that level was
+    settled by consensus, its ``consensus_note``."""
 
     code: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -214,14 +216,18 @@ class IndicatorRow(_Model):
     self_level: int | None = None
     scores: list[AssessorScore] = Field(default_factory=list)
     final_level: int | None = None
+    consensus_note: str = ""  # set when the final level was settled by consensus
 
 
 class DimensionScore(_Model):
-    """A dimension (or domain/aspect) ``name`` with its ``score`` and optional ``weight`` (%)."""
+    """A dimension (or domain/aspect) ``name`` with its ``score``, optional ``weight`` (%) and
+    ``weighted`` share of the total (weight × score / 100; the shares add up to the total).
+    Figures are Decimal (see :func:`assessment.scoring.figures`); floats are read by their repr."""
 
     name: str = Field(min_length=1)
-    score: float
-    weight: float | None = None
+    score: Decimal
+    weight: Decimal | None = None
+    weighted: Decimal | None = None
 
 
 class FormulirInput(_Model):
@@ -241,9 +247,19 @@ class FormulirInput(_Model):
     assessors: list[Person] = Field(min_length=1)
     indicators: list[IndicatorRow] = Field(min_length=1)
     dimensions: list[DimensionScore] = Field(default_factory=list)
-    total: float
+    total: Decimal
+    share_places: int = Field(4, ge=0, le=10)  # decimals that print the shares exactly
     predicate: str = ""
     scale_max: int = 5
+
+
+class ConsensusNote(_Model):
+    """An indicator settled by consensus: ``code``, ``name``, the agreed ``level`` and ``note``."""
+
+    code: str = Field(min_length=1)
+    name: str = ""
+    level: int
+    note: str = ""
 
 
 class BeritaAcaraInput(LetterInput):
@@ -254,7 +270,8 @@ class BeritaAcaraInput(LetterInput):
     - ``assessed``: what was assessed, e.g. "jawaban kuesioner dan bukti dukung …".
     - ``instrument_name``; ``dimensions``; ``total``; ``predicate``.
     - ``signers``: who signs (each with name, jabatan and optional NIP); the Kepala Dinas
-      (``signatory``) acknowledges.
+      (``signatory``) acknowledges; ``region_signers``: the region's representatives who sign.
+    - ``consensus``: the indicators whose final level was settled by consensus.
     - ``addressee`` is not printed on a Berita Acara; it defaults to the region.
     """
 
@@ -266,9 +283,12 @@ class BeritaAcaraInput(LetterInput):
     assessed: str = ""
     instrument_name: str = ""
     dimensions: list[DimensionScore] = Field(default_factory=list)
-    total: float
+    total: Decimal
+    share_places: int = Field(4, ge=0, le=10)  # decimals that print the shares exactly
     predicate: str = ""
     signers: list[Person] = Field(default_factory=list)
+    region_signers: list[Person] = Field(default_factory=list)
+    consensus: list[ConsensusNote] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _default_addressee(self) -> BeritaAcaraInput:
@@ -277,14 +297,50 @@ class BeritaAcaraInput(LetterInput):
         return self
 
 
+class DaftarHadirInput(_Model):
+    """Daftar Hadir of the assessment session of one region (step 10); unnumbered.
+
+    - ``year``, ``region_name``, ``event_date``, ``place``, ``agenda``.
+    - ``people``: who attended (name, jabatan, instansi); each gets a signature cell.
+    """
+
+    year: int = Field(ge=2000, le=2100)
+    region_name: str = Field(min_length=1)
+    event_date: date
+    place: str = ""
+    agenda: str = ""
+    people: list[Person] = Field(min_length=1)
+
+
+class PengantarSkInput(LetterInput):
+    """Surat pengantar of the SK Penetapan to a Kepala Daerah (step 14); numbered.
+
+    - ``region_name``; ``sk_number``/``sk_date``: the Keputusan sent; ``ba_number``: the
+      region's Berita Acara; ``total``/``predicate``/``rank``: the region's result.
+    """
+
+    lampiran: str = "3 (tiga) berkas"
+    region_name: str = Field(min_length=1)
+    sk_number: str = Field(min_length=1)
+    sk_date: date
+    ba_number: str = ""
+    total: Decimal
+    predicate: str = ""
+    rank: int | None = None
+    region_count: int = 0
+    contact: str = ""
+
+
 class RankingRow(_Model):
-    """One line of the ranking: ``rank``, ``region_name``, ``total``, ``predicate``."""
+    """One line of the ranking: ``rank``, ``region_name``, ``total``, ``predicate`` and ``note``
+    (how a tie with other regions was decided)."""
 
     rank: int = Field(ge=1)
     region_code: str = ""
     region_name: str = Field(min_length=1)
-    total: float
+    total: Decimal
     predicate: str = ""
+    note: str = ""
 
 
 class SkPenetapanInput(LetterInput):
@@ -303,6 +359,7 @@ class SkPenetapanInput(LetterInput):
     considerations: list[str] = Field(default_factory=list)
     legal_bases: list[str] = Field(default_factory=list)
     ranking: list[RankingRow] = Field(min_length=1)
+    ranking_rule: str = ""
     instrument_name: str = ""
 
 
@@ -392,6 +449,8 @@ INPUT_MODELS: dict[str, type[_Model]] = {
     "berita_acara": BeritaAcaraInput,
     "sk_penetapan": SkPenetapanInput,
     "laporan": LaporanInput,
+    "daftar_hadir": DaftarHadirInput,
+    "pengantar_sk": PengantarSkInput,
 }
 
 # Kinds that are surat dinas with a number from the register.
@@ -404,6 +463,7 @@ NUMBERED_KINDS = frozenset(
         "pengingat",
         "berita_acara",
         "sk_penetapan",
+        "pengantar_sk",
     }
 )
 
@@ -419,6 +479,8 @@ TEMPLATE_OF = {
     "berita_acara": "report/berita_acara.j2",
     "sk_penetapan": "report/sk_penetapan.j2",
     "laporan": "report/laporan.j2",
+    "daftar_hadir": "scoring/daftar_hadir.j2",
+    "pengantar_sk": "report/pengantar_sk.j2",
 }
 
 # How each kind is named in messages (the document titles themselves live in the templates).
@@ -432,12 +494,16 @@ KIND_TITLES = {
     "berita_acara": "Berita Acara",
     "sk_penetapan": "Keputusan (SK Penetapan)",
     "laporan": "Laporan Hasil Kegiatan",
+    "daftar_hadir": "Daftar Hadir",
+    "pengantar_sk": "Surat Pengantar Keputusan",
 }
 
 __all__ = [
     "Addressee",
     "AssessorScore",
     "BeritaAcaraInput",
+    "ConsensusNote",
+    "DaftarHadirInput",
     "DimensionScore",
     "EventMixin",
     "FormulirInput",
@@ -450,6 +516,7 @@ __all__ = [
     "LetterRef",
     "NUMBERED_KINDS",
     "PemberitahuanInput",
+    "PengantarSkInput",
     "PengingatInput",
     "PermohonanInput",
     "Person",

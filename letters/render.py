@@ -113,6 +113,7 @@ def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     )
     env.filters.update(FILTERS)
     env.globals["score_for"] = _score_for
+    env.globals["zona"] = clock.zone_label  # 'WITA' (the configured zone), for clock times
     return env
 
 
@@ -237,12 +238,24 @@ _master_lock = threading.Lock()
 _masters: dict[str, Master] = {}
 
 
-def master_for(org: Organisation, env: jinja2.Environment, kop_source: str | None = None) -> Master:
-    """The parsed master for this organisation and kop wording (built once, then reused)."""
+def master_for(
+    org: Organisation,
+    env: jinja2.Environment,
+    kop_source: str | None = None,
+    example: bool = False,
+) -> Master:
+    """The parsed master for this organisation and kop wording (built once, then reused);
+    ``example``: the demo's CONTOH mark on every page."""
+    from letters.readiness import EXAMPLE_MARK
+
     source = kop_source if kop_source is not None else env.loader.get_source(env, "_kop.j2")[0]
     logo_bytes = Path(org.logo).read_bytes() if org.logo else b""
+    mark = EXAMPLE_MARK if example else ()
     key = hashlib.sha256(
-        org.model_dump_json().encode() + source.encode() + hashlib.sha256(logo_bytes).digest()
+        org.model_dump_json().encode()
+        + source.encode()
+        + hashlib.sha256(logo_bytes).digest()
+        + "\n".join(mark).encode()
     ).hexdigest()
     with _master_lock:
         master = _masters.get(key)
@@ -251,7 +264,7 @@ def master_for(org: Organisation, env: jinja2.Environment, kop_source: str | Non
                 markup = env.from_string(source).render(org=org)
             except jinja2.TemplateError as exc:
                 raise _template_error(exc, "_kop.j2", "kop") from None
-            master = build_master(markup, Path(org.logo) if org.logo else None)
+            master = build_master(markup, Path(org.logo) if org.logo else None, mark=mark)
             _masters[key] = master
     return master
 
@@ -275,6 +288,7 @@ class Prepared:
     body_xml: str
     reply_to: str = ""
     media: list = field(default_factory=list)
+    example: bool = False  # made by the demo: marked CONTOH
 
     def snapshot(self) -> dict[str, Any]:
         """The validated input as JSON plus what is needed to rebuild the same file."""
@@ -286,6 +300,7 @@ class Prepared:
             "templates": self.sources,
             "organisation": self.organisation.model_dump(mode="json"),
             "reply_to": self.reply_to,
+            "contoh": self.example,
         }
         return data
 
@@ -395,13 +410,16 @@ def prepare(
     sources: dict[str, str] | None = None,
     organisation: Organisation | None = None,
     reply_to: str | None = None,
+    example: bool | None = None,
 ) -> Prepared:
     """Validate, render the wording and the body; raises LetterError before anything is written.
 
     ``sources``/``organisation`` come from a snapshot when regenerating; otherwise the
-    templates folder and ``settings.organisation`` are used.
+    templates folder and ``settings.organisation`` are used. ``example`` (default: the demo
+    setting) marks every page CONTOH.
     """
     settings = settings or get_settings()
+    example = settings.demo if example is None else example
     model = validate_input(kind, data)
     title = KIND_TITLES[kind]
     org = organisation or settings.organisation
@@ -437,7 +455,9 @@ def prepare(
     if "sifat" in fields and not model.sifat:
         updates["sifat"] = settings.letters.sifat
     if "klasifikasi" in fields and not model.klasifikasi:
-        updates["klasifikasi"] = settings.letters.klasifikasi
+        from letters.register import register_of  # the kind's code, from the registers file
+
+        updates["klasifikasi"] = register_of(kind).klasifikasi
     if updates:
         model = model.model_copy(update=updates)
     reply_to = reply_to or str(settings.reply_to)
@@ -461,7 +481,7 @@ def prepare(
             extras, images = _laporan_extras(model, template, context)
             context.update(extras)
         markup = template.render(context)
-        master = master_for(org, env, sources.get("_kop.j2"))
+        master = master_for(org, env, sources.get("_kop.j2"), example=example)
     except jinja2.TemplateError as exc:
         raise _template_error(exc, TEMPLATE_OF[kind], kind) from None
     writer = master.writer(TEMPLATE_OF[kind], images)
@@ -483,6 +503,7 @@ def prepare(
         body_xml=writer.xml(),
         reply_to=reply_to,
         media=writer.media,
+        example=example,
     )
 
 

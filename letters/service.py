@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from sqlmodel import Session, select
 from letters.errors import LetterError
 from letters.inputs import INPUT_MODELS, KIND_TITLES, NUMBERED_KINDS
 from letters.pdf import convert_shared, pdf_available, warn_no_pdf
-from letters.register import give_back, take_number
+from letters.register import give_back, register_of, take_number
 from letters.render import RenderResult, prepare, render_document, sha256_bytes, write_atomic
 from models.settings import Organisation, get_settings
 from models.tables import Document, Letter
@@ -36,6 +37,7 @@ __all__ = [
     "issue_letter",
     "letter_by_number",
     "make_pdfs",
+    "outgoing_file",
     "regenerate",
     "render_document",
     "store_document",
@@ -92,16 +94,27 @@ def issue_letter(
         )
     settings = get_settings()
     prepared = prepare(kind, data, letter_date=letter_date, settings=settings)
-    klasifikasi = getattr(prepared.model, "klasifikasi", "") or settings.letters.klasifikasi
+    entry = register_of(kind)
+    klasifikasi = getattr(prepared.model, "klasifikasi", "") or entry.klasifikasi
     if pdf is True and not pdf_available():
         raise LetterError("PDF diminta tetapi LibreOffice (soffice) tidak terpasang", kind=kind)
 
-    taken = take_number(session, on=prepared.letter_date, klasifikasi=klasifikasi)
+    taken = take_number(
+        session,
+        on=prepared.letter_date,
+        klasifikasi=klasifikasi,
+        register=entry.family,
+        number_format=entry.number_format,
+    )
     # Another writer with the same key may have committed while we waited for the register row.
     again = _by_key(session, idempotency_key)
     if again is not None:
         give_back(session, taken)
         return again
+    if taken.on != prepared.letter_date:
+        # The register already carries a later date: this number is dated that day, so a
+        # later number never shows an earlier date (the row is ours until commit).
+        prepared = prepare(kind, data, letter_date=taken.on, settings=settings)
 
     payload = prepared.build(taken.number)
     folder = settings.docs_dir / str(prepared.letter_date.year) / kind
@@ -121,6 +134,7 @@ def issue_letter(
         letter = Letter(
             number=taken.number,
             seq=taken.seq,
+            family=taken.register,
             unit=taken.unit,
             klasifikasi=taken.klasifikasi,
             year=taken.year,
@@ -152,8 +166,9 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def make_pdfs(session: Session, letters: list[Letter]) -> int:
-    """Add PDFs to letters that have none, in one LibreOffice call; returns how many were made."""
+def make_pdfs(session: Session, letters: Sequence[Letter | Document]) -> int:
+    """Add PDFs to letters and documents that have none, in one LibreOffice call; returns how
+    many were made."""
     todo = [letter for letter in letters if not letter.pdf_path and letter.file_path]
     if not todo:
         return 0
@@ -171,6 +186,24 @@ def make_pdfs(session: Session, letters: list[Letter]) -> int:
     return len(todo)
 
 
+def outgoing_file(letter: Letter) -> Path:
+    """The file that leaves for a letter: the signed PDF when one was uploaded at sign-off,
+    else the PDF; a .docx only in the demo (marked CONTOH). Raises LetterError otherwise."""
+    from letters.readiness import pdf_required
+
+    if letter.signed_pdf_path:
+        return Path(letter.signed_pdf_path)
+    if letter.pdf_path:
+        return Path(letter.pdf_path)
+    if pdf_required(get_settings()):
+        raise LetterError(
+            f"surat {letter.number} belum memiliki PDF (LibreOffice belum terpasang); surat "
+            "tidak dikirim sebagai berkas .docx",
+            kind=letter.kind,
+        )
+    return Path(letter.file_path)
+
+
 def rebuild_bytes(letter: Letter) -> bytes:
     """The .docx bytes of a letter, rebuilt from its stored snapshot."""
     snapshot = dict(letter.snapshot or {})
@@ -184,6 +217,7 @@ def rebuild_bytes(letter: Letter) -> bytes:
         sources=meta["templates"],
         organisation=Organisation.model_validate(meta["organisation"]),
         reply_to=meta.get("reply_to"),
+        example=bool(meta.get("contoh", False)),
     )
     return prepared.build(letter.number)
 
@@ -211,8 +245,11 @@ def store_document(
     cycle_id: int | None,
     region_code: str | None,
     letter_date: date | None = None,
+    pdf: bool | None = None,
 ) -> Document:
-    """Render an unnumbered document (formulir, laporan) under docs_dir and record it once."""
+    """Render an unnumbered document (formulir, laporan) under docs_dir and record it once,
+    with its PDF beside the .docx (``pdf`` as in :func:`issue_letter`; the PDF of a stored
+    document that has none yet is made on the next call)."""
     settings = get_settings()
     prepared = prepare(kind, data, letter_date=letter_date, settings=settings)
     payload = prepared.build(None)
@@ -229,7 +266,11 @@ def store_document(
         )
     ).first()
     if existing is not None and Path(existing.file_path).is_file():
+        if pdf is not False and not existing.pdf_path:
+            make_pdfs(session, [existing])
         return existing
+    if pdf is True and not pdf_available():
+        raise LetterError("PDF diminta tetapi LibreOffice (soffice) tidak terpasang", kind=kind)
     write_atomic(path, payload)
     try:
         doc = Document(
@@ -241,7 +282,10 @@ def store_document(
         )
         session.add(doc)
         session.flush()
+        if pdf is not False:
+            make_pdfs(session, [doc])
     except BaseException:
         path.unlink(missing_ok=True)
+        path.with_suffix(".pdf").unlink(missing_ok=True)
         raise
     return doc

@@ -108,9 +108,22 @@ def _param(key: str, value: str) -> str:
     return f"{key}*={encode_rfc2231(value, 'utf-8')}"
 
 
+# Kinds that only ever answer a message someone sent us (RFC 3834 "auto-replied"); every
+# other message of the product is "auto-generated". Both keep out-of-office responders quiet.
+AUTO_REPLY_KINDS = frozenset({"balasan_otomatis"})
+
+
 def product_headers(row: Dispatch) -> list[tuple[str, str]]:
-    """The headers that mark a message as the product's own; add further ones here."""
-    return [(PRODUCT_HEADER, row.kind or "surel")]
+    """The headers that mark a message as the product's own; add further ones here.
+
+    ``Auto-Submitted`` (RFC 3834) and ``X-Auto-Response-Suppress`` (Exchange/Outlook) tell
+    automatic responders not to answer, so no out-of-office reply ping-pongs with the inbox."""
+    auto = "auto-replied" if row.kind in AUTO_REPLY_KINDS else "auto-generated"
+    return [
+        (PRODUCT_HEADER, row.kind or "surel"),
+        ("Auto-Submitted", auto),
+        ("X-Auto-Response-Suppress", "All"),
+    ]
 
 
 def marked_text(body: str) -> str:

@@ -262,6 +262,8 @@ class _RowBuilder:
             "recipient_name": msg.recipient_name,
             "sender_name": self.settings.sender_name,
             "org": self.settings.organisation,
+            "contact": self.settings.contact,  # the named person to call, in every footer
+            "reply_to": str(self.settings.reply_to),
             "zone": clock.zone_label(),
             "lampiran": [f["filename"] for f in files],
         }

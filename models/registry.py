@@ -22,7 +22,7 @@ DEFAULT_REGIONS_FILE = DATA_DIR / "regions-kaltim.csv"
 DEFAULT_ASSESSORS_FILE = DATA_DIR / "assessors-example.csv"
 
 REGION_COLUMNS = ["kode", "nama", "jenis", "pic_nama", "pic_email"]
-REGION_OPTIONAL = ["provinsi", "kepala_jabatan", "kepala_email", "alamat"]
+REGION_OPTIONAL = ["provinsi", "kepala_jabatan", "kepala_email", "kepala_daerah_email", "alamat"]
 ASSESSOR_COLUMNS = ["nama", "email"]
 ASSESSOR_OPTIONAL = ["instansi", "jabatan", "nip", "wilayah_asal"]
 REGION_CODE = re.compile(r"^\d{2}\.\d{2}$")
@@ -92,6 +92,11 @@ def parse_regions(text: str, source: str = "berkas wilayah") -> list[Region]:
         head_email = row.get("kepala_email", "")
         if head_email and check_email(head_email) is None:
             errors.append(f"baris {line}: kepala_email '{head_email}' bukan alamat email yang sah")
+        leader_email = row.get("kepala_daerah_email", "")
+        if leader_email and check_email(leader_email) is None:
+            errors.append(
+                f"baris {line}: kepala_daerah_email '{leader_email}' bukan alamat email yang sah"
+            )
         if not errors:
             regions.append(
                 Region(
@@ -103,6 +108,7 @@ def parse_regions(text: str, source: str = "berkas wilayah") -> list[Region]:
                     pic_email=email or "",
                     head_title=row.get("kepala_jabatan", ""),
                     head_email=check_email(head_email) or "" if head_email else "",
+                    leader_email=check_email(leader_email) or "" if leader_email else "",
                     address=row.get("alamat", ""),
                 )
             )

@@ -16,6 +16,8 @@ from pydantic import BaseModel, EmailStr, Field, SecretStr, ValidationError, fie
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 NUMBER_FIELDS = {"klasifikasi", "urut", "unit", "tahun", "bulan"}
+# The shipped lambang daerah: an image marked CONTOH, to be replaced by the region's own.
+EXAMPLE_LOGO = Path(__file__).resolve().parent / "data" / "lambang-contoh.png"
 
 
 class SmtpSettings(BaseModel):
@@ -44,7 +46,7 @@ class Organisation(BaseModel):
     website: str = "diskominfo.kaltimprov.go.id"
     city: str = "Samarinda"
     province: str = "Kalimantan Timur"
-    logo: Path | None = None
+    logo: Path | None = EXAMPLE_LOGO  # the lambang daerah in the kop
 
     @field_validator("logo")
     @classmethod
@@ -69,21 +71,37 @@ class Signatory(BaseModel):
         return cleaned
 
 
-class LetterSettings(BaseModel):
-    number_format: str = "{klasifikasi}/{urut}/{unit}/{tahun}"
-    unit: str = "Diskominfo"
-    klasifikasi: str = "005"
-    sifat: str = "Penting"
+class ContactPerson(BaseModel):
+    """The person a region or an assessor may call about the cycle (named in every email)."""
 
-    @field_validator("number_format")
+    name: str = "Nama Petugas Penghubung (contoh)"
+    jabatan: str = "Pranata Komputer, Bidang Aplikasi Informatika"
+    phone: str = "0812-0000-0000"
+    email: EmailStr | Literal[""] = ""  # empty: the reply-to address
+
+
+EXAMPLE_SIGNATORY = Signatory()
+EXAMPLE_CONTACT = ContactPerson()
+
+
+class LetterSettings(BaseModel):
+    # Number formats are per register, in the registers file (letters/data/registers.yaml).
+    unit: str = "Diskominfo"
+    klasifikasi: str = "005"  # for a kind the registers file does not list
+    sifat: str = "Penting"
+    # The registers and classification codes, and the legal bases of the SK (data files;
+    # default: the ones shipped in letters/data/).
+    registers_file: Path | None = None
+    legal_bases_file: Path | None = None
+    # The Keputusan appointing the assessment team, cited in the SK's Mengingat, e.g.
+    # "Keputusan Kepala Dinas … Nomor 800.1.2/K.12/Diskominfo/2026 tentang Tim Penilai …".
+    team_decree: str = ""
+
+    @field_validator("registers_file", "legal_bases_file")
     @classmethod
-    def _known_placeholders(cls, value: str) -> str:
-        used = set(re.findall(r"{(\w+)}", value))
-        unknown = used - NUMBER_FIELDS
-        if unknown:
-            raise ValueError(f"placeholder tidak dikenal: {', '.join(sorted(unknown))}")
-        if "urut" not in used:
-            raise ValueError("format nomor harus memuat {urut}")
+    def _data_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"berkas {value} tidak ditemukan")
         return value
 
 
@@ -94,6 +112,7 @@ class RunnerSettings(BaseModel):
     fanout_retry_seconds: int = Field(900, ge=0, le=86400)  # starting region runs: keep trying
     fanout_batch: int = Field(50, ge=1, le=100)  # region runs created per request
     sweep_seconds: int = Field(300, ge=2, le=86400)  # complete stages still suspended
+    cancel_watch_seconds: int = Field(10, ge=1, le=3600)  # cycle runs cancelled in the UI
 
 
 class Settings(BaseSettings):
@@ -121,12 +140,20 @@ class Settings(BaseSettings):
     outbox_interval_seconds: int = Field(60, ge=5, le=3600)  # outbox retries inside serve
     outbox_cron: str = "0 7,12,16 * * 1-5"  # the kirim-surel run (process workers' retries)
     runner: RunnerSettings = RunnerSettings()
+    # The level of the flows' own run logs (Indonesian, on the run pages), kept apart from
+    # PREFECT_LOGGING_LEVEL, which ``pemantik serve`` sets to WARNING for Prefect's own logs.
+    run_log_level: str = "INFO"
     # The public address of the product's web app (portal, document views); see services/links.py.
     portal_url: str = "http://127.0.0.1:8600"
     smtp: SmtpSettings = SmtpSettings()
     organisation: Organisation = Organisation()
     signatory: Signatory = Signatory()
+    contact: ContactPerson = ContactPerson()
     letters: LetterSettings = LetterSettings()
+    # The demo: example settings are allowed, and every document is marked CONTOH.
+    demo: bool = False
+    # Sign-off: each letter waits for the admin's approval (or a signed PDF) before it is sent.
+    signoff: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -160,6 +187,23 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def example_settings(settings: Settings) -> list[str]:
+    """The settings still at their shipped example, each as "VARIABLE (what it is)".
+
+    A real cycle refuses to start while any is listed (the demo is the one exception)."""
+    found = []
+    s = settings.signatory
+    if s.name == EXAMPLE_SIGNATORY.name or s.nip == EXAMPLE_SIGNATORY.nip:
+        found.append("PEMANTIK_SIGNATORY__NAME dan PEMANTIK_SIGNATORY__NIP (penandatangan surat)")
+    logo = settings.organisation.logo
+    if logo is None or Path(logo).resolve() == EXAMPLE_LOGO:
+        found.append("PEMANTIK_ORGANISATION__LOGO (berkas gambar lambang daerah untuk kop surat)")
+    c = settings.contact
+    if c.name == EXAMPLE_CONTACT.name or c.phone == EXAMPLE_CONTACT.phone:
+        found.append("PEMANTIK_CONTACT__NAME dan PEMANTIK_CONTACT__PHONE (narahubung di surel)")
+    return found
 
 
 class SettingsError(RuntimeError):

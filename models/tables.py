@@ -53,6 +53,7 @@ class CycleState(StrEnum):
     RUNNING = "running"
     CLOSING = "closing"
     REPORTED = "reported"
+    CANCELLED = "cancelled"  # its run was cancelled; it accepts nothing, and the year is free
 
 
 class ProcessState(StrEnum):
@@ -69,6 +70,7 @@ class DispatchState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    HELD = "held"  # a letter's email waiting for the admin's sign-off (not sent until released)
 
 
 class AssignmentState(StrEnum):
@@ -87,6 +89,7 @@ class Region(SQLModel, table=True):
     pic_email: str
     head_title: str = ""  # e.g. Kepala Dinas Komunikasi dan Informatika Kota Samarinda
     head_email: str = ""
+    leader_email: str = ""  # the Bupati/Wali Kota (the SK Penetapan is sent to them)
     address: str = ""
     active: bool = True
 
@@ -153,19 +156,23 @@ class StepRecord(SQLModel, table=True):
     recorded_at: datetime = _ts(nullable=False, default_factory=now)
 
 
-class LetterCounter(SQLModel, table=True):
-    """The number register: one row per (unit, classification, year); last number taken."""
+class RegisterCounter(SQLModel, table=True):
+    """A number register: one row per (family, unit, year) — a register per document
+    family (Surat, Keputusan, Berita Acara; ``letters/data/registers.yaml``) — with the last
+    number taken and its date (a later number never carries an earlier date)."""
 
+    family: str = Field(primary_key=True)
     unit: str = Field(primary_key=True)
-    klasifikasi: str = Field(primary_key=True)
     year: int = Field(primary_key=True)
     last_seq: int = 0
+    last_date: date | None = None
 
 
 class Letter(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(index=True, unique=True)
     seq: int
+    family: str = "surat"  # the document family (register) whose sequence gave the number
     unit: str
     klasifikasi: str
     year: int
@@ -180,6 +187,12 @@ class Letter(SQLModel, table=True):
     sha256: str = ""
     pdf_path: str = ""
     pdf_sha256: str = ""
+    # Sign-off (PEMANTIK_SIGNOFF): who approved it, and the PDF signed with an electronic
+    # certificate when one was uploaded (then that file is what is sent).
+    approved_at: datetime | None = _ts()
+    approved_by: str = ""
+    signed_pdf_path: str = ""
+    signed_pdf_sha256: str = ""
     template_version: str = ""
     snapshot: dict | None = _json(default=None)
     idempotency_key: str | None = Field(default=None, unique=True)
@@ -195,6 +208,8 @@ class Document(SQLModel, table=True):
     region_code: str | None = Field(default=None, foreign_key="region.code")
     file_path: str
     sha256: str
+    pdf_path: str = ""  # the PDF made beside the .docx (what leaves and is archived)
+    pdf_sha256: str = ""
     created_at: datetime = _ts(nullable=False, default_factory=now)
 
 
@@ -244,6 +259,7 @@ class AnswerSet(SQLModel, table=True):
     sha256: str = ""
     answers: dict | None = _json(default=None)  # {indicator: {"level": int, "evidence": str}}
     submitted_by: str = ""
+    identity: dict | None = _json(default=None)  # the workbook's Identitas sheet
     submitted_at: datetime = _ts(nullable=False, default_factory=now)
 
 

@@ -159,11 +159,18 @@ def notify_extension(session: Session, extension: Extension) -> str:
     cycle = session.get(Cycle, extension.cycle_id)
     region = session.get(Region, extension.region_code)
     query = select(Wait).where(
-        Wait.cycle_id == extension.cycle_id,
-        Wait.region_code == extension.region_code,
-        Wait.step_no == extension.step_no,
+        Wait.cycle_id == extension.cycle_id, Wait.region_code == extension.region_code
     )
-    wait = session.exec(query.order_by(Wait.id.desc())).first()
+    # The wait the extension moved: its stage waits on the step or covers it (answers: 3–4).
+    wait = next(
+        (
+            w
+            for w in session.exec(query.order_by(Wait.id.desc()))
+            if extension.step_no == stage(w.kind).step_no
+            or extension.step_no in stage(w.kind).done_steps
+        ),
+        None,
+    )
     if extension.assessor_id is not None:
         assessor = session.get(Assessor, extension.assessor_id)
         recipient, name = assessor.email, assessor.name
@@ -179,7 +186,7 @@ def notify_extension(session: Session, extension: Extension) -> str:
         recipient=recipient,
         recipient_name=name,
         cc=[str(settings.admin_email)],
-        subject=f"Perpanjangan tenggat: {what} PeManTIK {cycle.year}",
+        subject=f"Perpanjangan tenggat PeManTIK Tahun {cycle.year}: {what}",
         template="umum",
         context={
             "paragraf": [

@@ -239,7 +239,7 @@ def _issue_reminder_letter(session: Session, decision: Decision, today: date) ->
         "region_name": wait.region_name,
         "pending": wait.description,
         "due_date": wait.due_date,
-        "cc": [f"PIC PeManTIK {wait.region_name}", "Admin PeManTIK"],
+        "cc": [f"Petugas Penghubung PeManTIK {wait.region_name}", "Admin PeManTIK"],
     }
     if earlier is not None:
         data["reference_number"] = earlier.number

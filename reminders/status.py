@@ -119,13 +119,15 @@ def status_grid(
         for p in session.exec(select(RegionProcess).where(RegionProcess.cycle_id == cycle.id))
     }
     done: dict[tuple[str, int], date | None] = {}
+    cycle_done: dict[int, date] = {}  # a cycle-wide step (14, the report) is done for every region
     for rec in session.exec(
         select(StepRecord).where(StepRecord.cycle_id == cycle.id, StepRecord.event == "done")
     ):
+        day = clock.local_date(rec.completed_at or rec.recorded_at)
         if rec.region_code is None:
+            cycle_done[rec.step_no] = max(d for d in (cycle_done.get(rec.step_no), day) if d)
             continue
         key = (rec.region_code, rec.step_no)
-        day = clock.local_date(rec.completed_at or rec.recorded_at)
         days = [d for d in (done.get(key), day) if d is not None]
         done[key] = max(days) if days else None
     waits: dict[tuple[str, int], list[Wait]] = {}
@@ -143,6 +145,8 @@ def status_grid(
         cells = []
         for s in steps:
             key = (region.code, s.number)
+            if key not in done and s.number in cycle_done:
+                done[key] = cycle_done[s.number]
             cells.append(
                 _cell(
                     waits.get(key, []),

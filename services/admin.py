@@ -252,21 +252,27 @@ def replace_assessor(
 
 
 def close_cycle(year: int, reason: str, who: str = "admin") -> dict[str, Any]:
-    """Ask the cycle run to close now: it goes to step 14 with unfinished regions named."""
+    """Close the cycle now: every door refuses input from here on, the unfinished regions'
+    runs are cancelled and their waits closed (services/cycle.py); then the cycle run is
+    resumed to step 14 (should that resume fail, the serving process's sweep resumes it)."""
+    from services import cycle as cycles
     from services.waits import resume_when_suspended
 
     if not reason.strip():
         raise AdminRefused("alasan penutupan siklus wajib diisi")
     with session_scope() as session:
         cycle: Cycle = cycle_by_year(session, year)
-        if cycle.state not in (CycleState.RUNNING,):
-            raise AdminRefused(f"siklus {year} tidak sedang berjalan (status: {cycle.state})")
-        flow_run_id = cycle.flow_run_id
-    if not flow_run_id:
-        raise AdminRefused(f"siklus {year} tidak memiliki run Prefect")
-    resumed = resume_when_suspended(
+        if cycle.state != CycleState.RUNNING:
+            raise AdminRefused(f"siklus {year} {cycles.state_words(cycle.state)}")
+        cycle_id, flow_run_id = cycle.id, cycle.flow_run_id
+    unfinished = cycles.close(cycle_id, reason.strip(), who)
+    resumed = bool(flow_run_id) and resume_when_suspended(
         flow_run_id, {"melalui": who, "tutup": True, "alasan": reason.strip()}, timeout=30
     )
-    if not resumed:
-        raise AdminRefused(f"run siklus {year} tidak sedang menunggu; coba lagi sebentar lagi")
-    return {"year": year, "closed": True, "reason": reason.strip()}
+    return {
+        "year": year,
+        "closed": True,
+        "reason": reason.strip(),
+        "unfinished": unfinished,
+        "step_14": "dimulai" if resumed else "dimulai oleh penyapu penantian",
+    }

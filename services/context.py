@@ -12,7 +12,7 @@ from models.lookups import assessor_by_email
 from models.plan import plan_cycle, step_duration
 from models.settings import get_settings
 from models.sop import step as sop_step
-from models.tables import Assessor, Cycle, Region, RegionProcess
+from models.tables import Assessor, Cycle, CycleState, Region, RegionProcess
 from models.workdays import WorkCalendar, calendar_from_settings
 from services.params import CycleParams
 
@@ -70,7 +70,11 @@ def load_cycle(session: Session, cycle_id: int) -> CycleContext:
 
 
 def cycle_by_year(session: Session, year: int) -> Cycle:
-    cycle = session.exec(select(Cycle).where(Cycle.year == year).order_by(Cycle.id.desc())).first()
+    """The year's cycle: the one not cancelled (there is at most one per instrument), else
+    the newest cancelled one."""
+    cancelled = Cycle.state == CycleState.CANCELLED
+    query = select(Cycle).where(Cycle.year == year).order_by(cancelled.asc(), Cycle.id.desc())
+    cycle = session.exec(query).first()
     if cycle is None:
         raise NotFound(f"Siklus tahun {year} belum ada")
     return cycle
@@ -100,13 +104,32 @@ def signatory() -> dict[str, str]:
 
 
 def contact_line() -> str:
-    org = get_settings().organisation
-    return f"{org.bidang}, telepon {org.phone}, email {get_settings().reply_to}"
+    """The named contact person of the cycle, as letters write it."""
+    settings = get_settings()
+    c = settings.contact
+    return (
+        f"{c.name} ({c.jabatan}, {settings.organisation.bidang}), telepon {c.phone}, "
+        f"pos-el {c.email or settings.reply_to}"
+    )
 
 
 def addressee_of(region: Region) -> dict[str, str]:
     """The addressee of a letter to a region: the head of its Diskominfo."""
     return {"name": region.head_title or f"Kepala Dinas Kominfo {region.name}"}
+
+
+def letter_recipients(region: Region) -> dict[str, Any]:
+    """Who an official letter to a region is mailed to: the head of its Diskominfo, with the
+    contact officer in Cc (who handles it); the officer alone when the head has no address.
+    The keys are :func:`services.outgoing.issue_and_mail`'s ``recipient``, ``recipient_name``
+    and ``cc``."""
+    if region.head_email and region.head_email.lower() != region.pic_email.lower():
+        return {
+            "recipient": region.head_email,
+            "recipient_name": addressee_of(region)["name"],
+            "cc": [region.pic_email],
+        }
+    return {"recipient": region.pic_email, "recipient_name": region.pic_name, "cc": []}
 
 
 def region_data(ctx: CycleContext, region: Region) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from mail.outbox import OutboxMessage
 from models.db import session_scope
+from models.settings import get_settings
 from models.tables import Dispatch, Letter
 
 
@@ -35,8 +36,10 @@ class StepOutput:
 
 
 def letter_attachment(letter: Letter) -> Path:
-    """The file that goes out: the PDF when LibreOffice made one, else the .docx."""
-    return Path(letter.pdf_path or letter.file_path)
+    """The file that goes out (see :func:`letters.service.outgoing_file`)."""
+    from letters.service import outgoing_file
+
+    return outgoing_file(letter)
 
 
 def issue_and_mail(
@@ -141,6 +144,19 @@ def queue_then_deliver(build: Callable[[Session, StepOutput], Any]) -> tuple[Any
                 from mail.outbox import OutboxError
 
                 raise OutboxError("; ".join(queued.refused.values()))
+            held = []
+            if get_settings().signoff:
+                from services.signoff import hold_for_signoff
+
+                # Every row of the step (a re-run finds them existing): its waits reopen too.
+                ids = session.exec(
+                    select(Dispatch.id).where(Dispatch.idempotency_key.in_(out.keys))
+                ).all()
+                held = hold_for_signoff(session, ids)
+        if held:
+            from services.signoff import open_signoff_waits
+
+            open_signoff_waits(held)
         deliver_pending_sync(keys=out.keys)
     return result, receipts(out.keys)
 
@@ -178,7 +194,6 @@ def notify_admin(
     """Email the admin about something only a person can settle; sent at once, once per
     ``key`` (a repeated notice with the same key is the same outbox row). Returns the key."""
     from mail.outbox import NOTICE_KIND, deliver_pending_sync, enqueue
-    from models.settings import get_settings
 
     settings = get_settings()
     with session_scope() as session:

@@ -25,6 +25,7 @@ from services.context import (
     addressee_of,
     contact_line,
     get_region,
+    letter_recipients,
     load_cycle,
     region_data,
     signatory,
@@ -80,6 +81,17 @@ def _store_file(session: Session, kind: str, path: Path, cycle_id: int, region_c
     return doc.id
 
 
+def _filled_by(identity: dict | None) -> str:
+    if not identity or not identity.get("nama"):
+        return ""
+    parts = [identity["nama"], identity.get("jabatan", "")]
+    if identity.get("nip"):
+        parts.append(f"NIP {identity['nip']}")
+    if identity.get("telepon"):
+        parts.append(f"telepon {identity['telepon']}")
+    return ", ".join(p for p in parts if p)
+
+
 # --- step 1 ---------------------------------------------------------------------------------
 
 
@@ -103,6 +115,7 @@ def send_notification(cycle_id: int, region_code: str) -> dict[str, Any]:
                 region_code=region.code,
                 region_name=region.name,
                 out_path=workbook,
+                example=get_settings().demo,
             )
         workbook_id = _store_file(session, "kuesioner", workbook, ctx.id, region.code)
         sent_on = clock.today()
@@ -122,8 +135,7 @@ def send_notification(cycle_id: int, region_code: str) -> dict[str, Any]:
             step_no=1,
             data=data,
             key=f"c{ctx.id}/{region.code}/pemberitahuan/1",
-            recipient=region.pic_email,
-            recipient_name=region.pic_name,
+            **letter_recipients(region),
             template=f"{TEMPLATES}/pemberitahuan",
             cycle_id=ctx.id,
             region_code=region.code,
@@ -235,7 +247,8 @@ def send_receipt(cycle_id: int, region_code: str) -> dict[str, Any]:
             "file_name": Path(answers.file_path).name if answers.file_path else "",
             "sha256": answers.sha256,
             "indicator_count": len(answers.answers or {}),
-            "submitted_by": answers.submitted_by,
+            # Who filled the workbook in (its Identitas sheet), else who sent it.
+            "submitted_by": _filled_by(answers.identity) or answers.submitted_by,
             "signatory": signatory(),
         }
         letter = issue_and_mail(
@@ -245,8 +258,7 @@ def send_receipt(cycle_id: int, region_code: str) -> dict[str, Any]:
             step_no=5,
             data=data,
             key=f"c{ctx.id}/{region.code}/tanda_terima/v{answers.version}",
-            recipient=region.pic_email,
-            recipient_name=region.pic_name,
+            **letter_recipients(region),
             template=f"{TEMPLATES}/tanda_terima",
             cycle_id=ctx.id,
             region_code=region.code,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import select
 
+from letters.formats import number_in_words
 from models import clock
 from models.db import session_scope
 from models.tables import (
@@ -13,6 +15,7 @@ from models.tables import (
     Assignment,
     AssignmentState,
     Attendance,
+    Document,
     Extension,
     Letter,
     Region,
@@ -40,9 +43,147 @@ def timeline(session, cycle_id: int, region_count: int) -> list[dict[str, Any]]:
     return items
 
 
+def leader_title(region: Region) -> str:
+    """The Kepala Daerah of a region: 'Bupati Paser', 'Wali Kota Samarinda'."""
+    if region.kind == "Kota":
+        return "Wali Kota " + region.name.removeprefix("Kota ").strip()
+    return "Bupati " + region.name.removeprefix("Kabupaten ").strip()
+
+
+def _attendance(session, cycle_id: int, region_code: str) -> Attendance | None:  # noqa: ANN001
+    return session.exec(
+        select(Attendance).where(
+            Attendance.cycle_id == cycle_id, Attendance.region_code == region_code
+        )
+    ).first()
+
+
+def _present(attendance: Attendance | None, region: Region) -> list[dict[str, str]]:
+    """The region's people recorded at the session (step 10), as documents list them."""
+    return [
+        {
+            "name": p.get("nama", ""),
+            "jabatan": p.get("jabatan", ""),
+            "instansi": p.get("instansi", "") or region.name,
+        }
+        for p in ((attendance.present or []) if attendance else [])
+        if p.get("nama")
+    ]
+
+
+def berita_acara_data(session, ctx, region, res, instrument, assessors) -> dict[str, Any]:  # noqa: ANN001
+    """The Berita Acara of one region: exact figures, consensus, the parties and signers."""
+    from assessment.scoring import figures
+
+    attendance = _attendance(session, ctx.id, region.code)
+    fig = figures(instrument, res.final_levels or {})
+    present = _present(attendance, region)
+    parties = [
+        {"name": a.name, "jabatan": "Asesor", "instansi": a.institution} for a in assessors
+    ] + present
+    return {
+        "year": ctx.params.year,
+        "region_name": region.name,
+        "event_date": attendance.session_date
+        if attendance
+        else ctx.session_date_for(session, region.code),
+        "place": ctx.params.venue or ctx.params.online_link,
+        "parties": parties,
+        "assessed": "jawaban kuesioner PeManTIK beserta bukti dukungnya",
+        "instrument_name": instrument.name,
+        "dimensions": fig.rows(),
+        "total": fig.total,
+        "share_places": fig.share_places,
+        "predicate": res.predicate,
+        "consensus": [
+            {
+                "code": code,
+                "name": instrument.indicator(code).name
+                if code in instrument.indicator_codes
+                else "",
+                "level": int(item.get("level")),
+                "note": str(item.get("note") or ""),
+            }
+            for code, item in (res.consensus or {}).items()
+        ],
+        "signers": [{"name": a.name, "jabatan": "Asesor", "nip": a.nip} for a in assessors],
+        "region_signers": [
+            {"name": p["name"], "jabatan": p["jabatan"] or f"Perwakilan {region.name}"}
+            for p in present
+        ],
+    }
+
+
+def daftar_hadir_data(session, ctx, region, assessors) -> dict[str, Any] | None:  # noqa: ANN001
+    """The Daftar Hadir of the session from the attendance stage (None when none was kept)."""
+    attendance = _attendance(session, ctx.id, region.code)
+    if attendance is None:
+        return None
+    people = [
+        {"name": a.name, "jabatan": "Asesor", "instansi": a.institution} for a in assessors
+    ] + _present(attendance, region)
+    return {
+        "year": ctx.params.year,
+        "region_name": region.name,
+        "event_date": attendance.session_date,
+        "place": ctx.params.venue or ctx.params.online_link,
+        "agenda": f"Penilaian PeManTIK {region.name} Tahun {ctx.params.year}",
+        "people": people,
+    }
+
+
+def ranking_rows(results, regions, instrument) -> list[dict[str, Any]]:  # noqa: ANN001
+    """The SK's LAMPIRAN: rank, exact total, predicate and how a tie was decided."""
+    from assessment.scoring import rank_table
+
+    by_code = {r.region_code: r for r in results}
+    rows = []
+    for line in rank_table(results, instrument):
+        note = ""
+        if line.tied_with:
+            names = ", ".join(regions[c].name for c in line.tied_with)
+            how = (
+                f"diurutkan menurut nilai dimensi {line.decided_by}"
+                if line.decided_by
+                else "peringkat bersama"
+            )
+            note = f"Nilai total sama dengan {names}; {how}"
+        rows.append(
+            {
+                "rank": line.rank,
+                "region_code": line.region_code,
+                "region_name": regions[line.region_code].name,
+                "total": line.total,
+                "predicate": by_code[line.region_code].predicate,
+                "note": note,
+            }
+        )
+    return rows
+
+
+def _assessors(session, cycle_id: int, region_code: str) -> list[Assessor]:  # noqa: ANN001
+    return [
+        session.get(Assessor, a.assessor_id)
+        for a in session.exec(
+            select(Assignment).where(
+                Assignment.cycle_id == cycle_id,
+                Assignment.region_code == region_code,
+                Assignment.state == AssignmentState.ACCEPTED,
+            )
+        )
+    ]
+
+
 def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
-    """Issue every step-14 document (idempotent by key) and return their numbers/paths."""
+    """Issue every step-14 document (idempotent by key), send the SK to each Kepala Daerah,
+    and return their numbers/paths.
+
+    Each Berita Acara is dated its session day (issued in session order, so its register's dates
+    run forward); the SK is dated on or after the last Berita Acara.
+    """
     from assessment.instruments import load_instrument
+    from assessment.scoring import tie_rule_text
+    from letters.legal import sk_sections
     from letters.service import issue_letter, make_pdfs, store_document
 
     today = clock.today()
@@ -56,92 +197,61 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
         ).all()
         regions = {r.code: r for r in session.exec(select(Region))}
         dims = {d.code: d.name for d in instrument.dimensions}
-        issued: dict[str, Any] = {"berita_acara": [], "unfinished": unfinished}
+        issued: dict[str, Any] = {"berita_acara": [], "daftar_hadir": [], "unfinished": unfinished}
         made: list[Letter] = []
+        prepared = []
         for res in results:
             region = regions[res.region_code]
-            assessors = [
-                session.get(Assessor, a.assessor_id)
-                for a in session.exec(
-                    select(Assignment).where(
-                        Assignment.cycle_id == ctx.id,
-                        Assignment.region_code == region.code,
-                        Assignment.state == AssignmentState.ACCEPTED,
-                    )
+            assessors = _assessors(session, ctx.id, region.code)
+            prepared.append(
+                (
+                    res,
+                    region,
+                    assessors,
+                    berita_acara_data(session, ctx, region, res, instrument, assessors),
                 )
-            ]
-            attendance = session.exec(
-                select(Attendance).where(
-                    Attendance.cycle_id == ctx.id, Attendance.region_code == region.code
-                )
-            ).first()
-            parties = [
-                {"name": a.name, "jabatan": "Asesor", "instansi": a.institution} for a in assessors
-            ]
-            parties += [
-                {
-                    "name": p.get("nama", ""),
-                    "jabatan": p.get("jabatan", ""),
-                    "instansi": region.name,
-                }
-                for p in ((attendance.present or []) if attendance else [])
-                if p.get("nama")
-            ]
+            )
+        prepared.sort(key=lambda item: (item[3]["event_date"], item[1].code))
+        for _res, region, assessors, data in prepared:
             letter = issue_letter(
                 session,
                 "berita_acara",
-                {
-                    "year": ctx.params.year,
-                    "region_name": region.name,
-                    "event_date": attendance.session_date
-                    if attendance
-                    else ctx.session_date_for(session, region.code),
-                    "place": ctx.params.venue or ctx.params.online_link,
-                    "parties": parties,
-                    "assessed": "jawaban kuesioner PeManTIK beserta bukti dukungnya",
-                    "instrument_name": instrument.name,
-                    "dimensions": [
-                        {"name": dims.get(c, c), "score": round(v, 2)}
-                        for c, v in (res.dimension_scores or {}).items()
-                    ],
-                    "total": round(res.total, 2),
-                    "predicate": res.predicate,
-                    "signers": [
-                        {"name": a.name, "jabatan": "Asesor", "nip": a.nip} for a in assessors
-                    ],
-                },
+                data,
                 idempotency_key=f"c{ctx.id}/{region.code}/berita_acara/1",
                 cycle_id=ctx.id,
                 region_code=region.code,
-                letter_date=today,
+                letter_date=data["event_date"],
                 pdf=False,
             )
             made.append(letter)
             issued["berita_acara"].append(
                 {"region": region.code, "number": letter.number, "letter_id": letter.id}
             )
-        ranking = [
-            {
-                "rank": r.rank or i + 1,
-                "region_code": r.region_code,
-                "region_name": regions[r.region_code].name,
-                "total": round(r.total, 2),
-                "predicate": r.predicate,
-            }
-            for i, r in enumerate(results)
-        ]
+            hadir = daftar_hadir_data(session, ctx, region, assessors)
+            if hadir is not None:
+                doc = store_document(
+                    session, "daftar_hadir", hadir, cycle_id=ctx.id, region_code=region.code
+                )
+                issued["daftar_hadir"].append({"region": region.code, "file": doc.file_path})
+        ranking = ranking_rows(results, regions, instrument)
         if ranking:
+            sections = sk_sections()
+            sk_date = max([today, *(lt.letter_date for lt in made)])
             sk = issue_letter(
                 session,
                 "sk_penetapan",
                 {
                     "year": ctx.params.year,
                     "ranking": ranking,
+                    "ranking_rule": tie_rule_text(instrument),
                     "instrument_name": instrument.name,
+                    "considerations": sections.considerations,
+                    "legal_bases": sections.legal_bases,
+                    "cc": sections.cc,
                 },
                 idempotency_key=f"c{ctx.id}/sk_penetapan/1",
                 cycle_id=ctx.id,
-                letter_date=today,
+                letter_date=sk_date,
                 pdf=False,
             )
             made.append(sk)
@@ -149,6 +259,7 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
             letters = session.exec(
                 select(Letter).where(Letter.cycle_id == ctx.id).order_by(Letter.id)
             ).all()
+            order = {row["region_code"]: i for i, row in enumerate(ranking)}
             laporan_input = {
                 "year": ctx.params.year,
                 "cycle_name": f"PeManTIK {ctx.params.year}",
@@ -159,16 +270,17 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
                 "timeline": timeline(session, ctx.id, len(regions_in_cycle(session, ctx.id))),
                 "results": [
                     {
-                        **{
-                            k: row[k]
-                            for k in ("rank", "region_code", "region_name", "total", "predicate")
-                        },
+                        **{k: row[k] for k in ("rank", "region_code", "region_name", "predicate")},
+                        "total": float(row["total"]),
                         "dimensions": {
-                            dims.get(c, c): round(v, 2)
-                            for c, v in (res.dimension_scores or {}).items()
+                            dims.get(c, c): v for c, v in (res.dimension_scores or {}).items()
                         },
                     }
-                    for row, res in zip(ranking, results, strict=True)
+                    for row, res in zip(
+                        ranking,
+                        sorted(results, key=lambda r: order[r.region_code]),
+                        strict=True,
+                    )
                 ]
                 + [
                     {
@@ -198,7 +310,79 @@ def write_report(cycle_id: int, unfinished: list[str]) -> dict[str, Any]:
             )
             issued["laporan"] = {"file": doc.file_path, "sha256": doc.sha256}
         make_pdfs(session, made)  # one LibreOffice call for every step-14 letter
-        return issued
+    if "sk_penetapan" in issued:
+        issued["pengantar"] = send_decisions(cycle_id)
+    return issued
+
+
+def send_decisions(cycle_id: int) -> list[dict]:
+    """The SK to each Kepala Daerah with a covering letter, the region's Diskominfo in Cc, and
+    the region's Berita Acara and Formulir attached (idempotent: one letter and message each)."""
+    from services.context import contact_line
+    from services.outgoing import issue_and_mail, letter_attachment, queue_then_deliver
+
+    def build(session, out) -> list[str]:  # noqa: ANN001
+        ctx = load_cycle(session, cycle_id)
+        sk = session.exec(
+            select(Letter).where(Letter.idempotency_key == f"c{ctx.id}/sk_penetapan/1")
+        ).one()
+        ranking = {row["region_code"]: row for row in (sk.snapshot or {}).get("ranking", [])}
+        sent = []
+        for code, row in sorted(ranking.items()):
+            region = session.get(Region, code)
+            ba = session.exec(
+                select(Letter).where(Letter.idempotency_key == f"c{ctx.id}/{code}/berita_acara/1")
+            ).first()
+            formulir = session.exec(
+                select(Document)
+                .where(
+                    Document.cycle_id == ctx.id,
+                    Document.region_code == code,
+                    Document.kind == "formulir",
+                )
+                .order_by(Document.id.desc())
+            ).first()
+            office = region.head_email or region.pic_email
+            to = region.leader_email or office
+            cc = [a for a in dict.fromkeys([office, region.pic_email]) if a and a != to]
+            attachments = [letter_attachment(sk)]
+            attachments += [letter_attachment(ba)] if ba else []
+            attachments += [Path(formulir.file_path)] if formulir else []
+            issue_and_mail(
+                session,
+                out,
+                kind="pengantar_sk",
+                step_no=14,
+                data={
+                    "year": ctx.params.year,
+                    "addressee": {"name": leader_title(region)},
+                    "region_name": region.name,
+                    "sk_number": sk.number,
+                    "sk_date": sk.letter_date,
+                    "ba_number": ba.number if ba else "",
+                    "total": row["total"],
+                    "predicate": row.get("predicate", ""),
+                    "rank": row.get("rank"),
+                    "region_count": len(ranking),
+                    "contact": contact_line(),
+                    "cc": [region.head_title or f"Kepala Dinas Kominfo {region.name}"],
+                    "lampiran": f"{len(attachments)} ({number_in_words(len(attachments))}) berkas",
+                },
+                key=f"c{ctx.id}/{code}/pengantar_sk/1",
+                recipient=to,
+                recipient_name=leader_title(region),
+                template="report/pengantar_sk",
+                cycle_id=ctx.id,
+                region_code=code,
+                extra_attachments=attachments,
+                cc=cc,
+                letter_date=sk.letter_date,
+            )
+            sent.append(code)
+        return sent
+
+    _, receipts = queue_then_deliver(build)
+    return receipts
 
 
 def regions_in_cycle(session, cycle_id: int) -> list[str]:  # noqa: ANN001

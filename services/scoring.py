@@ -30,6 +30,7 @@ from services.context import (
     CycleContext,
     get_assessor_by_email,
     get_region,
+    letter_recipients,
     load_cycle,
     region_data,
 )
@@ -236,6 +237,7 @@ def formulir_data(session, ctx, region, instrument, rr) -> dict[str, Any]:  # no
     """The filled Formulir Penilaian Asesmen of one region (input of the ``formulir`` kind)."""
     from assessment.answers import latest_answers
     from assessment.results import assessor_levels
+    from assessment.scoring import figures
 
     levels = assessor_levels(session, ctx.id, region.code)
     assessors = {a: session.get(Assessor, a) for a in levels}
@@ -247,7 +249,7 @@ def formulir_data(session, ctx, region, instrument, rr) -> dict[str, Any]:  # no
             select(Score).where(Score.cycle_id == ctx.id, Score.region_code == region.code)
         )
     }
-    dims = {d.code: d for d in instrument.dimensions}
+    fig = figures(instrument, rr.final_levels)
     rows = [
         {
             "code": ind.code,
@@ -263,6 +265,7 @@ def formulir_data(session, ctx, region, instrument, rr) -> dict[str, Any]:  # no
                 for a, lv in levels.items()
             ],
             "final_level": rr.final_levels.get(ind.code),
+            "consensus_note": (rr.consensus.get(ind.code) or {}).get("note", ""),
         }
         for ind in instrument.indicators
     ]
@@ -274,11 +277,9 @@ def formulir_data(session, ctx, region, instrument, rr) -> dict[str, Any]:  # no
         "session_date": ctx.session_date_for(session, region.code),
         "assessors": [{"name": a.name, "instansi": a.institution} for a in assessors.values()],
         "indicators": rows,
-        "dimensions": [
-            {"name": dims[c].name if c in dims else c, "score": round(v, 2)}
-            for c, v in rr.dimension_scores.items()
-        ],
-        "total": round(rr.total, 2),
+        "dimensions": fig.rows(),
+        "total": fig.total,
+        "share_places": fig.share_places,
         "predicate": rr.predicate,
         "scale_max": instrument.scale.max,
     }
@@ -304,7 +305,7 @@ def preview_result(cycle_id: int, region_code: str, round_no: int) -> dict[str, 
         flagged = list(rr.needs_consensus)
         return {
             "round": round_no,
-            "total": round(rr.total, 4),
+            "total": rr.total,
             "predicate": rr.predicate,
             "flagged": flagged,
             "assessors": active_assessor_ids(session, ctx.id, region.code),
@@ -425,20 +426,21 @@ def send_result(cycle_id: int, region_code: str) -> dict[str, Any]:
         result = session.exec(
             select(Result).where(Result.cycle_id == ctx.id, Result.region_code == region.code)
         ).one()
-        names = {d.code: d.name for d in _instrument(ctx).dimensions}
+        instrument = _instrument(ctx)
+        names = {d.code: d.name for d in instrument.dimensions}
         mail_only(
             session,
             out,
             key=f"c{ctx.id}/{region.code}/hasil/1",
             step_no=13,
-            recipient=region.pic_email,
-            recipient_name=region.pic_name,
+            **letter_recipients(region),
             subject=f"Hasil Penilaian PeManTIK Tahun {ctx.params.year} — {region.name}",
             template=f"{TEMPLATES}/hasil",
             context={
                 **region_data(ctx, region),
                 "total": result.total,
                 "predicate": result.predicate,
+                "dimension_label": instrument.dimension_label,
                 "dimensions": [
                     {"name": names.get(k, k), "score": v}
                     for k, v in (result.dimension_scores or {}).items()

@@ -83,6 +83,10 @@ class Stage:
         """
         raise NotImplementedError
 
+    def step_of(self, session: Session, ctx: CycleContext, region: str, payload: dict) -> int:
+        """The SOP step an accepted input is recorded on (the stage's own step by default)."""
+        return self.step_no
+
     # --- who still owes -------------------------------------------------------------------
 
     def owes_many(self, session: Session, places: Iterable[Place]) -> dict[Place, list[Party]]:
@@ -151,7 +155,7 @@ class Stage:
             ]
         lines.append(
             "Isi formulir di bawah ini, lalu kirimkan. Jawaban yang dikirim melalui surel "
-            "atau portal juga diterima tanpa formulir ini."
+            "juga diterima tanpa formulir ini."
         )
         return "\n".join(lines)
 

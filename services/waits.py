@@ -22,8 +22,9 @@ from models.audit import record_step
 from models.db import session_scope
 from models.lookups import open_waits
 from models.tables import Wait, WaitState
-from services import invitation, questionnaire, scoring
+from services import invitation, questionnaire, scoring, signoff
 from services.context import cycle_by_year, get_region, load_cycle
+from services.cycle import CycleClosed, ensure_accepting
 from services.stage import (  # re-exported: the doors import them from here
     InputRefused,
     NotWaiting,
@@ -33,6 +34,7 @@ from services.stage import (  # re-exported: the doors import them from here
 )
 
 __all__ = [
+    "CycleClosed",
     "InputRefused",
     "NotWaiting",
     "Party",
@@ -58,7 +60,7 @@ __all__ = [
 log = logging.getLogger("pemantik.waits")
 
 STAGES: dict[str, Stage] = {
-    s.kind: s for s in (*questionnaire.STAGES, *invitation.STAGES, *scoring.STAGES)
+    s.kind: s for s in (*questionnaire.STAGES, *invitation.STAGES, *scoring.STAGES, *signoff.STAGES)
 }
 
 
@@ -70,17 +72,19 @@ def stage(kind: str) -> Stage:
 
 
 def accept(kind: str, cycle_id: int, region: str, payload: dict, via: str, who: str) -> str:
-    """Validate and store one input (all or nothing). Raises InputRefused; returns a summary."""
+    """Validate and store one input (all or nothing). Raises InputRefused, or CycleClosed when
+    the cycle is closed or cancelled; returns a summary."""
     st = stage(kind)
     with session_scope() as session:
         ctx = load_cycle(session, cycle_id)
+        ensure_accepting(ctx.cycle)  # the cycle's state is checked here, for every door
         summary = st.accept(session, ctx, region, payload, via, who)
         if summary:
             record_step(
                 session,
                 cycle_id=cycle_id,
                 region_code=region,
-                step_no=st.step_no,
+                step_no=st.step_of(session, ctx, region, payload),
                 event="received",
                 outcome=summary,
                 who=who,
@@ -241,14 +245,16 @@ def submit(
 ) -> SubmitOutcome:
     """The door for the CLI, the API and email: validate + store, resume when complete.
 
-    Raises NotWaiting when the region does not wait for this input, InputRefused (with every
-    reason) when the payload is invalid — in both cases nothing is stored.
+    Raises CycleClosed when the cycle is closed or cancelled, NotWaiting when the region does
+    not wait for this input, InputRefused (with every reason) when the payload is invalid — in
+    each case nothing is stored.
     """
     with session_scope() as session:
         if cycle_id is None:
             if year is None:
                 raise NotWaiting("sebutkan siklus (tahun)")
             cycle_id = cycle_by_year(session, year).id
+        ensure_accepting(load_cycle(session, cycle_id).cycle)
         region_row = get_region(session, region)
         wait = current_wait(session, cycle_id, region, kind)
         if wait is None:
@@ -378,15 +384,18 @@ class StageSweeper:
         return report
 
     def _finished_cycles(self, report: SweepReport) -> None:
-        """A running cycle whose regions are all done waits for nothing: resume it to step 14
-        (the last region's nudge may have failed)."""
+        """A running cycle whose regions are all done, or a closed one, waits for nothing:
+        resume it to step 14 (the last region's nudge, or the close's resume, may have failed)."""
         from models.tables import Cycle, CycleState
         from services.cycle import regions_unfinished
 
         with session_scope() as session:
-            cycles = session.exec(select(Cycle).where(Cycle.state == CycleState.RUNNING)).all()
+            cycles = session.exec(
+                select(Cycle).where(Cycle.state.in_([CycleState.RUNNING, CycleState.CLOSING]))
+            ).all()
         for cycle in cycles:
-            if not cycle.flow_run_id or regions_unfinished(cycle.id):
+            running = cycle.state == CycleState.RUNNING
+            if not cycle.flow_run_id or (running and regions_unfinished(cycle.id)):
                 continue
             if resume_when_suspended(
                 cycle.flow_run_id, {"melalui": "otomatis", "tutup": False}, timeout=1

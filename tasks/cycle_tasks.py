@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from uuid import UUID
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -17,11 +19,17 @@ from tasks.sop import sop_task
 
 REGION_DEPLOYMENT = "wilayah-pemantik/wilayah"
 
+log = logging.getLogger("pemantik.cycle")
 
-@task(name="00 Siapkan Siklus", persist_result=True)
+
+@task(name="00 Siapkan Siklus", persist_result=True, cache_policy=NO_CACHE)
 def prepare_cycle(params: dict[str, Any], flow_run_id: str) -> dict[str, Any]:
-    """Create the cycle row once per cycle run; check regions and instrument first."""
-    return cycle.create_cycle(params, flow_run_id)
+    """Create the cycle row once per cycle run (idempotent); check regions and instrument
+    first. A second cycle for the year and instrument comes back as ``{"refused": why}``."""
+    try:
+        return cycle.create_cycle(params, flow_run_id)
+    except cycle.CycleRefused as exc:
+        return {"refused": str(exc)}
 
 
 @task(name="00 Tugaskan Asesor", persist_result=True)
@@ -53,11 +61,15 @@ def start_region_runs(cycle_id: int, regions: list[str]) -> dict[str, str]:
             for r in session.exec(select(RegionProcess).where(RegionProcess.cycle_id == cycle_id))
         }
         started = {c: rows[c].flow_run_id for c in regions if c in rows and rows[c].flow_run_id}
-    todo = {
-        code: ({"cycle_id": cycle_id, "region_code": code}, region_run_key(cycle_run, code))
-        for code in regions
-        if code not in started
-    }
+        todo = {
+            code: ({"cycle_id": cycle_id, "region_code": code}, region_run_key(cycle_run, code))
+            for code in regions
+            if code not in started
+        }
+        labels = {
+            code: (cycle.region_run_name(session, cycle_id, code), cycle.region_run_tags(row, code))
+            for code in todo
+        }
     if not todo:
         return started
 
@@ -75,6 +87,7 @@ def start_region_runs(cycle_id: int, regions: list[str]) -> dict[str, str]:
         batch=settings.runner.fanout_batch,
         retry_seconds=settings.runner.fanout_retry_seconds,
         on_started=record,
+        labels=labels,
     )
     started.update(outcome.started)
     if outcome.failed:
@@ -85,6 +98,64 @@ def start_region_runs(cycle_id: int, regions: list[str]) -> dict[str, str]:
             "Prefect pulih; wilayah yang sudah dimulai tidak dimulai dua kali."
         )
     return started
+
+
+def run_url(flow_run_id: str) -> str:
+    """The Prefect UI's page of a flow run."""
+    from prefect.settings import PREFECT_UI_URL
+
+    base = (PREFECT_UI_URL.value() or "").rstrip("/")
+    return f"{base}/runs/flow-run/{flow_run_id}"
+
+
+@task(name="00 Tautkan Siklus dan Alur Wilayah", persist_result=True)
+def link_regions(cycle_id: int, started: dict[str, str]) -> None:
+    """Make the family visible: a markdown artifact on the cycle run linking each region run,
+    a link artifact on each region run back to the cycle run, and the cycle's tag on the
+    cycle run (region runs carry it from their creation). Best effort."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import ArtifactCreate
+
+    from models.tables import Region
+
+    try:
+        with session_scope() as session:
+            row = session.get(Cycle, cycle_id)
+            year, cycle_run = row.year, row.flow_run_id
+            names = {r.code: r.name for r in session.exec(select(Region))}
+            run_names = {c: cycle.region_run_name(session, cycle_id, c) for c in started}
+        if not cycle_run:
+            return
+        lines = [
+            f"- [{names.get(code, code)} ({code})]({run_url(run)}) — `{run_names[code]}`"
+            for code, run in sorted(started.items())
+        ]
+        with get_client(sync_client=True) as client:
+            current = client.read_flow_run(cycle_run)
+            tags = sorted({*current.tags, f"siklus-{year}"})
+            if tags != sorted(current.tags):
+                client.update_flow_run(cycle_run, tags=tags)
+            client.create_artifact(
+                ArtifactCreate(
+                    key=f"alur-wilayah-siklus-{year}",
+                    type="markdown",
+                    data=f"**Alur wilayah siklus PeManTIK {year}**\n\n" + "\n".join(lines),
+                    description=f"Run Prefect tiap Kab/Kota dalam siklus {year}",
+                    flow_run_id=UUID(cycle_run),
+                )
+            )
+            for code, run in started.items():
+                client.create_artifact(
+                    ArtifactCreate(
+                        key=f"siklus-{year}-induk-{code.replace('.', '-')}",
+                        type="markdown",  # what Prefect's own link artifacts are
+                        data=f"[Run siklus PeManTIK {year}]({run_url(cycle_run)})",
+                        description=f"Run siklus yang memulai alur {names.get(code, code)}",
+                        flow_run_id=UUID(run),
+                    )
+                )
+    except Exception:
+        log.warning("Tautan siklus %s dan alur wilayah tidak dibuat", cycle_id, exc_info=True)
 
 
 @task(name="00 Tutup Siklus", persist_result=True)
@@ -98,6 +169,8 @@ def buat_laporan(cycle_id: int, region_code: None, unfinished: list[str]) -> dic
 
     issued = write_report(cycle_id, unfinished)
     cycle.mark_cycle(cycle_id, CycleState.REPORTED)
+    with session_scope() as session:
+        year = session.get(Cycle, cycle_id).year
     if "laporan" in issued:
         from pathlib import Path
 
@@ -106,7 +179,7 @@ def buat_laporan(cycle_id: int, region_code: None, unfinished: list[str]) -> dic
         create_link_artifact(
             link=Path(issued["laporan"]["file"]).resolve().as_uri(),
             link_text="Laporan Hasil Kegiatan PeManTIK",
-            key=f"laporan-siklus-{cycle_id}",
+            key=f"laporan-siklus-{year}",
             description=f"sha256 {issued['laporan']['sha256'][:12]}…",
         )
     sk = issued.get("sk_penetapan", {}).get("number", "-")

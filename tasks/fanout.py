@@ -82,8 +82,12 @@ def start_runs(
     batch: int,
     retry_seconds: float,
     on_started: Callable[[dict[str, str]], None],
+    labels: dict[str, tuple[str, list[str]]] | None = None,  # region → (run name, extra tags)
 ) -> FanOut:
-    """Create the runs in batches; ``on_started`` records each batch's run ids at once."""
+    """Create the runs in batches; ``on_started`` records each batch's run ids at once.
+
+    ``labels`` names each run and adds tags to the deployment's (the UI filters by tag)."""
+    labels = labels or {}
     result = FanOut()
     deadline = time.monotonic() + retry_seconds
     codes = list(runs)
@@ -103,10 +107,17 @@ def start_runs(
             retry: list[str] = []
             for i in range(0, len(pending), batch):
                 chunk = pending[i : i + batch]
-                body = [
-                    {"parameters": runs[code][0], "idempotency_key": runs[code][1]}
-                    for code in chunk
-                ]
+                body = []
+                for code in chunk:
+                    item: dict[str, Any] = {
+                        "parameters": runs[code][0],
+                        "idempotency_key": runs[code][1],
+                    }
+                    if code in labels:
+                        name, tags = labels[code]
+                        item["name"] = name
+                        item["tags"] = sorted({*deployment.tags, *tags})
+                    body.append(item)
                 try:
                     response = patiently(
                         lambda body=body: client.request(

@@ -93,3 +93,8 @@ def _wait_tasks(kind: str) -> tuple[Any, Any, Any]:
 
 # (check, open, accept) per stage, named after the stage's SOP step ("08 … — tunggu").
 WAIT_TASKS: dict[str, tuple[Any, Any, Any]] = {kind: _wait_tasks(kind) for kind in waits.STAGES}
+
+# The last step of a region: close the acceptance wait, named for what it does.
+tutup_penerimaan = sop_task(
+    waits.stage("penerimaan").step_no, "tutup penantian", record=False, cache=False
+)(_check)

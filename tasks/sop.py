@@ -4,6 +4,7 @@ records the step in the audit trail, so no step can forget to record itself."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -52,6 +53,12 @@ def _letter_ids(result: Any) -> list[int]:
     return found
 
 
+def letter_key(kind: str, number: str) -> str:
+    """An artifact key a person can read: the letter's kind and number, e.g.
+    ``undangan-005-12-diskominfo-2026`` (keys allow lowercase letters, digits and dashes)."""
+    return re.sub(r"[^a-z0-9]+", "-", f"{kind}-{number}".lower()).strip("-")
+
+
 def _link_letters(result: Any) -> None:
     """A link artifact per letter the step issued, next to the run in the UI."""
     ids = _letter_ids(result)
@@ -72,7 +79,7 @@ def _link_letters(result: Any) -> None:
         create_link_artifact(
             link=path.as_uri(),
             link_text=f"{letter.subject} — {letter.number}",
-            key=f"surat-{letter.id}",
+            key=letter_key(letter.kind, letter.number),
             description=f"Surat nomor {letter.number} ({letter.kind}), sha256 {letter.sha256[:12]}…",
         )
 

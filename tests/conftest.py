@@ -37,6 +37,8 @@ os.environ.update(
     PREFECT_LOGGING_LEVEL="WARNING",
 )
 
+TEST_LOGO = Path(__file__).resolve().parent / "data" / "lambang-uji.png"
+
 PG_ADMIN_URL = os.environ.get(
     "PEMANTIK_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -117,6 +119,12 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     # The app's own tables on SQLite by default in tests; the product's default (the embedded
     # cluster) is tested where it is the subject.
     monkeypatch.setenv("PEMANTIK_DATABASE_URL", f"sqlite:///{tmp_path / 'data' / 'pemantik.db'}")
+    # A real installation's signer, lambang and contact (the shipped examples refuse a cycle).
+    monkeypatch.setenv("PEMANTIK_SIGNATORY__NAME", "Dr. Uji Penandatangan, S.Kom., M.T.")
+    monkeypatch.setenv("PEMANTIK_SIGNATORY__NIP", "198001012005011002")
+    monkeypatch.setenv("PEMANTIK_ORGANISATION__LOGO", str(TEST_LOGO))
+    monkeypatch.setenv("PEMANTIK_CONTACT__NAME", "Rina Uji Narahubung")
+    monkeypatch.setenv("PEMANTIK_CONTACT__PHONE", "0811-5555-0101")
     monkeypatch.chdir(tmp_path)
     reset_settings()
     yield tmp_path / "data"
@@ -199,3 +207,16 @@ def sim_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         clock.set_offset(path, (target - real).total_seconds())
 
     return set_day
+
+
+@pytest.fixture
+def sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A real SMTP sink the product's settings point at (messages land in a Maildir)."""
+    from mail.sink import start_sink
+    from models.settings import reset_settings
+
+    handle = start_sink(tmp_path / "maildir")
+    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(handle.port))
+    reset_settings()
+    yield handle
+    handle.stop()

@@ -66,6 +66,9 @@ def fill(src: Path, dst: Path, level=lambda i, code: i % 5 + 1, **cells) -> Path
     ``cells`` overrides single answers: ``I03=("D", None)`` empties I03's level cell.
     """
     wb = openpyxl.load_workbook(src)
+    from assessment.workbook import fill_identity
+
+    fill_identity(wb)
     for i, (code, (sheet, row)) in enumerate(layout_of(wb).items()):
         ws = wb[sheet]
         ws.cell(row=row, column=4, value=level(i, code))
@@ -83,6 +86,7 @@ def test_workbook_structure(spbe, tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == [
         "Petunjuk",
+        "Identitas",
         "Kebijakan Internal SPBE",
         "Tata Kelola SPBE",
         "Manajemen SPBE",
@@ -112,6 +116,18 @@ def test_workbook_structure(spbe, tmp_path: Path) -> None:
     dv = ws.data_validations.dataValidation[0]
     assert dv.type == "list" and dv.formula1 == '"1,2,3,4,5"'
     assert f"D{row}" in str(dv.sqref)
+    assert dv.showInputMessage and dv.prompt.startswith("Pilih tingkat")  # a visible prompt
+    # The input column (D) is inside the frozen part: it stays in view as the criteria scroll.
+    assert ws.freeze_panes == "E5"
+    assert sum(ws.column_dimensions[c].width for c in "ABCD") <= 90
+    assert ws.row_dimensions[row].height > 15  # rows tall enough for the wrapped criteria
+    setup = ws.page_setup
+    assert setup.orientation == "landscape" and setup.fitToWidth == 1 and setup.fitToHeight == 0
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$4:$4"
+    # One term (the instrument's "Domain") and decimal commas.
+    titles = [wb[t]["A1"].value for t in wb.sheetnames[2:-1]]
+    assert all(t.startswith("Domain ") for t in titles)
+    assert "Domain Manajemen SPBE (bobot 16,5%)" in titles
     meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
     assert (meta["cycle_id"], meta["region_code"], meta["instrument_version"]) == (
         1,

@@ -50,6 +50,9 @@ def _workbook(tmp_path, cycle_id: int, level=lambda i: i % 5 + 1):
         out_path=tmp_path / "kuesioner.xlsx",
     )
     wb = openpyxl.load_workbook(path)
+    from assessment.workbook import fill_identity
+
+    fill_identity(wb)
     meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
     for i, (code, (sheet, row)) in enumerate(json.loads(meta["layout"]).items()):
         wb[sheet].cell(row=row, column=4, value=level(i))

@@ -13,7 +13,7 @@ from models.tables import (
     Assignment,
     Dispatch,
     Letter,
-    LetterCounter,
+    RegisterCounter,
     Result,
     StepRecord,
     Wait,
@@ -219,7 +219,7 @@ def test_one_region_through_every_wait(product):
         kinds = sorted(lt.kind for lt in letters)
         assert kinds.count("pemberitahuan") == 1 and kinds.count("permohonan") == 3
         assert "berita_acara" in kinds and "sk_penetapan" in kinds
-        counter = s.exec(select(func.sum(LetterCounter.last_seq))).one()
+        counter = s.exec(select(func.sum(RegisterCounter.last_seq))).one()
         assert counter == len(letters)  # no number taken twice or lost
         keys = s.exec(select(Dispatch.idempotency_key)).all()
         assert len(keys) == len(set(keys))
@@ -302,7 +302,7 @@ def test_serving_process_killed_while_waiting_and_restarted(product_without_runn
         kinds = sorted(lt.kind for lt in letters)
         assert kinds.count("pemberitahuan") == 1 and kinds.count("tanda_terima") == 1
         assert kinds.count("undangan") == 1
-        counter = s.exec(select(func.sum(LetterCounter.last_seq))).one()
+        counter = s.exec(select(func.sum(RegisterCounter.last_seq))).one()
         assert counter == len(letters)  # no number taken twice or lost
         sent = s.exec(select(Dispatch).where(Dispatch.state == "sent")).all()
     ids = [m["Message-ID"] for m in sink.messages()]

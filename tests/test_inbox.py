@@ -153,6 +153,9 @@ def filled_workbook(world: dict, tmp: Path, region: str = "64.72", level: int = 
         out_path=tmp / f"kosong-{region}.xlsx",
     )
     wb = openpyxl.load_workbook(src)
+    from assessment.workbook import fill_identity
+
+    fill_identity(wb)
     meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
     for code, (sheet, row) in json.loads(meta["layout"]).items():
         wb[sheet].cell(row=row, column=4, value=level)

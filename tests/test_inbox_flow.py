@@ -48,11 +48,14 @@ def product(prefect_server, isolated_settings, monkeypatch, tmp_path):
 
 
 def _received(sink, kind: str, to: str):
-    """The email of ``kind`` addressed to ``to``, as found in the sink's Maildir."""
+    """The email of ``kind`` sent to ``to`` (To or Cc), as found in the sink's Maildir."""
     with session_scope() as s:
-        mids = s.exec(
-            select(Dispatch.message_id).where(Dispatch.kind == kind, Dispatch.recipient == to)
+        rows = s.exec(
+            select(Dispatch.message_id, Dispatch.recipient, Dispatch.cc).where(
+                Dispatch.kind == kind
+            )
         ).all()
+    mids = [mid for mid, recipient, cc in rows if to == recipient or to in (cc or [])]
     for msg in sink.messages():
         if msg["Message-ID"] in mids:
             return msg
@@ -63,6 +66,9 @@ def _fill(data: bytes, level: int = 3) -> bytes:
     from assessment.workbook import META_SHEET
 
     wb = openpyxl.load_workbook(io.BytesIO(data))
+    from assessment.workbook import fill_identity
+
+    fill_identity(wb)
     meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
     for code, (sheet, row) in json.loads(meta["layout"]).items():
         wb[sheet].cell(row=row, column=4, value=level)

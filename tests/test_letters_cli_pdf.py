@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from letters.examples import example_inputs
 from letters.pdf import convert_to_pdf, pdf_available
+from letters.register import register_of
 from letters.service import issue_letter, make_pdfs
 
 needs_soffice = pytest.mark.skipif(
@@ -39,9 +40,13 @@ def test_surat_contoh_writes_every_document(tmp_path):
     )
     assert result.exit_code == 0, result.output
     files = sorted(p.name for p in (tmp_path / "contoh").glob("*.docx"))
-    assert len(files) == 9 and "contoh-sk_penetapan.docx" in files
+    assert len(files) == 11 and "contoh-sk_penetapan.docx" in files
+    assert "contoh-daftar_hadir.docx" in files and "contoh-pengantar_sk.docx" in files
     texts = [p.text for p in docx.Document(tmp_path / "contoh" / "contoh-undangan.docx").paragraphs]
-    assert "Samarinda, 25 November 2026" in texts and "Nomor\t:\t005/3/Diskominfo/2026" in texts
+    assert (
+        "Samarinda, 25 November 2026" in texts
+        and f"Nomor\t:\t{register_of('undangan').klasifikasi}/3/Diskominfo/2026" in texts
+    )
 
 
 def test_surat_ulang_regenerates_with_recorded_hash(db_url, tmp_path):

@@ -31,12 +31,17 @@ def _texts(document) -> list[str]:
 
 
 def _table_texts(document) -> list[list[list[str]]]:
-    return [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
+    """The body's tables (the kop with the lambang daerah is a table too: left out)."""
+    tables = [t for t in document.tables if not t._tbl.xpath(".//a:blip")]
+    return [[[c.text for c in row.cells] for row in t.rows] for t in tables]
 
 
 def test_kop_page_and_fixed_core_properties(tmp_path):
     result, d = _render("undangan", tmp_path)
-    texts = _texts(d)
+    # The kop: the lambang daerah on the left, the lines beside it.
+    logo_cell, text_cell = d.tables[0].rows[0].cells
+    assert logo_cell._tc.xpath(".//a:blip")
+    texts = [p.text for p in text_cell.paragraphs]
     assert texts[:2] == ["PEMERINTAH PROVINSI KALIMANTAN TIMUR", "DINAS KOMUNIKASI DAN INFORMATIKA"]
     assert any(
         "Telepon (0541) 733333" in t and "diskominfo@kaltimprov.go.id" in t for t in texts[:5]
@@ -67,7 +72,7 @@ def test_surat_dinas_structure(kind, tmp_path):
     assert "Kepala Dinas Komunikasi dan Informatika" in texts[idx["Yth. "]] or kind == "permohonan"
     nip = [t for t in texts if t.startswith("NIP. ")]
     assert nip and re.fullmatch(r"NIP\. \d{18}", nip[-1])
-    signer = texts.index("Nama Kepala Dinas (contoh)")
+    signer = texts.index("Dr. Uji Penandatangan, S.Kom., M.T.")
     assert idx["di "] < signer < texts.index(nip[-1])
     # The right-column date line and the signature block are indented to the right half.
     date_para = d.paragraphs[idx["Samarinda, "]]
@@ -141,8 +146,8 @@ def test_formulir_table_levels_scores_and_signatures(tmp_path):
     )
     assert row4[3] == f"{ind4['scores'][0]['level']}\nbukti dukung kurang lengkap"
     assert [r[0] for r in dims[1:5]] == [x["name"] for x in data["dimensions"]]
-    assert dims[-2][-1] == f"{data['total']:.2f}".replace(".", ",")
-    assert dims[-1][-1] == data["predicate"]
+    assert dims[-2][2] == f"{data['total']:.2f}".replace(".", ",")
+    assert dims[-1][2] == data["predicate"]
     assert "Asesor 1" in signatures[0][0] and data["assessors"][0]["name"] in signatures[0][0]
     assert "NIP. 198503122010011002" in signatures[0][1]
 
@@ -171,10 +176,18 @@ def test_sk_penetapan_sections_in_order_and_lampiran(tmp_path):
         "TENTANG",
         "Menimbang\t:\ta.\t",
         "\t\tb.\t",
-        "Mengingat\t:\t1.\tUndang-Undang Nomor 14 Tahun 2008",
-        "\t\t2.\tUndang-Undang Nomor 25 Tahun 2009",
-        "\t\t3.\tUndang-Undang Nomor 19 Tahun 2016 tentang Perubahan atas Undang-Undang Nomor 11 Tahun 2008",
-        "\t\t4.\tPeraturan Pemerintah Nomor 12 Tahun 2017",
+        "Mengingat\t:\t1.\tUndang-Undang Nomor 23 Tahun 2014 tentang Pemerintahan Daerah "
+        "(Lembaran Negara Republik Indonesia Tahun 2014 Nomor 244, Tambahan Lembaran Negara "
+        "Republik Indonesia Nomor 5587)",
+        "\t\t2.\tUndang-Undang Nomor 11 Tahun 2008 tentang Informasi dan Transaksi Elektronik "
+        "(Lembaran Negara Republik Indonesia Tahun 2008 Nomor 58",
+        "\t\t3.\tUndang-Undang Nomor 14 Tahun 2008",
+        "\t\t4.\tUndang-Undang Nomor 25 Tahun 2009",
+        "\t\t5.\tPeraturan Pemerintah Nomor 12 Tahun 2017",
+        "\t\t6.\tPeraturan Presiden Nomor 95 Tahun 2018 tentang Sistem Pemerintahan Berbasis "
+        "Elektronik (Lembaran Negara Republik Indonesia Tahun 2018 Nomor 182)",
+        "\t\t7.\tPeraturan Menteri Pendayagunaan Aparatur Negara dan Reformasi Birokrasi Nomor 59 "
+        "Tahun 2020",
         "MEMUTUSKAN:",
         "Menetapkan\t:\t",
         "KESATU\t:\t",
@@ -182,8 +195,13 @@ def test_sk_penetapan_sections_in_order_and_lampiran(tmp_path):
         "KETIGA\t:\t",
         "Ditetapkan di Samarinda",
         "pada tanggal 25 November 2026",
+        "Tembusan Yth.:",
         "LAMPIRAN",
     ]
+    assert texts[texts.index("TENTANG") + 1].startswith("PENETAPAN HASIL PENILAIAN PENGUATAN")
+    amended = next(t for t in texts if "Nomor 11 Tahun 2008 tentang Informasi" in t)
+    assert "diubah dengan Undang-Undang Nomor 19 Tahun 2016" in amended
+    assert "Undang-Undang Nomor 1 Tahun 2024" in amended and "Nomor 6905" in amended
     positions = []
     for head in heads:
         positions.append(
@@ -195,7 +213,7 @@ def test_sk_penetapan_sections_in_order_and_lampiran(tmp_path):
         )
     assert positions == sorted(positions)
     ranking = _table_texts(d)[0]
-    assert ranking[0] == ["Peringkat", "Kode", "Kabupaten/Kota", "Nilai", "Predikat"]
+    assert ranking[0] == ["Peringkat", "Kode", "Kabupaten/Kota", "Nilai", "Predikat", "Keterangan"]
     assert [r[0] for r in ranking[1:]] == [str(i) for i in range(1, 11)]
     totals = [float(r[3].replace(",", ".")) for r in ranking[1:]]
     assert totals == sorted(totals, reverse=True)
@@ -217,10 +235,10 @@ def test_laporan_charts_ranking_timeline_and_findings(tmp_path):
     ):
         assert head in texts, head
     # Charts are inline PNG images: the totals chart plus one profile chart per 10 regions.
-    assert len(d.inline_shapes) == 2
+    assert len(d.inline_shapes) == 2 + 1  # and the lambang daerah in the kop
     with zipfile.ZipFile(tmp_path / "laporan.docx") as zf:
         media = [n for n in zf.namelist() if n.startswith("word/media/")]
-        assert len(media) == 2 and all(zf.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in media)
+        assert len(media) == 3 and all(zf.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in media)
     tables = _table_texts(d)
     timeline = tables[0]
     assert timeline[0][:2] == ["No", "Kegiatan"] and len(timeline) == 15

@@ -13,7 +13,7 @@ from sqlmodel import select
 from letters.errors import LetterError, LetterInputError, TemplateProblem
 from letters.examples import example_inputs
 from letters.inputs import PemberitahuanInput
-from letters.register import last_number
+from letters.register import last_number, register_of
 from letters.service import issue_letter, regenerate, store_document
 from models.tables import Document, Letter
 
@@ -33,7 +33,8 @@ def test_issue_letter_numbers_stores_and_renders(session, isolated_settings):
     letter = issue_letter(
         session, "pemberitahuan", data, idempotency_key="c1-64.72-1", letter_date=DAY, pdf=False
     )
-    assert letter.number == "005/1/Diskominfo/2026"
+    code = register_of("pemberitahuan").klasifikasi
+    assert letter.number == f"{code}/1/Diskominfo/2026"
     assert letter.seq == 1 and letter.kind == "pemberitahuan"
     assert letter.subject == "Pemberitahuan Pengisian Kuesioner PeManTIK Tahun 2026"
     assert letter.addressee.startswith("Kepala Dinas Komunikasi dan Informatika Kota Samarinda")
@@ -45,9 +46,9 @@ def test_issue_letter_numbers_stores_and_renders(session, isolated_settings):
     )
     assert _sha(letter.file_path) == letter.sha256
     assert letter.snapshot["region_name"] == "Kota Samarinda"
-    assert letter.snapshot["signatory"]["nip"] == "197001011990031001"  # frozen from settings
+    assert letter.snapshot["signatory"]["nip"] == "198001012005011002"  # frozen from settings
     text = "\n".join(p.text for p in docx.Document(letter.file_path).paragraphs)
-    assert "Nomor\t:\t005/1/Diskominfo/2026" in text
+    assert f"Nomor\t:\t{code}/1/Diskominfo/2026" in text
 
     second = issue_letter(
         session,
@@ -57,7 +58,7 @@ def test_issue_letter_numbers_stores_and_renders(session, isolated_settings):
         letter_date=DAY,
         pdf=False,
     )
-    assert second.number == "005/2/Diskominfo/2026"
+    assert second.number == f"{register_of('undangan').klasifikasi}/2/Diskominfo/2026"
 
 
 def test_idempotency_key_returns_the_same_letter(session, isolated_settings):

@@ -47,18 +47,6 @@ def test_status_prints_and_exports_coloured_xlsx(cycle_with_waits: str, tmp_path
     assert "Keterangan" in values and any("Diperpanjang" in str(v) for v in values)
 
 
-@pytest.fixture
-def sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from mail.sink import start_sink
-    from models.settings import reset_settings
-
-    handle = start_sink(tmp_path / "maildir")
-    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(handle.port))
-    reset_settings()
-    yield handle
-    handle.stop()
-
-
 def test_perpanjang_moves_the_due_date_and_tells_the_pic(cycle_with_waits: str, sink) -> None:
     result = runner.invoke(
         app,

@@ -4,27 +4,14 @@ its words; one clock gives every time a person reads. Regression tests of issue 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import docx
-import pytest
 from sqlmodel import select
 
-from mail.sink import start_sink
 from models.db import session_scope
-from models.settings import reset_settings
 from models.tables import Letter, Wait
 from services import invitation, questionnaire, waits
 from tests.cycles import new_cycle, open_stage
-
-
-@pytest.fixture
-def sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    handle = start_sink(tmp_path / "maildir")
-    monkeypatch.setenv("PEMANTIK_SMTP__PORT", str(handle.port))
-    reset_settings()
-    yield handle
-    handle.stop()
 
 
 def _levels(level: int = 3) -> dict:
