@@ -106,15 +106,17 @@ def runs_of(deployment: str) -> list[str]:
         return [str(r.id) for r in runs]
 
 
-def notification_workbook(mail_dir: Path, pic_email: str) -> bytes | None:
+def notification_workbook(mail_dir: Path, region_code: str) -> bytes | None:
     """The Lembar Kuesioner the region received with its Surat Pemberitahuan."""
     files = [f for sub in ("new", "cur") for f in (mail_dir / sub).iterdir()]
     for path in sorted(files, key=lambda f: f.stat().st_mtime, reverse=True):  # newest first
         msg: EmailMessage = message_from_bytes(path.read_bytes(), policy=policy.default)
-        if msg.get("X-PeManTIK-Kind") == "pemberitahuan" and pic_email in str(msg["To"]):
-            for part in msg.iter_attachments():
-                if (part.get_filename() or "").endswith(".xlsx"):
-                    return part.get_payload(decode=True)
+        if msg.get("X-PeManTIK-Kind") != "pemberitahuan":
+            continue
+        for part in msg.iter_attachments():  # the region's workbook is named after its code
+            name = part.get_filename() or ""
+            if name.endswith(".xlsx") and region_code in name:
+                return part.get_payload(decode=True)
     return None
 
 
@@ -206,7 +208,7 @@ def walk(ui_url: str, auth: str, out: Path, mail_dir: Path, files: Path) -> list
     out.mkdir(parents=True, exist_ok=True)
     with session_scope() as session:
         region = get_region(session, REGION)
-        region_label, pic_email = f"{region.code} {region.name}", region.pic_email
+        region_label = f"{region.code} {region.name}"
     shots: list[Path] = []
     server = FileServer(files)
     with sync_playwright() as p:
@@ -250,7 +252,7 @@ def walk(ui_url: str, auth: str, out: Path, mail_dir: Path, files: Path) -> list
             dialog = open_resume_form(page, ui_url, region_run)
             dialog.get_by_text("belum dapat diterima").wait_for(timeout=30_000)
             raw = wait_until(
-                lambda: notification_workbook(mail_dir, pic_email), 120, "Lembar Kuesioner"
+                lambda: notification_workbook(mail_dir, REGION), 120, "Lembar Kuesioner"
             )
             fill_workbook(raw, files / "jawaban.xlsx")
             dialog.get_by_role("textbox").first.fill(f"{server.url}/jawaban.xlsx")
