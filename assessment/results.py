@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlmodel import Session, delete, select
@@ -160,6 +160,19 @@ def assessor_levels(session: Session, cycle_id: int, region_code: str) -> dict[i
     return out
 
 
+def consensus_lines(
+    session: Session, cycle_id: int, region_code: str, codes: Iterable[str]
+) -> list[str]:
+    """One line per indicator that needs a consensus level: the assessors' levels."""
+    levels = assessor_levels(session, cycle_id, region_code)
+    return [
+        f"Indikator {code}: tingkat asesor "
+        + ", ".join(str(lv[code]) for lv in levels.values() if code in lv)
+        + " (selisih melebihi batas; isi tingkat konsensus beserta catatan)"
+        for code in codes
+    ]
+
+
 def region_result(
     session: Session,
     cycle_id: int,
@@ -224,13 +237,7 @@ def finalize_result(
     merged.update({k: dict(v) for k, v in (consensus or {}).items()})
     rr = region_result(session, cycle_id, region_code, instrument, merged)
     if rr.needs_consensus:
-        levels = assessor_levels(session, cycle_id, region_code)
-        detail = [
-            f"Indikator {code}: tingkat asesor "
-            + ", ".join(str(lv[code]) for lv in levels.values() if code in lv)
-            + " (selisih melebihi batas; isi tingkat konsensus beserta catatan)"
-            for code in rr.needs_consensus
-        ]
+        detail = consensus_lines(session, cycle_id, region_code, rr.needs_consensus)
         raise ConsensusRequiredError(
             f"Hasil wilayah {region_code} belum dapat ditetapkan: "
             f"{len(rr.needs_consensus)} indikator memerlukan konsensus",

@@ -80,7 +80,7 @@ def child(regions: int, runner: str, work: Path, pattern: str) -> dict:
         run_deployment(
             "siklus-pemantik/siklus",
             timeout=0,
-            parameters={"params": {"year": 2026, "regions": codes, "start_date": "2026-07-01"}},
+            parameters={"year": 2026, "regions": codes, "start_date": "2026-07-01"},
         )
         while True:
             waits = open_waits()

@@ -432,15 +432,13 @@ class Simulation:
         if workbook is None:
             return ""
         if position == INVALID_VIA_FORM and wait.input_key.endswith("-0"):
-            # Through the Prefect resume form (the UI door): the run re-asks and emails errors.
+            # Through the Prefect resume form (the UI door): the admin's slip is refused and the
+            # form asks again, naming it; the region, which sent nothing wrong, is not emailed.
             resume_flow_run(
                 wait.flow_run_id,
-                run_input={
-                    "melalui": "ui",
-                    "jawaban": [{"kode": "bukan-kode", "tingkat": 7, "bukti": ""}],
-                },
+                run_input={"melalui": "ui", "tautan_berkas": "jawaban.xlsx"},
             )
-            return "formulir UI diisi keliru: ditolak, diminta ulang, surel berisi kesalahan"
+            return "formulir UI diisi keliru: ditolak, formulir meminta ulang dengan kesalahannya"
         state = self.answer_state.get(code)
         if state == "dikirim":
             return ""  # answered; the mailbox reader takes it from here
@@ -961,13 +959,11 @@ def child_main(
             "siklus-pemantik/siklus",
             timeout=0,
             parameters={
-                "params": {
-                    "year": year,
-                    "regions": codes,
-                    "start_date": start.isoformat(),
-                    "instrument": "spbe-2020",
-                    "venue": "Ruang Rapat Diskominfo Prov. Kaltim, Samarinda",
-                }
+                "year": year,
+                "regions": codes,
+                "start_date": start.isoformat(),
+                "instrument": "spbe-2020",
+                "venue": "Ruang Rapat Diskominfo Prov. Kaltim, Samarinda",
             },
         )
         print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from models.settings import get_settings
 
@@ -27,7 +28,7 @@ def deployment_pairs() -> list:
     from flows.region import region_flow
 
     pairs = [
-        (cycle_flow, cycle_flow.to_deployment(name="siklus", tags=["pemantik"])),
+        (cycle_flow, cycle_deployment()),
         (region_flow, region_flow.to_deployment(name="wilayah", tags=["pemantik"])),
     ]
     from flows.admin import admin_pairs
@@ -50,6 +51,25 @@ def deployment_pairs() -> list:
     for _, deployment in pairs:  # every deployment of the product carries the product's tag
         deployment.tags = sorted({*deployment.tags, "pemantik"})
     return pairs
+
+
+def cycle_deployment() -> Any:
+    """The cycle's deployment, whose Custom run form is ``services.params.form_schema``: fields
+    at the top, pick lists from the data (read when serving starts), named step durations."""
+    from prefect.utilities.callables import ParameterSchema
+
+    from flows.cycle import cycle_flow
+    from services.params import form_schema
+
+    deployment = cycle_flow.to_deployment(name="siklus", tags=["pemantik"])
+    # RunnerDeployment has no public setter: Prefect itself fills this attribute from the
+    # signature in from_flow, and sends it as the deployment's parameter_openapi_schema.
+    deployment._parameter_openapi_schema = ParameterSchema(**form_schema())
+    # The pick lists show labels ("64.72 Kota Samarinda"); the CLI, the demo and Python pass
+    # codes. Both are valid (services.params.CycleParams reads either), so the server does not
+    # hold runs to the labels; the flow validates its parameters itself.
+    deployment.enforce_parameter_schema = False
+    return deployment
 
 
 def housekeeping_jobs() -> list:

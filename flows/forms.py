@@ -1,17 +1,22 @@
 """The typed forms the admin fills in the Prefect UI's Resume dialog (labels in Indonesian).
 
-Every field has a default, so a door that already stored the input resumes with only
-``melalui`` set. Fields are ``str = ""`` rather than ``str | None`` (the UI shows an awkward
-type switch for optional types).
+What a form shows is only what the admin decides or hands over. The door that resumed a run
+(``melalui``: ui, email, portal, otomatis) is carried in the run input but hidden from the
+form. Fields are ``str = ""`` rather than ``str | None`` and dates carry a plain date schema:
+the UI shows an awkward type switch for optional types. The UI has no file upload, so a file
+comes as a link (the portal and email take the file itself); scores come as a file, never as
+one field per indicator.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
 from prefect.input import RunInput
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
 
 class YaTidak(StrEnum):
@@ -26,12 +31,6 @@ class Keputusan(StrEnum):
     KEMBALIKAN = "kembalikan"
 
 
-class JawabanIndikator(BaseModel):
-    kode: str = Field("", title="Kode indikator")
-    tingkat: int = Field(0, title="Tingkat (level)")
-    bukti: str = Field("", title="Bukti dukung (tautan/keterangan)")
-
-
 class Orang(BaseModel):
     nama: str = Field("", title="Nama")
     jabatan: str = Field("", title="Jabatan")
@@ -40,25 +39,36 @@ class Orang(BaseModel):
 
 class NilaiIndikator(BaseModel):
     kode: str = Field("", title="Kode indikator")
-    tingkat: int = Field(0, title="Tingkat terverifikasi")
+    tingkat: int = Field(0, title="Tingkat konsensus")
     catatan: str = Field("", title="Catatan")
 
 
+def _no_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
 class _Form(RunInput):
-    melalui: str = Field("ui", title="Dikirim melalui")
+    # RunInput forbids extra keys; "ignore" lets the schema accept the hidden ``melalui``.
+    model_config = ConfigDict(extra="ignore")
+
+    # The door that resumed the run; not part of the form the admin sees.
+    melalui: SkipJsonSchema[str] = "ui"
 
 
 class JawabanForm(_Form):
-    berkas: str = Field(
+    tautan_berkas: str = Field(
         "",
-        title="Berkas Lembar Kuesioner (.xlsx) di server",
-        description="Path berkas jawaban yang diterima; atau isi daftar di bawah.",
+        title="Tautan berkas Lembar Kuesioner (.xlsx)",
+        description="Tautan (http/https) ke berkas jawaban yang diterima dari Kab/Kota.",
     )
-    jawaban: list[JawabanIndikator] = Field(default_factory=list, title="Jawaban per indikator")
 
 
 class KonfirmasiForm(_Form):
-    pihak: str = Field("", title="Pihak", description="'wilayah' untuk Kab/Kota, atau email asesor")
+    pihak: str = Field(
+        "",
+        title="Yang menjawab",
+        description="Tulis «wilayah» untuk Kab/Kota, atau alamat surel asesor.",
+    )
     jawaban: YaTidak = Field(YaTidak.KOSONG, title="Hadir / bersedia?")
     delegasi: list[Orang] = Field(default_factory=list, title="Delegasi (Kab/Kota)")
     pernyataan_benturan_kepentingan: str = Field(
@@ -68,14 +78,21 @@ class KonfirmasiForm(_Form):
 
 
 class KehadiranForm(_Form):
-    tanggal: date | None = Field(None, title="Tanggal pelaksanaan")
+    tanggal: Annotated[
+        date | None,
+        WithJsonSchema({"type": "string", "format": "date", "title": "Tanggal pelaksanaan"}),
+    ] = Field(None, description="Kosongkan bila sesuai jadwal.", json_schema_extra=_no_default)
     peserta: list[Orang] = Field(default_factory=list, title="Daftar hadir")
 
 
 class NilaiForm(_Form):
-    asesor: str = Field("", title="Email asesor")
-    nilai: list[NilaiIndikator] = Field(default_factory=list, title="Nilai per indikator")
-    lanjut_tanpa_lengkap: bool = Field(False, title="Lanjutkan tanpa nilai lengkap (admin)")
+    asesor: str = Field("", title="Alamat surel asesor")
+    tautan_berkas: str = Field(
+        "",
+        title="Tautan berkas nilai (.csv atau .json)",
+        description="Kolom kode, tingkat, catatan; satu baris per indikator.",
+    )
+    lanjut_tanpa_lengkap: bool = Field(False, title="Lanjutkan tanpa nilai lengkap")
     alasan: str = Field("", title="Alasan melanjutkan")
 
 
@@ -83,7 +100,9 @@ class PenerimaanForm(_Form):
     keputusan: Keputusan = Field(Keputusan.KOSONG, title="Keputusan")
     catatan: str = Field("", title="Catatan")
     konsensus: list[NilaiIndikator] = Field(
-        default_factory=list, title="Tingkat konsensus (indikator yang ditandai)"
+        default_factory=list,
+        title="Tingkat konsensus",
+        description="Satu baris untuk setiap indikator yang perlu konsensus (lihat di atas).",
     )
 
 

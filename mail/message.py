@@ -110,7 +110,7 @@ def _param(key: str, value: str) -> str:
 
 # Kinds that only ever answer a message someone sent us (RFC 3834 "auto-replied"); every
 # other message of the product is "auto-generated". Both keep out-of-office responders quiet.
-AUTO_REPLY_KINDS = frozenset({"balasan_otomatis", "jawaban_ditolak"})
+AUTO_REPLY_KINDS = frozenset({"balasan_otomatis"})
 
 
 def product_headers(row: Dispatch) -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
 from sqlmodel import Session, select
@@ -19,11 +20,14 @@ from models.tables import (
     Wait,
 )
 from models.workdays import WorkCalendar, calendar_from_settings
-from services.waits import Party, stage
+from services.waits import Party, refresh_form_text, stage
 
 
 class ExtensionError(ValueError):
     """An extension refused; the Indonesian message names the field. Nothing was written."""
+
+
+log = logging.getLogger("pemantik.extensions")
 
 
 def grant_extension(
@@ -137,6 +141,11 @@ def grant_extension(
         },
     )
     session.flush()
+    for wait in waits:  # the open Resume form shows the new deadline
+        try:
+            refresh_form_text(wait, new_due)
+        except Exception as exc:  # noqa: BLE001 - the engine away: the extension still holds
+            log.warning("Formulir %s tidak diperbarui: %s", wait.flow_run_id, exc)
     return extension
 
 

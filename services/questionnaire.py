@@ -9,6 +9,7 @@ runs again after a resume or a crash repeats nothing.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -29,8 +30,16 @@ from services.context import (
     region_data,
     signatory,
 )
-from services.outgoing import issue_and_mail, mail_only, queue_then_deliver
-from services.stage import InputRefused, Party, Place, Stage, levels_from_form, places_having
+from services.outgoing import issue_and_mail, queue_then_deliver
+from services.stage import (
+    InputRefused,
+    Party,
+    Place,
+    Stage,
+    fetch_linked_file,
+    levels_from_form,
+    places_having,
+)
 
 TEMPLATES = "questionnaire"  # mail/templates/questionnaire/, letters/templates/questionnaire/
 
@@ -175,6 +184,13 @@ class Answers(Stage):
 
         instrument = load_instrument(ctx.cycle.instrument_code)
         path = (payload.get("berkas") or "").strip()
+        link = str(payload.get("tautan_berkas") or "").strip()
+        if link and not path:  # the Prefect UI's form: the file behind a link
+            name, content = fetch_linked_file(link, "Tautan berkas jawaban")
+            with tempfile.TemporaryDirectory(prefix="pemantik-jawaban-") as folder:
+                linked = Path(folder) / (Path(name).name or "jawaban.xlsx")
+                linked.write_bytes(content)
+                return self.accept(session, ctx, region, {"berkas": str(linked)}, via, who)
         common = {
             "cycle_id": ctx.id,
             "region_code": region,
@@ -251,34 +267,6 @@ def send_receipt(cycle_id: int, region_code: str) -> dict[str, Any]:
 
     result, receipts = queue_then_deliver(build)
     return {**result, "receipts": receipts}
-
-
-def send_refusal(cycle_id: int, region_code: str, errors: list[str], key: str) -> None:
-    """Tell the region exactly what is wrong with its answers (once per refused input)."""
-
-    def build(session: Session, out) -> None:  # noqa: ANN001
-        ctx = load_cycle(session, cycle_id)
-        region = get_region(session, region_code)
-        mail_only(
-            session,
-            out,
-            key=f"c{ctx.id}/{region.code}/jawaban_ditolak/{key}",
-            step_no=4,
-            recipient=region.pic_email,
-            recipient_name=region.pic_name,
-            subject=f"Jawaban Kuesioner PeManTIK Tahun {ctx.params.year} Belum Dapat Diterima — {region.name}",
-            template=f"{TEMPLATES}/jawaban_ditolak",
-            context={
-                **region_data(ctx, region),
-                "errors": errors,
-                "deadline": Answers().current_due(session, ctx, region.code),
-            },
-            cycle_id=ctx.id,
-            region_code=region.code,
-            kind="jawaban_ditolak",
-        )
-
-    queue_then_deliver(build)
 
 
 STAGES: tuple[Stage, ...] = (Answers(),)

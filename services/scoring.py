@@ -42,6 +42,7 @@ from services.stage import (
     Place,
     Stage,
     StageStatus,
+    fetch_linked_file,
     group_by_cycle,
     levels_from_form,
     places_having,
@@ -161,6 +162,15 @@ class Scores(Stage):
             return "admin melanjutkan tanpa nilai lengkap"
         email = str(payload.get("asesor") or "").strip()
         items = payload.get("nilai") or []
+        link = str(payload.get("tautan_berkas") or "").strip()
+        if link and payload.get("data") is None:  # the Prefect UI's form: a scores file's link
+            from inbox.replies import ScoresFileError, parse_scores
+
+            name, content = fetch_linked_file(link, "Tautan berkas nilai")
+            try:
+                payload = {**payload, "data": parse_scores(name, content)}
+            except ScoresFileError as exc:
+                raise InputRefused(list(exc.errors)) from None
         if not email and not items and payload.get("data") is None:
             return ""
         if not email:
@@ -364,6 +374,27 @@ class Acceptance(Stage):
             raise InputRefused(list(exc.errors) or [str(exc)]) from None
         lock_result(session, ctx.id, region, who)
         return "hasil diterima dan dikunci"
+
+    def form_facts(self, session: Session, ctx: CycleContext, region: str) -> list[str]:
+        """The provisional result, its predikat and the indicators that need consensus."""
+        from assessment.results import consensus_lines, region_result
+        from assessment.scoring import ScoringError
+
+        try:
+            rr = region_result(session, ctx.id, region, _instrument(ctx))
+        except ScoringError:
+            return []
+        lines = [f"Nilai sementara: **{decimal_comma(rr.total)}** — predikat **{rr.predicate}**"]
+        flagged = list(rr.needs_consensus)
+        if flagged:
+            lines += [
+                "",
+                f"**{len(flagged)} indikator perlu tingkat konsensus sebelum hasil diterima:**",
+                *[f"- {line}" for line in consensus_lines(session, ctx.id, region, flagged)],
+            ]
+        else:
+            lines.append("Tidak ada indikator yang perlu konsensus.")
+        return lines
 
     def owes_many(self, session: Session, places: Iterable[Place]) -> dict[Place, list[Party]]:
         places = list(places)

@@ -124,23 +124,72 @@ class Stage:
         """One line of "what is still awaited", e.g. "konfirmasi kesediaan asesor Budi"."""
         return self.request_for(party)
 
+    def form_facts(self, session: Session, ctx: CycleContext, region: str) -> list[str]:
+        """What the person answering the form should see before deciding (markdown lines);
+        stages that decide on a result override this."""
+        return []
+
     def form_description(
-        self, region_name: str, due: date, missing: list[str], errors: list[str]
+        self,
+        region_name: str,
+        due: date,
+        missing: list[str],
+        errors: list[str],
+        facts: list[str] | None = None,
     ) -> str:
-        """The markdown on top of the Prefect UI's resume form."""
+        """The markdown on top of the Prefect UI's resume form. Its button reads "Submit" in
+        the V1 UI and "Resume" in V2, so the text names neither ("kirimkan")."""
         from letters.formats import long_date
 
         due_text = long_date(due, with_day=True)
         lines = [f"**{self.title} — {region_name}**", "", f"Batas waktu: **{due_text}**", ""]
+        if facts:
+            lines += [*facts, ""]
         if missing:
             lines += ["Yang masih ditunggu:", *[f"- {m}" for m in missing], ""]
         if errors:
-            lines += ["**Masukan sebelumnya ditolak:**", *[f"- {e}" for e in errors], ""]
+            lines += [
+                "**Isian sebelumnya belum dapat diterima.** Perbaiki hal berikut lalu kirim lagi:",
+                *[f"- {e}" for e in errors],
+                "",
+            ]
         lines.append(
-            "Isi formulir di bawah ini lalu tekan Resume. Jawaban yang dikirim melalui surel "
+            "Isi formulir di bawah ini, lalu kirimkan. Jawaban yang dikirim melalui surel "
             "juga diterima tanpa formulir ini."
         )
         return "\n".join(lines)
+
+
+MAX_LINKED_FILE = 20 * 1024 * 1024  # a filled workbook is well under 1 MB
+
+
+def fetch_linked_file(url: str, what: str) -> tuple[str, bytes]:
+    """The file behind a link given in a form (the UI has no upload): ``(file name, bytes)``.
+
+    Refused, naming ``what`` ("Tautan berkas jawaban"), when the link is not http(s), cannot be
+    opened, is empty or is larger than ``MAX_LINKED_FILE``.
+    """
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    link = url.strip()
+    parsed = urllib.parse.urlparse(link)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise InputRefused([f"{what}: isi tautan yang diawali http:// atau https://"])
+    try:
+        with urllib.request.urlopen(link, timeout=30) as response:  # noqa: S310 - http(s) only
+            data = response.read(MAX_LINKED_FILE + 1)
+            name = response.headers.get_filename() or ""
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise InputRefused([f"{what}: tautan tidak dapat dibuka ({reason})"]) from None
+    if not data:
+        raise InputRefused([f"{what}: berkas pada tautan itu kosong"])
+    if len(data) > MAX_LINKED_FILE:
+        raise InputRefused([f"{what}: berkas lebih dari {MAX_LINKED_FILE // 2**20} MB"])
+    name = name or urllib.parse.unquote(parsed.path.rsplit("/", 1)[-1]) or "berkas"
+    return name, data
 
 
 def yes_no(value: Any, place: str) -> bool:

@@ -49,6 +49,7 @@ __all__ = [
     "current_wait",
     "due_of",
     "form_text",
+    "refresh_form_text",
     "submit",
     "SubmitOutcome",
     "resume_when_suspended",
@@ -193,10 +194,40 @@ def form_text(
     kind: str, cycle_id: int, region: str, due: date | str, missing: list[str], errors: list[str]
 ) -> str:
     """The Prefect UI form's description for a region's wait on ``kind``."""
+    st = stage(kind)
     with session_scope() as session:
         name = get_region(session, region).name
+        facts = st.form_facts(session, load_cycle(session, cycle_id), region)
     day = due if isinstance(due, date) else date.fromisoformat(due)
-    return stage(kind).form_description(name, day, missing, errors)
+    return st.form_description(name, day, missing, errors, facts)
+
+
+def refresh_form_text(wait: Wait, due: date) -> bool:
+    """Rewrite the open form's description of a suspended run after its deadline moved (an
+    extension), so the Resume dialog shows the new date. False when the run waits no more."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    if not wait.flow_run_id or not PREFECT_API_URL.value():  # no engine: no form to refresh
+        return False
+    status = check(wait.kind, wait.cycle_id, wait.region_code)
+    text = form_text(wait.kind, wait.cycle_id, wait.region_code, due, status.missing, [])
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(wait.flow_run_id).state
+        keyset = state.state_details.run_input_keyset if state is not None else None
+        if not keyset or not state.is_paused() or state.state_details.pause_key != wait.input_key:
+            return False
+        key = keyset["description"]
+        try:
+            client.delete_flow_run_input(wait.flow_run_id, key)
+        except Exception:  # noqa: BLE001 - none stored yet: create it below
+            log.debug("no form description stored for %s/%s", wait.flow_run_id, key)
+        client.create_flow_run_input(
+            wait.flow_run_id, key, json.dumps(text)
+        )  # as Prefect stores it
+    return True
 
 
 # --- the doors ------------------------------------------------------------------------------

@@ -53,7 +53,10 @@ def _open(cycle_id: int, region_code: str, kind: str, flow_run_id: str, key: str
 
 
 def _accept(cycle_id: int, region_code: str, kind: str, form: dict, key: str) -> list[str]:
-    """Hand a UI form to the one validation path; invalid input is answered, never a failure."""
+    """Hand a UI form to the one validation path; invalid input is answered, never a failure.
+
+    The form is the admin's: what is wrong is shown to the admin in the form asked again, not
+    emailed to the region (the region is told only about what it sent itself, by the inbox)."""
     via = form.get("melalui") or "ui"
     try:
         waits.accept(
@@ -76,9 +79,7 @@ def _accept(cycle_id: int, region_code: str, kind: str, form: dict, key: str) ->
                 outcome="masukan ditolak",
                 detail={"kesalahan": exc.errors, "key": key},
             )
-        if kind == "jawaban":
-            questionnaire.send_refusal(cycle_id, region_code, exc.errors, key)
-        return exc.errors
+        return exc.errors  # the re-asked form names them, to the admin who filled it
 
 
 def _wait_tasks(kind: str) -> tuple[Any, Any, Any]:

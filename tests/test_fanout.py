@@ -60,7 +60,7 @@ def _start_cycle() -> str:
     run = run_deployment(
         "siklus-pemantik/siklus",
         timeout=0,
-        parameters={"params": {"year": 2026, "regions": REGIONS, "start_date": "2026-07-01"}},
+        parameters={"year": 2026, "regions": REGIONS, "start_date": "2026-07-01"},
     )
     return str(run.id)
 
@@ -221,7 +221,7 @@ def test_a_failed_resume_is_swept_and_the_admin_told_while_it_fails(product):
         run_deployment(
             "siklus-pemantik/siklus",
             timeout=0,
-            parameters={"params": {"year": 2026, "regions": [region], "start_date": "2026-07-01"}},
+            parameters={"year": 2026, "regions": [region], "start_date": "2026-07-01"},
         )
         wait = wait_until(lambda: open_wait(region, "jawaban"), 180)
         wait_until(lambda: flow_state(wait.flow_run_id) == "Suspended", 60)

@@ -66,12 +66,10 @@ def test_one_region_through_every_wait(product):
     run = run_deployment(
         "siklus-pemantik/siklus",
         parameters={
-            "params": {
-                "year": 2026,
-                "regions": [region],
-                "start_date": "2026-07-01",
-                "session_date": "2026-07-22",
-            }
+            "year": 2026,
+            "regions": [region],
+            "start_date": "2026-07-01",
+            "session_date": "2026-07-22",
         },
         timeout=0,
     )
@@ -92,11 +90,17 @@ def test_one_region_through_every_wait(product):
 
     w = open_wait(region, "jawaban")
     wait_until(lambda: flow_state(w.flow_run_id) == "Suspended", 60)
-    resume_flow_run(
-        w.flow_run_id, run_input={"jawaban": [{"kode": "1", "tingkat": 7, "bukti": ""}]}
-    )
+    resume_flow_run(w.flow_run_id, run_input={"tautan_berkas": "jawaban.xlsx"})
     wait_until(lambda: (x := open_wait(region, "jawaban")) and x.input_key != w.input_key, 120)
     assert flow_state(w.flow_run_id) in ("Suspended", "Paused", "Running", "Scheduled")
+    # The admin's slip is named in the form asked again (not emailed to the region).
+    wait_until(lambda: flow_state(w.flow_run_id) == "Suspended", 60)
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        keyset = client.read_flow_run(w.flow_run_id).state.state_details.run_input_keyset
+        asked = client.read_flow_run_input(w.flow_run_id, keyset["description"])
+    assert "belum dapat diterima" in asked and "http://" in asked
     out = waits.submit(
         "jawaban", year=2026, region=region, payload={"data": _all_levels()}, via="api", who="PIC"
     )
@@ -268,7 +272,7 @@ def test_serving_process_killed_while_waiting_and_restarted(product_without_runn
         run_deployment(
             "siklus-pemantik/siklus",
             timeout=0,
-            parameters={"params": {"year": 2026, "regions": [region], "start_date": "2026-07-01"}},
+            parameters={"year": 2026, "regions": [region], "start_date": "2026-07-01"},
         )
         w = wait_until(lambda: open_wait(region, "jawaban"), 180)
         wait_until(lambda: flow_state(w.flow_run_id) == "Suspended", 60)
@@ -317,7 +321,7 @@ def test_cycle_closed_with_one_region_unfinished(product):
     run = run_deployment(
         "siklus-pemantik/siklus",
         timeout=0,
-        parameters={"params": {"year": 2026, "regions": [done, late], "start_date": "2026-07-01"}},
+        parameters={"year": 2026, "regions": [done, late], "start_date": "2026-07-01"},
     )
     wait_until(lambda: open_wait(done, "jawaban"), 180)
     waits.submit(

@@ -85,12 +85,10 @@ def test_replies_resume_the_region_flow(product) -> None:
     run_deployment(
         "siklus-pemantik/siklus",
         parameters={
-            "params": {
-                "year": 2026,
-                "regions": [REGION],
-                "start_date": "2026-07-01",
-                "session_date": "2026-07-22",
-            }
+            "year": 2026,
+            "regions": [REGION],
+            "start_date": "2026-07-01",
+            "session_date": "2026-07-22",
         },
         timeout=0,
     )

@@ -54,7 +54,7 @@ def test_close_cancel_and_duplicate_on_a_real_server(product) -> None:
     regions = ["64.72", "64.74"]
     run = run_deployment(
         "siklus-pemantik/siklus",
-        parameters={"params": {"year": 2026, "regions": regions, "start_date": "2026-07-01"}},
+        parameters={"year": 2026, "regions": regions, "start_date": "2026-07-01"},
         timeout=0,
     )
     for code in regions:
@@ -83,7 +83,7 @@ def test_close_cancel_and_duplicate_on_a_real_server(product) -> None:
         sent = s.exec(select(func.count()).select_from(Dispatch)).one()
     second = run_deployment(
         "siklus-pemantik/siklus",
-        parameters={"params": {"year": 2026, "regions": ["64.72"], "start_date": "2026-07-01"}},
+        parameters={"year": 2026, "regions": ["64.72"], "start_date": "2026-07-01"},
         timeout=120,
     )
     assert second.state.is_failed() and "sudah ada" in second.state.message
@@ -118,7 +118,7 @@ def test_close_cancel_and_duplicate_on_a_real_server(product) -> None:
     # Cancel in the UI (Cancelling on the suspended cycle run): cycle and regions cancelled.
     run_2027 = run_deployment(
         "siklus-pemantik/siklus",
-        parameters={"params": {"year": 2027, "regions": ["64.72"], "start_date": "2027-07-01"}},
+        parameters={"year": 2027, "regions": ["64.72"], "start_date": "2027-07-01"},
         timeout=0,
     )
     wait_until(lambda: _cycle(2027) and _region_runs(_cycle(2027).id), 180)

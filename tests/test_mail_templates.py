@@ -53,11 +53,6 @@ SAMPLES = {
         "due_date": date(2026, 7, 10),
         "days_left": -2,
     },
-    "questionnaire/jawaban_ditolak": {
-        "errors": ["Indikator 3: tingkat kosong", "Indikator 7: tautan bukti tidak sah"],
-        "year": 2026,
-        "region_name": "Kota Samarinda",
-    },
     "scoring/hasil": {
         "total": 3.456,
         "year": 2026,
@@ -78,7 +73,6 @@ EXPECTED = {
     "invitation/undangan": "Selasa, 4 Agustus 2026",
     "invitation/permohonan": "Kota Bontang",
     "pengingat": "terlewati 2 hari kerja",
-    "questionnaire/jawaban_ditolak": "2. Indikator 7: tautan bukti tidak sah",
     "scoring/hasil": "3,46 (Baik)",
     "notifikasi_admin": "Kode SMTP: 550",
     "umum": "Paragraf kedua.",

@@ -211,8 +211,7 @@ def test_every_email_names_the_contact_person() -> None:
 @pytest.mark.parametrize(
     ("kind", "value"),
     [("undangan", "auto-generated"), ("pengingat", "auto-generated"),
-     ("notifikasi_admin", "auto-generated"), ("balasan_otomatis", "auto-replied"),
-     ("jawaban_ditolak", "auto-replied")],
+     ("notifikasi_admin", "auto-generated"), ("balasan_otomatis", "auto-replied")],
 )  # fmt: skip
 def test_automatic_messages_say_so(kind: str, value: str) -> None:
     row = Dispatch(

@@ -108,7 +108,7 @@ def test_no_secret_leaks_through_a_region_cycle(canary_product, isolated_setting
     region = "64.72"
     run = run_deployment(
         "siklus-pemantik/siklus",
-        parameters={"params": {"year": 2026, "regions": [region], "start_date": "2026-07-01"}},
+        parameters={"year": 2026, "regions": [region], "start_date": "2026-07-01"},
         timeout=0,
     )
 

@@ -79,7 +79,12 @@ def test_form_and_reminder_words_come_from_the_stage(db_url, sim_clock) -> None:
         assert "langkah" not in text and "_" not in text
     text = waits.form_text("jawaban", cycle, "64.72", date(2026, 7, 13), ["x"], [])
     assert text.startswith("**Jawaban kuesioner — Kota Samarinda**")
-    assert "Senin, 13 Juli 2026" in text and "Resume" in text and "64.72" not in text
+    assert (
+        "Senin, 13 Juli 2026" in text
+        and "lalu kirimkan" in text
+        and "Submit" not in text
+        and "64.72" not in text
+    )
 
 
 def test_receipt_times_are_wita_on_both_databases(db_url, sink, sim_clock) -> None:

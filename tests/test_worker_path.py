@@ -89,9 +89,7 @@ def test_one_region_through_every_wait_on_a_process_work_pool(
             run = run_deployment(
                 "siklus-pemantik/siklus",
                 timeout=0,
-                parameters={
-                    "params": {"year": 2026, "regions": [region], "start_date": "2026-07-01"}
-                },
+                parameters={"year": 2026, "regions": [region], "start_date": "2026-07-01"},
             )
 
             def submit(kind: str, payload: dict, who: str = "uji") -> None:
