@@ -131,8 +131,19 @@ def send_requests(cycle_id: int, region_code: str) -> dict[str, Any]:
                 Assignment.letter_id.is_(None),
             )
         ).all()
-        for assessor_id in sorted(set(asked)):
-            assessor = session.get(Assessor, assessor_id)
+        # Two regions can reach this step at once and both find the same assessor not yet
+        # written to. Their rows are locked first, all of them and in one order (a letter's
+        # number takes the register's lock, so locking one by one between letters deadlocks),
+        # and the assignments are read again under the lock: one letter covers them, and the
+        # other region finds nothing left to send.
+        locked = session.exec(
+            select(Assessor)
+            .where(Assessor.id.in_(sorted(set(asked))))
+            .order_by(Assessor.id)
+            .with_for_update()
+        ).all()
+        for assessor in locked:
+            assessor_id = assessor.id
             rows = session.exec(
                 select(Assignment)
                 .where(
@@ -143,6 +154,8 @@ def send_requests(cycle_id: int, region_code: str) -> dict[str, Any]:
                 )
                 .order_by(Assignment.region_code)
             ).all()
+            if not rows:
+                continue
             data = request_data(session, ctx, assessor, [r.region_code for r in rows], sent_on)
             templates = scoring_templates(ctx, [r.region_code for r in rows])
             letter = issue_and_mail(

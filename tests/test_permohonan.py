@@ -109,3 +109,27 @@ def test_one_permohonan_per_assessor_for_all_regions(db_url, sink, sim_clock) ->
     assert new_id != busiest and not conflict_of_interest(people[new_id], theirs[0])
     sent = invitation.send_letters(cycle, theirs[0], 2, region_too=False)
     assert [p["regions"] for p in sent["permohonan"]["letters"]] == [[theirs[0]]]
+
+
+def test_regions_reaching_the_requests_at_once_send_each_assessor_one_letter(
+    db_url, sink, sim_clock
+) -> None:
+    """Two regions' step 6 at the same moment (the demo found it: one region's run failed on
+    an assessor the other had just written to). Each assessor still gets exactly one letter,
+    and neither region fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    regions = ["64.01", "64.02", "64.03", "64.07", "64.71", "64.72"]
+    cycle = new_cycle(2026, date(2026, 7, 1), session_date="2026-07-21", regions=regions)
+    plan = invitation.assign_for_cycle(cycle, regions)
+    sim_clock(date(2026, 7, 13))
+    with ThreadPoolExecutor(len(regions)) as pool:
+        done = list(pool.map(lambda code: invitation.send_requests(cycle, code), regions))
+    assert len(done) == len(regions)
+    with session_scope() as s:
+        letters = s.exec(select(Letter).where(Letter.kind == "permohonan")).all()
+        rows = s.exec(select(Assignment).where(Assignment.cycle_id == cycle)).all()
+    assessors = {a for ids in plan.values() for a in ids}
+    assert Counter(lt.assessor_id for lt in letters) == dict.fromkeys(assessors, 1)
+    assert all(r.letter_id is not None for r in rows)
+    assert len(sink.messages()) == len(assessors)
