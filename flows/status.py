@@ -80,20 +80,14 @@ def publish_status(cycle_id: int, table: bool = False) -> None:
             + grid_markdown(grid)
         )
         run = UUID(flow_run_id)
+        ours = ArtifactFilter(
+            key=ArtifactFilterKey(any_=[progress_key(year)]),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[run]),
+            type=ArtifactFilterType(any_=["progress"]),
+        )
         with get_client(sync_client=True) as client:
-            found = client.read_artifacts(
-                artifact_filter=ArtifactFilter(
-                    key=ArtifactFilterKey(any_=[progress_key(year)]),
-                    flow_run_id=ArtifactFilterFlowRunId(any_=[run]),
-                    type=ArtifactFilterType(any_=["progress"]),
-                ),
-                limit=1,
-            )
-            if found:
-                client.update_artifact(
-                    found[0].id, ArtifactUpdate(data=percent, description=description)
-                )
-            else:
+            found = client.read_artifacts(artifact_filter=ours)
+            if not found:
                 client.create_artifact(
                     ArtifactCreate(
                         key=progress_key(year),
@@ -103,6 +97,13 @@ def publish_status(cycle_id: int, table: bool = False) -> None:
                         flow_run_id=run,
                     )
                 )
+                # Regions publish at the same moment and may each have found none: the oldest
+                # is the cycle's one artifact, and the others are removed.
+                found = client.read_artifacts(artifact_filter=ours)
+            keep, *extra = sorted(found, key=lambda a: (a.created, str(a.id)))
+            for artifact in extra:
+                client.delete_artifact(artifact.id)
+            client.update_artifact(keep.id, ArtifactUpdate(data=percent, description=description))
             if table:
                 client.create_artifact(
                     ArtifactCreate(

@@ -17,6 +17,7 @@ from assessment.scoring import figures, rank_table, tie_rule_text
 from letters.examples import example_inputs
 from letters.formats import decimal_comma, half_up
 from letters.render import render_document
+from models.settings import get_settings
 
 RAISED = {  # indicators one level above 3 → the total the issue found misprinted
     "3.425": [*range(11, 16), *range(42, 48), *range(21, 29)],  # 12.5 + 18 + 12 = 42.5
@@ -100,6 +101,12 @@ def test_ties_are_broken_by_the_heaviest_dimension_and_shown(spbe, monkeypatch) 
     assert "peringkat yang sama" in tie_rule_text(spbe)
 
 
+def content_tables(document) -> list:  # noqa: ANN001 - a python-docx Document
+    """The document's tables after the kop (a table since the lambang sits beside the text)."""
+    kop = get_settings().organisation.pemerintah
+    return [t for t in document.tables if kop not in t.rows[0].cells[-1].text]
+
+
 def test_sk_prints_ties_and_the_rule(spbe, tmp_path) -> None:
     data = example_inputs(0)["sk_penetapan"]
     data["ranking"] = [
@@ -115,7 +122,7 @@ def test_sk_prints_ties_and_the_rule(spbe, tmp_path) -> None:
     data["ranking_rule"] = tie_rule_text(spbe)
     out = render_document("sk_penetapan", data, tmp_path / "sk.docx", "100/K.1/2026")
     d = docx.Document(out.path)
-    rows = [[c.text for c in r.cells] for r in d.tables[0].rows]
+    rows = [[c.text for c in r.cells] for r in content_tables(d)[0].rows]
     assert rows[1][3] == rows[2][3] == "3,43"
     assert rows[1][5].startswith("Nilai total sama dengan Kabupaten Paser")
     assert any(p.text.startswith("Peringkat diurutkan menurut nilai total") for p in d.paragraphs)
@@ -155,7 +162,7 @@ def test_daftar_hadir_has_a_signature_column(tmp_path) -> None:
         "daftar_hadir", example_inputs(0)["daftar_hadir"], tmp_path / "dh.docx", None
     )
     d = docx.Document(out.path)
-    rows = [[c.text for c in r.cells] for r in d.tables[0].rows]
+    rows = [[c.text for c in r.cells] for r in content_tables(d)[0].rows]
     assert rows[0] == ["No", "Nama", "Jabatan", "Instansi", "Tanda Tangan"]
     assert len(rows) == 1 + len(example_inputs(0)["daftar_hadir"]["people"])
     assert Path(out.path).stat().st_size > 0

@@ -284,9 +284,12 @@ def test_cli_imports_another_province(tmp_path, monkeypatch):
     assert "baris 2: jenis harus" in result.output
 
 
-def test_cli_rencana_prints_due_dates():
+def test_cli_rencana_prints_due_dates(monkeypatch):
     from deployments.cli import app
+    from deployments.cli_common import console
 
+    # One table row per line, whatever width an earlier test or the worker's terminal left.
+    monkeypatch.setattr(console, "_width", 250)
     result = CliRunner().invoke(app, ["rencana", "--mulai", "2026-07-01"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert "Senin, 13 Juli 2026" in result.output  # step 3 due

@@ -44,6 +44,21 @@ SAMPLES = {
         "letter": {"number": "005/21/Diskominfo/2026", "subject": "Permohonan"},
         "year": 2026,
         "regions": ["Kota Samarinda", "Kota Bontang"],
+        "assignments": [
+            {
+                "name": "Kota Samarinda",
+                "session_date": date(2026, 8, 4),
+                "scores_due": date(2026, 8, 7),
+                "template": "Nilai-PeManTIK-2026-64.72.csv",
+            },
+            {
+                "name": "Kota Bontang",
+                "session_date": date(2026, 8, 5),
+                "scores_due": date(2026, 8, 10),
+                "template": "Nilai-PeManTIK-2026-64.74.csv",
+            },
+        ],
+        "scores_due": date(2026, 8, 10),
         "event_date": date(2026, 8, 4),
         "venue": "Ruang Rapat Diskominfo",
     },

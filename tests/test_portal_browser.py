@@ -88,12 +88,10 @@ def test_officer_and_assessors_in_the_browser(product, portal_url, tmp_path):  #
     run_deployment(
         "siklus-pemantik/siklus",
         parameters={
-            "params": {
-                "year": 2026,
-                "regions": [region],
-                "start_date": "2026-07-01",
-                "session_date": "2026-07-22",
-            }
+            "year": 2026,
+            "regions": [region],
+            "start_date": "2026-07-01",
+            "session_date": "2026-07-22",
         },
         timeout=0,
     )

@@ -124,10 +124,11 @@ def fill_workbook(raw: bytes, target: Path, level: int = 3) -> Path:
     """The region officer's part: every indicator at ``level``, with a link to its evidence."""
     import openpyxl
 
-    from assessment.workbook import META_SHEET
+    from assessment.workbook import META_SHEET, fill_identity
 
     target.write_bytes(raw)
     wb = openpyxl.load_workbook(target)
+    fill_identity(wb)  # who filled it in (the Identitas sheet is read back and checked)
     meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
     for indicator, (sheet, row) in json.loads(meta["layout"]).items():
         wb[sheet].cell(row=row, column=4, value=level)
