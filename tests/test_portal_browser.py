@@ -51,7 +51,9 @@ def _link_to(sink, address: str, url: str) -> str:  # noqa: ANN001
     from portal.server import personal_link_in
 
     for message in reversed(sink.messages()):
-        if address.lower() in str(message["To"]).lower():
+        # Official letters go to the head of the Diskominfo with the officer in Cc.
+        readers = f"{message['To']} {message['Cc'] or ''}".lower()
+        if address.lower() in readers:
             link = personal_link_in(message.get_body(("plain",)).get_content(), url)
             if link:
                 return link
