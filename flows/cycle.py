@@ -42,7 +42,7 @@ def cycle_flow(**form: Any) -> Any:
         return Failed(message=prepared["refused"])
     cycle_id, regions = prepared["cycle_id"], prepared["regions"]
     t.assign(cycle_id, regions)
-    publish_status(cycle_id)  # the progress artifact exists before any region writes to it
+    publish_status(cycle_id, create=True)  # the progress artifact, before any region runs
     started = t.start_region_runs(cycle_id, regions)
     t.link_regions(cycle_id, started)
     publish_status(cycle_id, table=True)

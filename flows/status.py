@@ -46,8 +46,11 @@ def grid_markdown(grid: Any) -> str:
     return "\n".join(lines) + f"\n\nLangkah: {legend}."
 
 
-def publish_status(cycle_id: int, table: bool = False) -> None:
-    """Rewrite the cycle run's progress artifact in place (and, at a milestone, the table)."""
+def publish_status(cycle_id: int, table: bool = False, create: bool = False) -> None:
+    """Rewrite the cycle run's progress artifact in place (and, at a milestone, the table).
+
+    Only the cycle run makes the artifact (``create``, before it starts any region): region
+    runs publish at the same moments, and each making its own would leave several."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
     from prefect.client.schemas.filters import (
@@ -67,12 +70,12 @@ def publish_status(cycle_id: int, table: bool = False) -> None:
                 return
             grid = status_grid(session, cycle.year, today=clock.today())
             year, flow_run_id = cycle.year, cycle.flow_run_id
-        if grid.cycle_id != cycle_id or not grid.rows:
+        if grid.cycle_id != cycle_id:
             return
         finished = sum(
             1 for r in grid.rows if r.cells[LAST_REGION_STEP - 1].status == CellStatus.DONE
         )
-        percent = round(100.0 * finished / len(grid.rows), 1)
+        percent = round(100.0 * finished / len(grid.rows), 1) if grid.rows else 0.0
         description = (
             f"**Siklus PeManTIK {year}**: {finished} dari {len(grid.rows)} Kab/Kota selesai "
             f"langkah {LAST_REGION_STEP} (per {clock.local(clock.now()):%d/%m/%Y %H.%M} "
@@ -86,8 +89,12 @@ def publish_status(cycle_id: int, table: bool = False) -> None:
             type=ArtifactFilterType(any_=["progress"]),
         )
         with get_client(sync_client=True) as client:
-            found = client.read_artifacts(artifact_filter=ours)
-            if not found:
+            found = client.read_artifacts(artifact_filter=ours, limit=1)
+            if found:
+                client.update_artifact(
+                    found[0].id, ArtifactUpdate(data=percent, description=description)
+                )
+            elif create:
                 client.create_artifact(
                     ArtifactCreate(
                         key=progress_key(year),
@@ -97,13 +104,6 @@ def publish_status(cycle_id: int, table: bool = False) -> None:
                         flow_run_id=run,
                     )
                 )
-                # Regions publish at the same moment and may each have found none: the oldest
-                # is the cycle's one artifact, and the others are removed.
-                found = client.read_artifacts(artifact_filter=ours)
-            keep, *extra = sorted(found, key=lambda a: (a.created, str(a.id)))
-            for artifact in extra:
-                client.delete_artifact(artifact.id)
-            client.update_artifact(keep.id, ArtifactUpdate(data=percent, description=description))
             if table:
                 client.create_artifact(
                     ArtifactCreate(
