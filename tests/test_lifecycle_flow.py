@@ -45,7 +45,12 @@ def _cycle(year: int) -> Cycle | None:
 
 def test_close_cancel_and_duplicate_on_a_real_server(product) -> None:
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, LogFilter
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+        LogFilter,
+    )
     from prefect.deployments import run_deployment
     from prefect.states import Cancelling
 
@@ -66,8 +71,12 @@ def test_close_cancel_and_duplicate_on_a_real_server(product) -> None:
         region_run = client.read_flow_run(runs["64.72"])
         assert region_run.name == "wilayah-64.72-samarinda-2026"
         assert "siklus-2026" in region_run.tags
+        # This cycle run's own (other test files on this worker run 2026 cycles on this server).
         progress = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["kemajuan-siklus-2026"]))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["kemajuan-siklus-2026"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]),
+            )
         )
         assert len(progress) == 1 and "Kota Samarinda" in progress[0].description
 
