@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,28 +38,42 @@ def key_path() -> Path:
     return Path(get_settings().data_dir).resolve() / KEY_FILE
 
 
-@lru_cache(maxsize=4)
-def _key_at(path: Path) -> bytes:
+def make_or_read_key(path: Path) -> bytes:
+    """The key kept at ``path``; made there first when there is none."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under a private name, then linked into place: a process or thread
+        # arriving at the same moment sees no file or the whole key, never a half-written one.
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first: use theirs
-        else:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(secrets.token_bytes(32))
                 fh.flush()
                 os.fsync(fh.fileno())
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass  # another process made it first: use theirs
+        finally:
+            os.unlink(temporary)
     data = path.read_bytes()
     if len(data) < 32:
-        raise RuntimeError(f"Kunci portal {path} rusak (kurang dari 32 bita).")
+        raise RuntimeError(
+            f"Kunci portal {path} rusak (kurang dari 32 bita). Hapus berkas itu agar dibuat "
+            "ulang, lalu kirim ulang tautan portal kepada semua pengguna: tautan lama tidak "
+            "berlaku lagi."
+        )
     return data
+
+
+@lru_cache(maxsize=4)
+def _cached_key(path: Path) -> bytes:
+    return make_or_read_key(path)
 
 
 def portal_key() -> bytes:
     """The installation's portal key (made on first use)."""
-    return _key_at(key_path())
+    return _cached_key(key_path())
 
 
 def token_hash(token: str) -> str:
