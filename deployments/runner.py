@@ -225,9 +225,10 @@ class InProcessRunner:
                     if time.monotonic() >= next_renew:
                         next_renew = time.monotonic() + renew_every
                         await self._guarded(self._renew())
-                    await asyncio.wait(
-                        [e.done for e in self.executions.values()], timeout=self.poll_seconds
-                    )
+                    # The cancel watch may have ended the last execution meanwhile.
+                    pending = [e.done for e in self.executions.values()]
+                    if pending:
+                        await asyncio.wait(pending, timeout=self.poll_seconds)
         finally:
             housekeeper.stop()
             unfinished = [str(i) for i in self.executions]
