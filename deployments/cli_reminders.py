@@ -45,7 +45,12 @@ def status(
     counts = grid.counts()
     console.print(
         f"{counts[CellStatus.DONE]} selesai, {counts[CellStatus.WAITING]} menunggu, "
-        f"{counts[CellStatus.OVERDUE]} terlambat, {counts[CellStatus.EXTENDED]} diperpanjang."
+        f"{counts[CellStatus.OVERDUE]} terlambat, {counts[CellStatus.EXTENDED]} diperpanjang"
+        + (
+            f", {counts[CellStatus.FAILED]} terhenti karena galat."
+            if counts[CellStatus.FAILED]
+            else "."
+        )
     )
     if xlsx is not None:
         try:

@@ -986,6 +986,15 @@ def child_main(
                             f"{progress_line(row)}",
                             flush=True,
                         )
+                failed = [r.region_code for r in rows if r.state == ProcessState.FAILED]
+                if failed:  # nobody retries in the demo: say why and stop
+                    print("Demo gagal: alur wilayah terhenti karena galat.", flush=True)
+                    for r in rows:
+                        if r.state == ProcessState.FAILED and r.flow_run_id:
+                            why = client.read_flow_run(r.flow_run_id).state.message
+                            print(f"  {r.region_code}: {why}", flush=True)
+                    print(f"Log lengkap: {out / 'serve.log'}", flush=True)
+                    return 1
                 events, idle = sim.step()
                 if idle:
                     events += sim.new_day()

@@ -77,7 +77,36 @@ def wait_for_stage(kind: str, cycle_id: int, region_code: str, round_no: int = 1
         attempt += 1
 
 
-@flow(name="wilayah-pemantik", flow_run_name=run_name, persist_result=True, log_prints=True)
+def mark_failed(flow: Any, flow_run: Any, state: Any) -> None:  # noqa: ARG001
+    """on_failure: the region shows as failed on the status grid and the board (instead of
+    working on its step for ever), and the run's log says how to go on."""
+    from prefect.logging.loggers import flow_run_logger
+
+    from models.db import session_scope
+    from models.tables import ProcessState
+    from services.progress import process_row, set_progress
+
+    cycle_id, region_code = flow_run.parameters["cycle_id"], flow_run.parameters["region_code"]
+    with session_scope() as session:
+        step_no = process_row(session, cycle_id, region_code).current_step
+        set_progress(session, cycle_id, region_code, step_no=step_no, state=ProcessState.FAILED)
+    publish_status(cycle_id)
+    flow_run_logger(flow_run, flow).error(
+        "Alur %s berhenti karena galat: %s. Setelah penyebabnya diperbaiki, jalankan ulang "
+        "run ini (tombol Retry di Prefect UI): langkah yang sudah selesai tidak diulang.",
+        region_code,
+        # "Flow run encountered an exception: RuntimeError: <ours>" → ours, without the stop.
+        (state.message or "").split(": ", 2)[-1].rstrip("."),
+    )
+
+
+@flow(
+    name="wilayah-pemantik",
+    flow_run_name=run_name,
+    persist_result=True,
+    log_prints=True,
+    on_failure=[mark_failed],
+)
 def region_flow(cycle_id: int, region_code: str) -> Any:
     """Langkah 1–13 SOP PeManTIK untuk satu Kab/Kota."""
     logger = run_logger()

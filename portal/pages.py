@@ -89,6 +89,7 @@ def _status_text(cell: Any) -> str:
         CellStatus.WAITING: f"Menunggu, batas waktu {day}",
         CellStatus.EXTENDED: f"Diperpanjang sampai {day}",
         CellStatus.OVERDUE: f"Terlambat {cell.overdue_days} hari kerja (batas waktu {day})",
+        CellStatus.FAILED: "Terhenti karena galat; admin perlu menjalankannya ulang",
         CellStatus.BLANK: "Belum dimulai",
     }[cell.status]
 

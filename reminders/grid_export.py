@@ -19,6 +19,7 @@ RICH_STYLES = {
     CellStatus.WAITING: "yellow",
     CellStatus.OVERDUE: "bold white on red",
     CellStatus.EXTENDED: "bold blue",
+    CellStatus.FAILED: "bold white on magenta",
     CellStatus.BLANK: "dim",
 }
 XLSX_FILLS = {
@@ -26,7 +27,9 @@ XLSX_FILLS = {
     CellStatus.WAITING: "FFEB9C",  # yellow
     CellStatus.OVERDUE: "FFC7CE",  # red
     CellStatus.EXTENDED: "BDD7EE",  # blue
+    CellStatus.FAILED: "D9B3E6",  # purple
 }
+LEGEND = [status for status in CellStatus if status != CellStatus.BLANK]  # in the enum's order
 
 
 def grid_title(grid: Grid) -> str:
@@ -85,7 +88,7 @@ def print_grid(console: Console, grid: Grid) -> None:
 
 def legend_rich() -> Text:
     text = Text("Keterangan: ")
-    for status in (CellStatus.DONE, CellStatus.WAITING, CellStatus.OVERDUE, CellStatus.EXTENDED):
+    for status in LEGEND:
         text.append(f" {STATUS_LABELS[status]} ", style=RICH_STYLES[status])
         text.append("  ")
     text.append("hk = hari kerja (Senin–Jumat di luar libur nasional dan cuti bersama)")
@@ -128,18 +131,17 @@ def export_grid_xlsx(grid: Grid, path: Path) -> Path:
 
     start = len(grid.rows) + 6
     ws.cell(row=start, column=1, value="Keterangan").font = Font(bold=True)
-    for i, status in enumerate(
-        (CellStatus.DONE, CellStatus.WAITING, CellStatus.OVERDUE, CellStatus.EXTENDED), start=1
-    ):
+    for i, status in enumerate(LEGEND, start=1):
         swatch = ws.cell(row=start + i, column=1)
         swatch.fill = PatternFill(
             "solid", start_color=XLSX_FILLS[status], end_color=XLSX_FILLS[status]
         )
         swatch.border = border
         ws.cell(row=start + i, column=2, value=STATUS_LABELS[status])
-    ws.cell(row=start + 5, column=2, value=STATUS_LABELS[CellStatus.BLANK] + ": sel kosong")
+    below = start + len(LEGEND) + 1
+    ws.cell(row=below, column=2, value=STATUS_LABELS[CellStatus.BLANK] + ": sel kosong")
     ws.cell(
-        row=start + 6,
+        row=below + 1,
         column=2,
         value="hk = hari kerja (Senin–Jumat di luar libur nasional dan cuti bersama, WITA)",
     )

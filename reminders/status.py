@@ -27,6 +27,7 @@ class CellStatus(StrEnum):
     WAITING = "waiting"
     OVERDUE = "overdue"
     EXTENDED = "extended"
+    FAILED = "failed"  # the region's run stopped on an error on this step
     BLANK = "blank"
 
 
@@ -36,6 +37,7 @@ STATUS_LABELS = {
     CellStatus.WAITING: "Menunggu (tenggat)",
     CellStatus.OVERDUE: "Terlambat (jumlah hari kerja lewat tenggat)",
     CellStatus.EXTENDED: "Diperpanjang (tenggat baru)",
+    CellStatus.FAILED: "Terhenti karena galat (perlu dijalankan ulang)",
     CellStatus.BLANK: "Belum dimulai / tidak ada penantian",
 }
 
@@ -66,6 +68,8 @@ class Cell:
             return f"diperpanjang s.d. {short}"
         if self.status == CellStatus.WAITING:
             return f"menunggu s.d. {short}".strip()
+        if self.status == CellStatus.FAILED:
+            return "terhenti"
         return ""
 
 
@@ -201,6 +205,12 @@ def _cell(
         return Cell(status, first_due, 0, extended, len(open_waits))
     if is_done:
         return Cell(CellStatus.DONE, done_day)
+    if (
+        process is not None
+        and process.current_step == step_no
+        and process.state == ProcessState.FAILED
+    ):
+        return Cell(CellStatus.FAILED)
     if (
         process is not None
         and process.current_step == step_no

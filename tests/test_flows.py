@@ -418,3 +418,56 @@ def _process_state(region: str) -> str:
 
     with session_scope() as s:
         return s.exec(select(RegionProcess).where(RegionProcess.region_code == region)).one().state
+
+
+def test_a_failed_region_shows_as_failed_and_a_retry_goes_on(product, isolated_settings):
+    """A region run that stops on an error is shown as failed (not as working on its step for
+    ever); once the cause is fixed, the UI's Retry runs it on from where it stopped."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.states import AwaitingRetry
+
+    from models.tables import ProcessState, RegionProcess
+    from models.tokens import KEY_FILE
+    from reminders.status import CellStatus
+
+    region = "64.72"
+    isolated_settings.mkdir(parents=True, exist_ok=True)
+    damaged = isolated_settings / KEY_FILE
+    damaged.write_bytes(b"rusak")  # every email's personal link needs the key
+    run_deployment(
+        "siklus-pemantik/siklus",
+        timeout=0,
+        parameters={"year": 2026, "regions": [region], "start_date": "2026-07-01"},
+    )
+
+    def process() -> RegionProcess | None:
+        with session_scope() as s:
+            return s.exec(select(RegionProcess).where(RegionProcess.region_code == region)).first()
+
+    wait_until(lambda: (row := process()) is not None and row.state == ProcessState.FAILED, 180)
+    row = process()
+    assert row.current_step == 1
+    assert _step_one_cell() == CellStatus.FAILED  # the grid, the board and the xlsx show it
+    run_id = row.flow_run_id
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+        assert run.state.is_failed() and "rusak" in run.state.message
+        told = wait_until(
+            lambda: [x.message for x in client.read_logs() if "jalankan ulang" in x.message], 60
+        )
+        assert "rusak (kurang dari 32 bita). Hapus berkas itu" in told[0]
+        assert "encountered" not in told[0] and ".." not in told[0]
+        damaged.unlink()  # the fix the message names
+        client.set_flow_run_state(run_id, AwaitingRetry(message="Retry from the UI"))
+    assert wait_until(lambda: open_wait(region, "jawaban"), 180)
+    assert _process_state(region) == ProcessState.WAITING
+    assert len(product["sink"].messages()) == 1  # the Surat Pemberitahuan, once
+    assert _step_one_cell() == CellStatus.DONE
+
+
+def _step_one_cell() -> str:
+    from reminders.status import status_grid
+
+    with session_scope() as s:
+        return status_grid(s, 2026).rows[0].cells[0].status
