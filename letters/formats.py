@@ -211,6 +211,13 @@ def decimal_comma(value: float | int | Decimal | None, digits: int = 2) -> str:
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
+def file_size(size: float) -> str:
+    """A file's size as a person reads it: '820 KB' under a megabyte, else '2,5 MB'."""
+    if size < 1048576:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{decimal_comma(size / 1048576, 1)} MB"
+
+
 # ---------------------------------------------------------------- words
 
 

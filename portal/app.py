@@ -67,6 +67,7 @@ env = Environment(
 )
 env.filters["tanggal"] = lambda d: formats.long_date(d, with_day=True) if d else "-"
 env.filters["awal"] = lambda s: (s[:1].upper() + s[1:]) if s else ""
+env.filters["ukuran"] = formats.file_size
 env.filters["waktu"] = lambda t: formats.timestamp(t) if t else "-"
 
 
@@ -373,6 +374,16 @@ def create_app() -> FastAPI:
         from portal import pages
 
         return await pages.evidence_upload(viewer, form)
+
+    @app.post("/t/{token}/bukti/{evidence_id}/hapus", response_class=HTMLResponse)
+    async def evidence_remove(request: Request, token: str, evidence_id: int) -> Response:
+        got = await guarded(request, token)
+        if isinstance(got, Response):
+            return got
+        viewer, _ = got
+        from portal import pages
+
+        return pages.evidence_remove(viewer, evidence_id)
 
     @app.get("/t/{token}/bukti/{evidence_id}")
     def evidence_get(request: Request, token: str, evidence_id: int) -> Response:

@@ -177,7 +177,16 @@ def questionnaire_form(viewer: Viewer, values: dict | None = None) -> dict[str, 
         owed = _owed_by(session, viewer.cycle.id, code, "wilayah")
         closed = evidence.answers_closed(session, viewer.cycle.id, code)
         files = {
-            k: [{"id": f.id, "name": f.file_name, "size": f.size, "sha": f.sha256[:12]} for f in v]
+            k: [
+                {
+                    "id": f.id,
+                    "name": f.file_name,
+                    "size": f.size,
+                    "sha": f.sha256[:12],
+                    "sent": evidence.sent_with_answers(session, f),
+                }
+                for f in v
+            ]
             for k, v in files.items()
         }
     s = get_settings().portal
@@ -252,6 +261,36 @@ def answered(
 
 def _uploads(form: dict[str, Any]) -> list[Any]:
     return [f for _, f in form.get("_files", []) if getattr(f, "filename", "")]
+
+
+def evidence_remove(viewer: Viewer, evidence_id: int) -> Response:
+    if viewer.region is None:
+        return message_page(
+            "Halaman Tidak Tersedia", ["Hanya petugas Kab/Kota yang menghapus bukti."], 403
+        )
+    try:
+        with session_scope() as session:
+            row = evidence.remove_evidence(
+                session,
+                cycle_id=viewer.cycle.id,
+                region_code=viewer.region.code,
+                evidence_id=evidence_id,
+                who=viewer.who,
+                ip=viewer.ip,
+            )
+            name, indicator = row.file_name, row.indicator_code
+    except InputRefused as exc:
+        return render(
+            "kuesioner.html",
+            status=422,
+            v=viewer,
+            notice="",
+            errors=exc.errors,
+            **questionnaire_form(viewer),
+        )
+    return go(
+        viewer, "/kuesioner", f"Berkas {name} dihapus dari bukti dukung indikator {indicator}."
+    )
 
 
 async def evidence_upload(viewer: Viewer, form: dict[str, Any]) -> Response:

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from letters.formats import file_size
 from models.audit import record_step
 from models.lookups import open_waits
 from models.settings import get_settings
@@ -102,10 +103,6 @@ def safe_name(name: str) -> str:
     return base[:150] or "berkas"
 
 
-def _mb(size: float) -> str:
-    return f"{size / 1048576:.1f}".replace(".", ",") + " MB"
-
-
 def region_total(session: Session, cycle_id: int, region_code: str) -> int:
     total = session.exec(
         select(func.coalesce(func.sum(EvidenceFile.size), 0)).where(
@@ -126,7 +123,7 @@ def check_file(name: str, data: bytes) -> Kind:
     if len(data) > limit:
         raise InputRefused(
             [
-                f"Berkas {shown} berukuran {_mb(len(data))}, melebihi batas {_mb(limit)} per "
+                f"Berkas {shown} berukuran {file_size(len(data))}, melebihi batas {file_size(limit)} per "
                 "berkas. Perkecil berkasnya (mis. simpan ulang PDF dengan kualitas lebih "
                 "rendah) atau bagi menjadi beberapa berkas."
             ]
@@ -203,8 +200,8 @@ def store_evidence(
     if used + len(data) > limit:
         raise InputRefused(
             [
-                f"Seluruh bukti dukung wilayah ini akan menjadi {_mb(used + len(data))}, "
-                f"melebihi batas {_mb(limit)}. Hapus berkas yang tidak diperlukan atau "
+                f"Seluruh bukti dukung wilayah ini akan menjadi {file_size(used + len(data))}, "
+                f"melebihi batas {file_size(limit)}. Hapus berkas yang tidak diperlukan atau "
                 "perkecil berkasnya."
             ]
         )
@@ -238,6 +235,56 @@ def store_evidence(
         outcome=f"bukti dukung {indicator_code}: {shown}",
         who=who,
         detail={"ip": ip, "sha256": digest, "ukuran": len(data), "melalui": "portal"},
+    )
+    return row
+
+
+def sent_with_answers(session: Session, row: EvidenceFile) -> bool:
+    """True when answers were sent after the file was uploaded (they name it as evidence)."""
+    return (
+        session.exec(
+            select(AnswerSet.id).where(
+                AnswerSet.cycle_id == row.cycle_id,
+                AnswerSet.region_code == row.region_code,
+                AnswerSet.submitted_at >= row.uploaded_at,
+            )
+        ).first()
+        is not None
+    )
+
+
+def remove_evidence(
+    session: Session, *, cycle_id: int, region_code: str, evidence_id: int, who: str, ip: str
+) -> EvidenceFile:
+    """Take one of the region's files out of its evidence (in the caller's transaction).
+
+    The row stays, marked removed, and the stored bytes stay (another row may share them, and
+    the audit trail names their sha256); it no longer counts towards the region's limit."""
+    row = session.get(EvidenceFile, evidence_id)
+    if row is None or row.cycle_id != cycle_id or row.region_code != region_code or row.removed:
+        raise InputRefused(["Berkas bukti dukung itu tidak ada (mungkin sudah dihapus)."])
+    if answers_closed(session, cycle_id, region_code):
+        raise InputRefused(
+            ["Jawaban kuesioner sudah diterima; bukti dukung tidak dapat dihapus lagi."]
+        )
+    if sent_with_answers(session, row):
+        raise InputRefused(
+            [
+                f"Berkas {row.file_name} sudah terkirim bersama jawaban kuesioner; berkas yang "
+                "sudah terkirim tidak dapat dihapus."
+            ]
+        )
+    row.removed = True
+    session.add(row)
+    record_step(
+        session,
+        cycle_id=cycle_id,
+        region_code=region_code,
+        step_no=EVIDENCE_STEP,
+        event="bukti_dihapus",
+        outcome=f"bukti dukung {row.indicator_code} dihapus: {row.file_name}",
+        who=who,
+        detail={"ip": ip, "sha256": row.sha256, "melalui": "portal"},
     )
     return row
 

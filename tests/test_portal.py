@@ -147,6 +147,88 @@ def test_officer_answers_through_the_portal(db_url, sink, sim_clock, monkeypatch
     assert get_settings().admin_email in gone.text
 
 
+def test_officer_removes_a_wrong_evidence_file(db_url, sink, sim_clock, monkeypatch) -> None:
+    """A file uploaded by mistake can be removed while the answers are not yet in: it leaves
+    the list and the region's limit, the audit trail keeps who and from where; afterwards, and
+    for another region's file, removal is refused."""
+    from portal.app import create_app
+
+    cycle = new_cycle(2026, date(2026, 7, 1))
+    sim_clock(date(2026, 7, 1))
+    questionnaire.send_notification(cycle, "64.72")
+    base = _link_from(sink)
+    open_wait(kind="jawaban", cycle_id=cycle, region="64.72", flow_run_id="", key="jawaban-r1-0")
+    client = TestClient(create_app())
+    csrf = _csrf(client.get(base).text)
+    # The region's limit fits one of the two files: the second waits for the first's removal.
+    monkeypatch.setenv("PEMANTIK_PORTAL__MAX_REGION_MB", str(1.5 * len(PDF) / 1048576))
+    reset_settings()
+    client.post(
+        f"{base}/bukti",
+        data={"csrf": csrf, "indikator": "I02"},
+        files=[("berkas", ("salah.pdf", PDF, "application/pdf"))],
+    )
+    full = client.post(
+        f"{base}/bukti",
+        data={"csrf": csrf, "indikator": "I02"},
+        files=[("berkas", ("benar.pdf", PDF + b"%benar", "application/pdf"))],
+    )
+    assert full.status_code == 422 and "Hapus berkas yang tidak diperlukan" in full.text
+    page = client.get(f"{base}/kuesioner").text
+    with session_scope() as s:
+        (wrong,) = s.exec(select(EvidenceFile)).all()
+    assert f"{base}/bukti/{wrong.id}/hapus" in page  # the page offers the removal it asks for
+
+    assert client.post(f"{base}/bukti/{wrong.id}/hapus", data={}).status_code == 403  # no CSRF
+    gone = client.post(
+        f"{base}/bukti/{wrong.id}/hapus", data={"csrf": csrf}, follow_redirects=False
+    )
+    assert gone.status_code == 303
+    assert "salah.pdf dihapus" in client.get(gone.headers["location"]).text
+    again = client.post(f"{base}/bukti/{wrong.id}/hapus", data={"csrf": csrf})
+    assert again.status_code == 422 and "tidak ada (mungkin sudah dihapus)" in again.text
+    fits = client.post(
+        f"{base}/bukti",
+        data={"csrf": csrf, "indikator": "I02"},
+        files=[("berkas", ("benar.pdf", PDF + b"%benar", "application/pdf"))],
+        follow_redirects=False,
+    )
+    assert fits.status_code == 303, fits.text
+    page = client.get(f"{base}/kuesioner").text
+    assert "benar.pdf" in page and "salah.pdf" not in page
+    with session_scope() as s:
+        removed = s.exec(select(StepRecord).where(StepRecord.event == "bukti_dihapus")).one()
+        assert removed.detail["ip"] == "testclient" and "@" in removed.who
+        assert removed.detail["sha256"] == wrong.sha256
+        kept = s.exec(select(EvidenceFile).where(EvidenceFile.removed == False)).one()  # noqa: E712
+
+    # Another region's officer cannot remove this region's file.
+    questionnaire.send_notification(cycle, "64.74")
+    other = _link_from_region(sink, "Bontang")
+    other_csrf = _csrf(client.get(other).text)
+    foreign = client.post(f"{other}/bukti/{kept.id}/hapus", data={"csrf": other_csrf})
+    assert foreign.status_code == 422
+    # Once the answers are in, the evidence stays as it was sent.
+    levels = _levels(client, base)
+    form = {f"tingkat-{c}": v for c, v in levels.items()}
+    form |= {f"bukti-{c}": f"https://contoh.example/{c}" for c in levels}
+    client.post(f"{base}/kuesioner", data={"csrf": csrf, "aksi": "kirim", **form})
+    assert "terkirim bersama jawaban" in client.get(f"{base}/kuesioner").text
+    late = client.post(f"{base}/bukti/{kept.id}/hapus", data={"csrf": csrf})
+    assert late.status_code == 422 and "sudah terkirim bersama jawaban" in late.text
+    with session_scope() as s:
+        assert not s.get(EvidenceFile, kept.id).removed
+
+
+def _link_from_region(sink, name: str) -> str:  # noqa: ANN001
+    for message in sink.messages():
+        body = message.get_body(("plain",)).get_content()
+        found = re.search(r"http://127\.0\.0\.1:8600(/t/[A-Za-z0-9_-]{43})", body)
+        if name in body and found:
+            return found.group(1)
+    raise AssertionError(f"tidak ada tautan untuk {name}")
+
+
 def test_admin_documents_need_the_credentials(db_url, sink, sim_clock) -> None:
     from portal.app import create_app
 
