@@ -15,6 +15,7 @@ only, with ``nosniff``; pages are never cached and never send a Referer.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import mimetypes
 import tempfile
@@ -298,6 +299,33 @@ def create_app() -> FastAPI:
 
     # --- the personal pages ---------------------------------------------------------------
 
+    def personal_post(path: str, action: str, upload: bool = False) -> None:
+        """A personal page's POST: the token and the form's CSRF value checked, then
+        ``portal.pages.<action>(viewer, form, **the path's other parameters)``."""
+
+        async def handler(request: Request, token: str) -> Response:
+            got = await guarded(request, token, upload=upload)
+            if isinstance(got, Response):
+                return got
+            viewer, form = got
+            from portal import pages
+
+            params = {k: v for k, v in request.path_params.items() if k != "token"}
+            answer = getattr(pages, action)(viewer, form, **params)
+            return await answer if inspect.isawaitable(answer) else answer
+
+        app.add_api_route(
+            f"/t/{{token}}{path}", handler, methods=["POST"], response_class=HTMLResponse
+        )
+
+    personal_post("/kuesioner", "questionnaire_submit")
+    personal_post("/kuesioner/berkas", "workbook_submit", upload=True)
+    personal_post("/bukti", "evidence_upload", upload=True)
+    personal_post("/bukti/hapus", "evidence_remove")
+    personal_post("/terima", "acknowledge")
+    personal_post("/konfirmasi", "confirm")
+    personal_post("/nilai/{region_code}", "scoring_submit")
+
     @app.get("/", response_class=HTMLResponse)
     def root() -> HTMLResponse:
         return message_page(
@@ -345,46 +373,6 @@ def create_app() -> FastAPI:
             "kuesioner.html", v=viewer, notice=pesan, errors=[], **pages.questionnaire_form(viewer)
         )
 
-    @app.post("/t/{token}/kuesioner", response_class=HTMLResponse)
-    async def questionnaire_post(request: Request, token: str) -> Response:
-        got = await guarded(request, token)
-        if isinstance(got, Response):
-            return got
-        viewer, form = got
-        from portal import pages
-
-        return pages.questionnaire_submit(viewer, form)
-
-    @app.post("/t/{token}/kuesioner/berkas", response_class=HTMLResponse)
-    async def workbook_post(request: Request, token: str) -> Response:
-        got = await guarded(request, token, upload=True)
-        if isinstance(got, Response):
-            return got
-        viewer, form = got
-        from portal import pages
-
-        return await pages.workbook_submit(viewer, form)
-
-    @app.post("/t/{token}/bukti", response_class=HTMLResponse)
-    async def evidence_post(request: Request, token: str) -> Response:
-        got = await guarded(request, token, upload=True)
-        if isinstance(got, Response):
-            return got
-        viewer, form = got
-        from portal import pages
-
-        return await pages.evidence_upload(viewer, form)
-
-    @app.post("/t/{token}/bukti/{evidence_id}/hapus", response_class=HTMLResponse)
-    async def evidence_remove(request: Request, token: str, evidence_id: int) -> Response:
-        got = await guarded(request, token)
-        if isinstance(got, Response):
-            return got
-        viewer, _ = got
-        from portal import pages
-
-        return pages.evidence_remove(viewer, evidence_id)
-
     @app.get("/t/{token}/bukti/{evidence_id}")
     def evidence_get(request: Request, token: str, evidence_id: int) -> Response:
         viewer = viewer_of(request, token)
@@ -425,26 +413,6 @@ def create_app() -> FastAPI:
                 return message_page("Surat Tidak Ditemukan", ["Surat ini tidak tersedia."], 404)
             return letter_file(letter)
 
-    @app.post("/t/{token}/terima", response_class=HTMLResponse)
-    async def acknowledge_post(request: Request, token: str) -> Response:
-        got = await guarded(request, token)
-        if isinstance(got, Response):
-            return got
-        viewer, form = got
-        from portal import pages
-
-        return pages.acknowledge(viewer, form)
-
-    @app.post("/t/{token}/konfirmasi", response_class=HTMLResponse)
-    async def confirm_post(request: Request, token: str) -> Response:
-        got = await guarded(request, token)
-        if isinstance(got, Response):
-            return got
-        viewer, form = got
-        from portal import pages
-
-        return pages.confirm(viewer, form)
-
     @app.get("/t/{token}/nilai/{region}", response_class=HTMLResponse)
     def scoring_get(request: Request, token: str, region: str, pesan: str = "") -> Response:
         viewer = viewer_of(request, token)
@@ -453,16 +421,6 @@ def create_app() -> FastAPI:
         from portal import pages
 
         return pages.scoring_page(viewer, region, notice=pesan)
-
-    @app.post("/t/{token}/nilai/{region}", response_class=HTMLResponse)
-    async def scoring_post(request: Request, token: str, region: str) -> Response:
-        got = await guarded(request, token)
-        if isinstance(got, Response):
-            return got
-        viewer, form = got
-        from portal import pages
-
-        return pages.scoring_submit(viewer, region, form)
 
     # --- the admin's views ------------------------------------------------------------------
 

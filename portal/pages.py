@@ -263,11 +263,15 @@ def _uploads(form: dict[str, Any]) -> list[Any]:
     return [f for _, f in form.get("_files", []) if getattr(f, "filename", "")]
 
 
-def evidence_remove(viewer: Viewer, evidence_id: int) -> Response:
+def evidence_remove(viewer: Viewer, form: dict[str, Any]) -> Response:
     if viewer.region is None:
         return message_page(
             "Halaman Tidak Tersedia", ["Hanya petugas Kab/Kota yang menghapus bukti."], 403
         )
+    try:
+        evidence_id = int(str(form.get("berkas", "")))
+    except ValueError:
+        evidence_id = 0  # refused below as a file that is not there
     try:
         with session_scope() as session:
             row = evidence.remove_evidence(
@@ -581,7 +585,7 @@ def scoring_page(
     )
 
 
-def scoring_submit(viewer: Viewer, region_code: str, form: dict[str, Any]) -> Response:
+def scoring_submit(viewer: Viewer, form: dict[str, Any], region_code: str) -> Response:
     if viewer.assessor is None:
         return message_page("Halaman Tidak Tersedia", ["Halaman ini untuk asesor."], 403)
     instrument = load_instrument(viewer.cycle.instrument_code)

@@ -177,15 +177,17 @@ def test_officer_removes_a_wrong_evidence_file(db_url, sink, sim_clock, monkeypa
     page = client.get(f"{base}/kuesioner").text
     with session_scope() as s:
         (wrong,) = s.exec(select(EvidenceFile)).all()
-    assert f"{base}/bukti/{wrong.id}/hapus" in page  # the page offers the removal it asks for
+    assert f'name="berkas" value="{wrong.id}"' in page  # the page offers the removal it asks for
 
-    assert client.post(f"{base}/bukti/{wrong.id}/hapus", data={}).status_code == 403  # no CSRF
+    assert (
+        client.post(f"{base}/bukti/hapus", data={"berkas": wrong.id}).status_code == 403
+    )  # no CSRF
     gone = client.post(
-        f"{base}/bukti/{wrong.id}/hapus", data={"csrf": csrf}, follow_redirects=False
+        f"{base}/bukti/hapus", data={"csrf": csrf, "berkas": wrong.id}, follow_redirects=False
     )
     assert gone.status_code == 303
     assert "salah.pdf dihapus" in client.get(gone.headers["location"]).text
-    again = client.post(f"{base}/bukti/{wrong.id}/hapus", data={"csrf": csrf})
+    again = client.post(f"{base}/bukti/hapus", data={"csrf": csrf, "berkas": wrong.id})
     assert again.status_code == 422 and "tidak ada (mungkin sudah dihapus)" in again.text
     fits = client.post(
         f"{base}/bukti",
@@ -206,7 +208,7 @@ def test_officer_removes_a_wrong_evidence_file(db_url, sink, sim_clock, monkeypa
     questionnaire.send_notification(cycle, "64.74")
     other = _link_from_region(sink, "Bontang")
     other_csrf = _csrf(client.get(other).text)
-    foreign = client.post(f"{other}/bukti/{kept.id}/hapus", data={"csrf": other_csrf})
+    foreign = client.post(f"{other}/bukti/hapus", data={"csrf": other_csrf, "berkas": kept.id})
     assert foreign.status_code == 422
     # Once the answers are in, the evidence stays as it was sent.
     levels = _levels(client, base)
@@ -214,7 +216,7 @@ def test_officer_removes_a_wrong_evidence_file(db_url, sink, sim_clock, monkeypa
     form |= {f"bukti-{c}": f"https://contoh.example/{c}" for c in levels}
     client.post(f"{base}/kuesioner", data={"csrf": csrf, "aksi": "kirim", **form})
     assert "terkirim bersama jawaban" in client.get(f"{base}/kuesioner").text
-    late = client.post(f"{base}/bukti/{kept.id}/hapus", data={"csrf": csrf})
+    late = client.post(f"{base}/bukti/hapus", data={"csrf": csrf, "berkas": kept.id})
     assert late.status_code == 422 and "sudah terkirim bersama jawaban" in late.text
     with session_scope() as s:
         assert not s.get(EvidenceFile, kept.id).removed
