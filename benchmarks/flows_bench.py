@@ -149,6 +149,7 @@ def bench_env(work: Path, port: int) -> dict[str, str]:
         PEMANTIK_DATA_DIR=str(work / "data"),
         PEMANTIK_DATABASE_URL=f"sqlite:///{work / 'data' / 'pemantik.db'}",
         PYTHONPATH=str(ROOT),
+        PEMANTIK_DEMO="true",  # the shipped example signer and lambang, as in the demo
     )
 
 

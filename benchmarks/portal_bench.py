@@ -50,6 +50,7 @@ def prepare(work: Path, size: int) -> tuple[int, list[str]]:
     from services.cycle import create_cycle
     from services.waits import open_wait
 
+    os.environ["PEMANTIK_DEMO"] = "true"  # the shipped example signer and lambang, as in the demo
     os.environ["PEMANTIK_DATA_DIR"] = str(work / "data")
     os.environ["PEMANTIK_DATABASE_URL"] = f"sqlite:///{work / 'data' / 'bench.db'}"
     (work / "data").mkdir(parents=True, exist_ok=True)
