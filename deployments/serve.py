@@ -81,9 +81,18 @@ def housekeeping_jobs() -> list:
 
     settings = get_settings()
     return [
-        Job("antrean keluar", settings.outbox_interval_seconds, retry_outbox),
-        Job("penantian lengkap", settings.runner.sweep_seconds, StageSweeper().sweep),
-        Job("siklus dibatalkan", settings.runner.cancel_watch_seconds, follow_cancelled_cycle_runs),
+        # Named for the log line "Tugas berkala <name> gagal".
+        Job("pengiriman ulang surel tertunda", settings.outbox_interval_seconds, retry_outbox),
+        Job(
+            "pelanjutan penantian yang sudah lengkap",
+            settings.runner.sweep_seconds,
+            StageSweeper().sweep,
+        ),
+        Job(
+            "pemantauan siklus yang dibatalkan",
+            settings.runner.cancel_watch_seconds,
+            follow_cancelled_cycle_runs,
+        ),
     ]
 
 
