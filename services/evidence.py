@@ -226,17 +226,24 @@ def store_evidence(
     )
     session.add(row)
     session.flush()
+    _record(session, row, "bukti_diunggah", f"bukti dukung {indicator_code}: {shown}", who, ip)
+    return row
+
+
+def _record(
+    session: Session, row: EvidenceFile, event: str, outcome: str, who: str, ip: str
+) -> None:
+    """The audit line of an upload or a removal: the person behind the link and their address."""
     record_step(
         session,
-        cycle_id=cycle_id,
-        region_code=region_code,
+        cycle_id=row.cycle_id,
+        region_code=row.region_code,
         step_no=EVIDENCE_STEP,
-        event="bukti_diunggah",
-        outcome=f"bukti dukung {indicator_code}: {shown}",
+        event=event,
+        outcome=outcome,
         who=who,
-        detail={"ip": ip, "sha256": digest, "ukuran": len(data), "melalui": "portal"},
+        detail={"ip": ip, "sha256": row.sha256, "ukuran": row.size, "melalui": "portal"},
     )
-    return row
 
 
 def sent_with_answers(session: Session, row: EvidenceFile) -> bool:
@@ -276,16 +283,8 @@ def remove_evidence(
         )
     row.removed = True
     session.add(row)
-    record_step(
-        session,
-        cycle_id=cycle_id,
-        region_code=region_code,
-        step_no=EVIDENCE_STEP,
-        event="bukti_dihapus",
-        outcome=f"bukti dukung {row.indicator_code} dihapus: {row.file_name}",
-        who=who,
-        detail={"ip": ip, "sha256": row.sha256, "melalui": "portal"},
-    )
+    outcome = f"bukti dukung {row.indicator_code} dihapus: {row.file_name}"
+    _record(session, row, "bukti_dihapus", outcome, who, ip)
     return row
 
 
