@@ -200,6 +200,11 @@ def register(app: typer.Typer) -> None:
             1.0, "--interval", help="Detik antar-pemeriksaan run terjadwal."
         ),
         batas: int = typer.Option(32, "--batas", help="Jumlah run bersamaan paling banyak."),
+        portal: bool = typer.Option(
+            False,
+            "--portal",
+            help="Jalankan juga portal di proses ini (alamat dan port dari pengaturan portal).",
+        ),
         pelaksana: str = typer.Option(
             "dalam-proses",
             "--pelaksana",
@@ -235,8 +240,25 @@ def register(app: typer.Typer) -> None:
         # SIGTERM/Ctrl+C: take no new runs, let the running ones reach their next wait or end.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
+        web = None
+        if portal:
+            from models.settings import get_settings
+            from portal.server import PortalThread
+
+            settings = get_settings()
+            try:
+                web = PortalThread(settings.portal.port, settings.portal.host).start()
+            except RuntimeError as exc:
+                fail(f"{exc}; port itu mungkin sudah dipakai (ubah PEMANTIK_PORTAL__PORT).")
+            console.print(
+                f"Portal PeManTIK berjalan di {web.url} (alamat publik: {settings.portal_url})"
+            )
         console.print("Melayani deployment PeManTIK. Tekan Ctrl+C untuk berhenti.")
-        serve_all(poll_seconds=interval, limit=batas, stop=stop)
+        try:
+            serve_all(poll_seconds=interval, limit=batas, stop=stop)
+        finally:
+            if web is not None:
+                web.stop()
         console.print("Berhenti.")
 
     @app.command("demo")

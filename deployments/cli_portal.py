@@ -20,7 +20,7 @@ def portal(
     import uvicorn
 
     from models.settings import get_settings
-    from portal.app import create_app
+    from portal.server import portal_config
 
     ready_database()
     settings = get_settings()
@@ -29,15 +29,7 @@ def portal(
     console.print(
         f"Portal PeManTIK berjalan di http://{host}:{port} (alamat publik: {settings.portal_url})"
     )
-    # Behind the HTTPS proxy on the same host: trust its X-Forwarded-For / -Proto only.
-    uvicorn.run(
-        create_app(),
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        log_level="warning",
-    )
+    uvicorn.Server(portal_config(host, port)).run()
 
 
 def tautan(

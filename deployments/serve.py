@@ -154,8 +154,10 @@ class ServeProcess:
         poll_seconds: float = 0.5,
         runner: str = "dalam-proses",
         env: dict[str, str] | None = None,
+        extra_args: list[str] | None = None,
     ) -> None:
         self.log_path = log_path
+        self.extra_args = extra_args or []
         self.poll_seconds = poll_seconds
         self.runner = runner
         self.env = env  # None: this process's environment
@@ -180,6 +182,7 @@ class ServeProcess:
                 str(self.poll_seconds),
                 "--pelaksana",
                 self.runner,
+                *self.extra_args,
             ],
             stdout=self.log_path.open("a"),
             stderr=subprocess.STDOUT,

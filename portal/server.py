@@ -6,26 +6,45 @@ from __future__ import annotations
 import re
 import threading
 import time
+from typing import Any
 
 from deployments.prefect_server import free_port
 
 
-class PortalThread:
-    """``with PortalThread() as portal: portal.url`` — the portal on a free local port."""
+def portal_config(host: str, port: int) -> Any:
+    """The portal's uvicorn settings, for ``pemantik portal`` and ``pemantik serve --portal``.
 
-    def __init__(self, port: int = 0) -> None:
+    Behind the HTTPS proxy on the same host: its X-Forwarded-For / -Proto are trusted, from
+    127.0.0.1 only."""
+    import uvicorn
+
+    from portal.app import create_app
+
+    return uvicorn.Config(
+        create_app(),
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        log_level="warning",
+    )
+
+
+class PortalThread:
+    """``with PortalThread() as portal: portal.url`` — the portal on a thread of this process
+    (a free local port unless given)."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.host = host
+        self.url = f"http://{host}:{self.port}"
         self._server = None
         self._thread: threading.Thread | None = None
 
     def start(self, timeout: float = 20.0) -> PortalThread:
         import uvicorn
 
-        from portal.app import create_app
-
-        config = uvicorn.Config(create_app(), host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(portal_config(self.host, self.port))
         self._thread = threading.Thread(target=self._server.run, name="portal", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout

@@ -22,6 +22,7 @@ from models.tokens import revoke, token_hash
 from services import questionnaire
 from services.waits import open_wait
 from tests.cycles import new_cycle
+from tests.flow_helpers import wait_until
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -313,3 +314,40 @@ def test_cli_prints_revokes_and_reissues_a_link(db_url, sink) -> None:
     assert "dikirim melalui surel" in again and first not in again
     (message,) = sink.messages()  # the new link went out by email, in the footer
     assert re.search(r"/t/\S+", again).group(0) in message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.slow
+def test_serve_runs_the_portal_too(
+    prefect_server, isolated_settings, tmp_path, monkeypatch
+) -> None:
+    """``pemantik serve --portal``: one command serves the flows and the portal; the portal
+    stops with it."""
+    import httpx
+
+    from deployments.prefect_server import free_port
+    from deployments.serve import ServeProcess
+
+    port = free_port()
+    monkeypatch.setenv("PEMANTIK_PORTAL__PORT", str(port))
+    served = ServeProcess(tmp_path / "serve.log", extra_args=["--portal"]).start()
+    try:
+        # The deployments may be there from an earlier serving process: wait for this one.
+        page = wait_until(lambda: _answer(f"http://127.0.0.1:{port}/"), 120)
+        assert page.status_code == 200 and "tautan pribadi" in page.text
+        assert (
+            f"Portal PeManTIK berjalan di http://127.0.0.1:{port}"
+            in (tmp_path / "serve.log").read_text()
+        )
+    finally:
+        served.stop()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+
+
+def _answer(url: str):  # noqa: ANN202
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=10)
+    except httpx.ConnectError:
+        return None
