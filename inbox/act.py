@@ -67,12 +67,12 @@ from mail.outbox import (
 )
 from models import clock
 from models.db import session_scope
-from models.lookups import assessor_by_email
+from models.lookups import assessor_by_email, letter_kinds_sent
 from models.settings import Settings, get_settings
+from models.sop import receipt_step
 from models.tables import (
     Acknowledgement,
     Cycle,
-    Dispatch,
     InboundMessage,
     Region,
     StepRecord,
@@ -98,9 +98,6 @@ STATE_LABELS = {
 REPLY_KIND = "balasan_otomatis"
 RELEASE_FORM = "lepas-karantina"  # the admin's Prefect form (flows/inbox_admin.py)
 HANDING = "menyerahkan "
-# SOP steps of an acknowledgement of receipt: the notification letter (2), the invitation and
-# the assessors' request letter (7).
-ACK_STEP_NOTIFICATION, ACK_STEP_INVITATION = 2, 7
 # Files a region might send instead of the .xlsx questionnaire: answered, not guessed.
 UNREAD_FILES = (
     (
@@ -218,18 +215,11 @@ def _received_date(parsed: ParsedMessage, settings: Settings) -> date:
 
 def _ack_step(session: Session, match: Match) -> int:
     kind = match.dispatch.kind if match.dispatch is not None else ""
-    if kind == "pemberitahuan":
-        return ACK_STEP_NOTIFICATION
-    if kind in ("undangan", "permohonan") or match.party == "asesor":
-        return ACK_STEP_INVITATION
-    invited = session.exec(
-        select(Dispatch.id).where(
-            Dispatch.cycle_id == match.cycle_id,
-            Dispatch.region_code == match.region_code,
-            Dispatch.kind == "undangan",
-        )
-    ).first()
-    return ACK_STEP_INVITATION if invited else ACK_STEP_NOTIFICATION
+    if match.party == "asesor":
+        sent = letter_kinds_sent(session, match.cycle_id, assessor_id=match.assessor_id)
+    else:
+        sent = letter_kinds_sent(session, match.cycle_id, region_code=match.region_code)
+    return receipt_step(kind, sent)
 
 
 def _acknowledgement(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from models.tables import Assessor, Assignment, AssignmentState, Wait, WaitState
+from models.tables import Assessor, Assignment, AssignmentState, Dispatch, Wait, WaitState
 
 
 def open_waits(
@@ -29,6 +29,22 @@ def open_waits(
     if for_update:
         query = query.with_for_update()
     return list(session.exec(query))
+
+
+def letter_kinds_sent(
+    session: Session,
+    cycle_id: int,
+    *,
+    region_code: str | None = None,
+    assessor_id: int | None = None,
+) -> set[str]:
+    """The kinds of letter the cycle has sent to a region or to an assessor."""
+    query = select(Dispatch.kind).where(Dispatch.cycle_id == cycle_id)
+    if assessor_id is not None:
+        query = query.where(Dispatch.assessor_id == assessor_id)
+    else:
+        query = query.where(Dispatch.region_code == region_code)
+    return set(session.exec(query.distinct()))
 
 
 def assessor_by_email(session: Session, email: str) -> Assessor | None:

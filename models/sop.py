@@ -21,6 +21,7 @@ class SopStep(BaseModel):
     sla_days: int = Field(ge=0)
     output: str
     waits_on: str = ""
+    receives: list[str] = Field(default_factory=list)  # letter kinds whose receipt it records
 
 
 @lru_cache(maxsize=1)
@@ -35,3 +36,15 @@ def sop_steps() -> tuple[SopStep, ...]:
 
 def step(number: int) -> SopStep:
     return sop_steps()[number - 1]
+
+
+def receipt_step(letter_kind: str, kinds_sent: set[str]) -> int:
+    """The SOP step that records the receipt of a letter of ``letter_kind``: the step that
+    receives that kind. Another letter (a reminder, the results) belongs to the latest receiving
+    step the person has reached, from the kinds of letter sent to them (``kinds_sent``)."""
+    receiving = [s for s in sop_steps() if s.receives]
+    for s in receiving:
+        if letter_kind in s.receives:
+            return s.number
+    reached = [s.number for s in receiving if kinds_sent & set(s.receives)]
+    return max(reached) if reached else receiving[0].number

@@ -17,8 +17,9 @@ from assessment.results import scores_visible_to
 from models import clock
 from models.audit import record_step
 from models.db import session_scope
+from models.lookups import letter_kinds_sent
 from models.settings import get_settings
-from models.sop import sop_steps
+from models.sop import receipt_step, sop_steps
 from models.tables import (
     Acknowledgement,
     AnswerDraft,
@@ -42,7 +43,6 @@ from services.recommendations import PRIORITIES
 from services.stage import InputRefused, NotWaiting
 
 RESUME_TIMEOUT = 10.0  # the sweeper resumes later what a busy server did not take now
-ACK_STEP_BY_KIND = {"undangan": 7, "permohonan": 7}  # other letters: step 2
 
 
 def go(viewer: Viewer, path: str, notice: str) -> RedirectResponse:
@@ -414,7 +414,11 @@ def acknowledge(viewer: Viewer, form: dict[str, Any]) -> Response:
             errors.append("Pilih surat yang diterima.")
         if errors:
             return message_page("Tanda Terima Belum Dapat Dicatat", errors, 422)
-        step_no = ACK_STEP_BY_KIND.get(letter.kind, 2)
+        if viewer.assessor is not None:
+            sent = letter_kinds_sent(session, viewer.cycle.id, assessor_id=viewer.assessor.id)
+        else:
+            sent = letter_kinds_sent(session, viewer.cycle.id, region_code=letter.region_code)
+        step_no = receipt_step(letter.kind, sent)
         session.add(
             Acknowledgement(
                 cycle_id=viewer.cycle.id,

@@ -305,3 +305,15 @@ def test_help_screens_are_indonesian():
     assert result.exit_code == 0
     assert "Opsi" in result.output and "Tampilkan bantuan ini lalu keluar." in result.output
     assert "[wajib]" in result.output and "Show this message" not in result.output
+
+
+def test_the_step_that_records_a_letters_receipt_is_read_from_the_sop() -> None:
+    from models.sop import receipt_step
+
+    assert receipt_step("pemberitahuan", set()) == 2
+    assert receipt_step("undangan", {"pemberitahuan"}) == 7
+    assert receipt_step("permohonan", set()) == 7  # an assessor's letter
+    # Another letter belongs to the latest receiving step the person has reached.
+    assert receipt_step("pengingat", {"pemberitahuan"}) == 2
+    assert receipt_step("pengingat", {"pemberitahuan", "undangan"}) == 7
+    assert receipt_step("hasil", set()) == 2
