@@ -40,3 +40,6 @@ def ready_database() -> str:
     with session_scope(url) as session:
         ensure_reference_data(session)
     return url
+
+
+YEAR_HELP = "Tahun siklus (bawaan: siklus yang sedang berjalan, atau tahun ini)."

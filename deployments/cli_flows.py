@@ -13,16 +13,18 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from deployments.cli_common import console, fail, ready_database
+from deployments.cli_common import YEAR_HELP, console, fail, ready_database
 
 jawaban_app = typer.Typer(help="Jawaban kuesioner Kab/Kota.", no_args_is_help=True)
 
 
-def _submit(kind: str, year: int, region: str, payload: dict[str, Any], who: str) -> None:
+def _submit(kind: str, year: int | None, region: str, payload: dict[str, Any], who: str) -> None:
     from services.context import NotFound
+    from services.cycle import current_cycle_year
     from services.waits import InputRefused, NotWaiting, submit
 
     ready_database()
+    year = year or current_cycle_year()
     try:
         outcome = submit(kind, year=year, region=region, payload=payload, via="cli", who=who)
     except (NotWaiting, NotFound) as exc:
@@ -71,7 +73,7 @@ def _read_scores(path: Path) -> dict[str, dict[str, Any]]:
 def jawaban_impor(
     berkas: Path = typer.Argument(..., help="Lembar Kuesioner yang sudah diisi (.xlsx)."),
     wilayah: str = typer.Option(..., "--wilayah", help="Kode wilayah, mis. 64.72."),
-    siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus."),
+    siklus: int | None = typer.Option(None, "--siklus", help=YEAR_HELP),
     oleh: str = typer.Option("admin (CLI)", "--oleh", help="Nama pengirim jawaban."),
 ) -> None:
     """Impor jawaban kuesioner sebuah Kab/Kota dan lanjutkan alurnya bila lengkap."""
@@ -95,7 +97,7 @@ def register(app: typer.Typer) -> None:
             "", "--pernyataan", help="Pernyataan benturan kepentingan (asesor)."
         ),
         alasan: str = typer.Option("", "--alasan", help="Alasan bila tidak."),
-        siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus."),
+        siklus: int | None = typer.Option(None, "--siklus", help=YEAR_HELP),
     ) -> None:
         """Catat konfirmasi kehadiran Kab/Kota atau kesediaan asesor (langkah 8)."""
         _submit(
@@ -118,7 +120,7 @@ def register(app: typer.Typer) -> None:
         peserta: list[str] = typer.Option(
             ..., "--peserta", help="'Nama|Jabatan|Instansi' (berulang)."
         ),
-        siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus."),
+        siklus: int | None = typer.Option(None, "--siklus", help=YEAR_HELP),
     ) -> None:
         """Catat daftar hadir pelaksanaan penilaian (langkah 10)."""
         _submit(
@@ -132,7 +134,7 @@ def register(app: typer.Typer) -> None:
         ),
         wilayah: str = typer.Option(..., "--wilayah", help="Kode wilayah."),
         asesor: str = typer.Option(..., "--asesor", help="Email asesor."),
-        siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus."),
+        siklus: int | None = typer.Option(None, "--siklus", help=YEAR_HELP),
     ) -> None:
         """Catat nilai terverifikasi seorang asesor (langkah 11–12)."""
         _submit("nilai", siklus, wilayah, {"asesor": asesor, "data": _read_scores(berkas)}, asesor)
@@ -145,7 +147,7 @@ def register(app: typer.Typer) -> None:
         konsensus: list[str] = typer.Option(
             [], "--konsensus", help="'KODE=TINGKAT|catatan' (berulang)."
         ),
-        siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus."),
+        siklus: int | None = typer.Option(None, "--siklus", help=YEAR_HELP),
     ) -> None:
         """Terima (dan kunci) atau kembalikan hasil akhir sebuah wilayah (langkah 13)."""
         items = []
@@ -164,7 +166,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command("tunggu")
-    def tunggu(siklus: int = typer.Option(2026, "--siklus", help="Tahun siklus.")) -> None:
+    def tunggu(siklus: int | None = typer.Option(None, "--siklus", help=YEAR_HELP)) -> None:
         """Daftar penantian yang masih terbuka (siapa ditunggu, untuk apa, tenggatnya)."""
         from models.db import session_scope
         from models.lookups import open_waits
@@ -173,7 +175,10 @@ def register(app: typer.Typer) -> None:
         from services.waits import stage
 
         labels = {"wilayah": "Kab/Kota", "admin": "admin"}
+        from services.cycle import current_cycle_year
+
         url = ready_database()
+        siklus = siklus or current_cycle_year()
         table = Table(title=f"Penantian terbuka siklus {siklus}")
         for column in ("Wilayah", "Menunggu", "Yang masih ditunggu", "Tenggat", "Diperpanjang"):
             table.add_column(column)

@@ -947,7 +947,7 @@ def child_main(
         codes = [r.code for r in import_regions(session, regions_file)]
     with session_scope() as session:
         import_assessors(session, assessors_file)
-    year = 2026
+    year = days.day.year  # the cycle of the year its first simulated day falls in
     started = time.monotonic()
     limit = 900 + 3 * len(codes)  # seconds; a national list takes longer than a province
     sim = Simulation(out, seed, sink, year, days)

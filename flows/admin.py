@@ -16,6 +16,7 @@ from prefect.states import Failed
 from pydantic import Field
 
 from flows.runlog import run_logger
+from models import clock
 from services import admin
 from services.context import NotFound
 from services.stage import NotWaiting
@@ -70,7 +71,7 @@ def move_date_flow(
     wilayah: str = label(..., "Kode wilayah", description="Kode Kemendagri, mis. 64.72."),
     tanggal_baru: date = label(..., "Tanggal penilaian baru", description="Hari kerja."),
     alasan: str = label(..., "Alasan perubahan jadwal", description="Wajib diisi."),
-    siklus: int = label(2026, "Tahun siklus"),
+    siklus: int = label(clock.today().year, "Tahun siklus"),
 ) -> Any:
     """Pindahkan tanggal penilaian sebuah Kab/Kota; Surat Undangan baru dikirim."""
     return refused_as_failed(
@@ -92,7 +93,7 @@ def replace_assessor_flow(
         description="Mis. «Tidak ada benturan kepentingan».",
     ),
     alasan: str = label(..., "Alasan penggantian", description="Wajib diisi."),
-    siklus: int = label(2026, "Tahun siklus"),
+    siklus: int = label(clock.today().year, "Tahun siklus"),
 ) -> Any:
     """Ganti asesor sebuah Kab/Kota; asesor pengganti menerima Surat Permohonan."""
     return refused_as_failed(
@@ -112,7 +113,7 @@ def replace_assessor_flow(
 @flow(name="tutup-siklus")
 def close_cycle_flow(
     alasan: str = label(..., "Alasan penutupan", description="Wajib diisi."),
-    siklus: int = label(2026, "Tahun siklus"),
+    siklus: int = label(clock.today().year, "Tahun siklus"),
 ) -> Any:
     """Tutup siklus sekarang: alur wilayah yang belum selesai dihentikan, langkah 14 dibuat
     dengan wilayah yang belum selesai disebutkan."""

@@ -118,7 +118,7 @@ def extension_flow(
     ),
     pemberi: str = label("admin", "Nama pemberi perpanjangan"),
     beritahu: bool = label(True, "Kirim surel tenggat baru ke PIC/asesor (Cc admin)"),
-    siklus: int = label(2026, "Tahun siklus"),
+    siklus: int = label(clock.today().year, "Tahun siklus"),
 ) -> Any:
     """Formulir perpanjangan tenggat (Custom run di UI Prefect): memindahkan tenggat penantian
     yang terbuka; pengingat berikutnya mengikuti tanggal baru."""

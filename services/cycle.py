@@ -207,6 +207,20 @@ def close(cycle_id: int, reason: str, who: str) -> list[str]:
     return unfinished
 
 
+def current_cycle_year(session: Session | None = None) -> int:
+    """The year a person means when they name none: the running cycle's (the latest started,
+    if several), else this year."""
+    if session is None:
+        with session_scope() as own:
+            return current_cycle_year(own)
+    year = session.exec(
+        select(Cycle.year)
+        .where(Cycle.state.in_([CycleState.RUNNING, CycleState.CLOSING]))
+        .order_by(Cycle.id.desc())
+    ).first()
+    return int(year) if year else clock.today().year
+
+
 def cancel_cycle(cycle_id: int, who: str, reason: str = "run siklus dibatalkan") -> list[str]:
     """The cycle's run was cancelled: the cycle is cancelled, its unfinished regions' runs too
     and their waits closed. Returns the regions cancelled; a second call does nothing."""

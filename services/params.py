@@ -24,7 +24,9 @@ from models.sop import SopStep, sop_steps
 class CycleParams(BaseModel):
     """Parameter siklus PeManTIK (formulir "Custom run" di Prefect UI)."""
 
-    year: int = Field(2026, ge=2000, le=2100, title="Tahun siklus")
+    year: int = Field(
+        default_factory=lambda: clock.today().year, ge=2000, le=2100, title="Tahun siklus"
+    )
     regions: list[str] = Field(
         default_factory=list,
         title="Kab/Kota yang dinilai",
@@ -227,6 +229,8 @@ def form_schema(choices: dict[str, list[str]] | None = None) -> dict[str, Any]:
             prop.update(next(s for s in model[name]["anyOf"] if s.get("type") != "null"))
         if name == "start_date":
             prop.pop("default", None)
+        if name == "year":  # this year, as the form is registered (each start of serving)
+            prop["default"] = clock.today().year
         if prop.get("default") is None:
             prop.pop("default", None)
         if name in ("regions", "assessor_pool"):

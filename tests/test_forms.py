@@ -65,6 +65,22 @@ def test_form_values_become_the_cycle_parameters(db_url, sim_clock) -> None:
     assert from_form({}).start_date == date(2026, 3, 16)
 
 
+def test_the_year_nobody_names_is_the_running_cycles_or_this_year(db_url, sim_clock) -> None:
+    """No year is a constant: an empty year is this year (the clock's), the form offers it,
+    and the CLI's doors take the running cycle's year (a cycle may run into the next year)."""
+    from services.cycle import current_cycle_year
+    from services.params import form_schema
+    from tests.cycles import new_cycle
+
+    sim_clock(date(2031, 2, 3))
+    assert from_form({}).year == 2031
+    choices = {"regions": [], "assessor_pool": [], "instrument": ["spbe-2020"]}
+    assert form_schema(choices)["properties"]["year"]["default"] == 2031
+    assert current_cycle_year() == 2031  # no cycle runs
+    new_cycle(2030, date(2030, 11, 2))
+    assert current_cycle_year() == 2030
+
+
 def test_flow_parameters_are_the_form_fields() -> None:
     from flows.cycle import cycle_flow
 
