@@ -100,6 +100,18 @@ def mark_failed(flow: Any, flow_run: Any, state: Any) -> None:  # noqa: ARG001
     )
 
 
+def clear_failed(cycle_id: int, region_code: str) -> None:
+    """A retried run: the region is working on its step again, no longer shown as stopped."""
+    from models.db import session_scope
+    from models.tables import ProcessState
+    from services.progress import process_row, set_progress
+
+    with session_scope() as session:
+        row = process_row(session, cycle_id, region_code)
+        if row.state == ProcessState.FAILED:
+            set_progress(session, cycle_id, region_code, step_no=row.current_step)
+
+
 @flow(
     name="wilayah-pemantik",
     flow_run_name=run_name,
@@ -110,6 +122,7 @@ def mark_failed(flow: Any, flow_run: Any, state: Any) -> None:  # noqa: ARG001
 def region_flow(cycle_id: int, region_code: str) -> Any:
     """Langkah 1–13 SOP PeManTIK untuk satu Kab/Kota."""
     logger = run_logger()
+    clear_failed(cycle_id, region_code)
     try:
         return region_steps(cycle_id, region_code, logger)
     except CycleEnded:

@@ -424,6 +424,7 @@ def test_a_failed_region_shows_as_failed_and_a_retry_goes_on(product, isolated_s
     """A region run that stops on an error is shown as failed (not as working on its step for
     ever); once the cause is fixed, the UI's Retry runs it on from where it stopped."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
     from prefect.deployments import run_deployment
     from prefect.states import AwaitingRetry
 
@@ -453,8 +454,14 @@ def test_a_failed_region_shows_as_failed_and_a_retry_goes_on(product, isolated_s
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run_id)
         assert run.state.is_failed() and "rusak" in run.state.message
+        own = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
         told = wait_until(
-            lambda: [x.message for x in client.read_logs() if "jalankan ulang" in x.message], 60
+            lambda: [
+                x.message
+                for x in client.read_logs(log_filter=own, limit=200)
+                if "jalankan ulang" in x.message
+            ],
+            60,
         )
         assert "rusak (kurang dari 32 bita). Hapus berkas itu" in told[0]
         assert "encountered" not in told[0] and ".." not in told[0]
