@@ -62,13 +62,9 @@ def main(argv: list[str]) -> int:
         return subprocess.call([BIN / "pemantik", "demo", *args], cwd=ROOT, env=env)
     if command == "test":
         # Both cores by default: each worker starts its own Prefect server and databases, and a
-        # test file stays on one worker (its fixtures are shared within the file). Files go out
-        # in the order tests/conftest.py gives (the slow ones first), not xdist's "most tests
-        # first", which left the longest single tests for the end on one worker.
+        # test file stays on one worker (its fixtures are shared within the file).
         spread = (
-            []
-            if any(a.startswith("-n") for a in argv[1:])
-            else ["-n", "2", "--dist", "loadfile", "--no-loadscope-reorder"]
+            [] if any(a.startswith("-n") for a in argv[1:]) else ["-n", "2", "--dist", "loadfile"]
         )
         return subprocess.call([PY, "-m", "pytest", *spread, *argv[1:]], cwd=ROOT, env=env)
     if command == "lint":

@@ -222,21 +222,3 @@ def sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     reset_settings()
     yield handle
     handle.stop()
-
-
-# The files that take minutes on a worker (from ``--durations`` in CI): they go out first.
-LONGEST_FILES = ("test_demo.py", "test_worker_path.py", "test_fanout.py", "test_flows.py")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The longest files first, then the other files with slow tests, then the rest (each
-    file's own order kept): spread over two workers, the long runs start early and the short
-    files fill in at the end."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-
-    def rank(item: pytest.Item) -> int:
-        if item.path.name in LONGEST_FILES:
-            return LONGEST_FILES.index(item.path.name)
-        return len(LONGEST_FILES) + (item.path not in slow_files)
-
-    items.sort(key=rank)
