@@ -112,7 +112,9 @@ def convert_shared(docx_paths: Sequence[Path], timeout: float = 300.0) -> dict[P
 
     The first caller becomes the leader: it waits a moment for others, converts everything
     queued with the kept profile, hands each caller its own result, and repeats until the
-    queue is empty. A failed batch fails every caller in it with the same error.
+    queue is empty. A failed batch fails every caller in it with the same error. A leader
+    whose thread is interrupted (a run cancelled in the middle of its step) fails what it
+    held and what was queued, and the next caller leads: no caller waits for ever.
     """
     global _leader_busy, _profile
     future: Future = Future()
@@ -123,6 +125,17 @@ def convert_shared(docx_paths: Sequence[Path], timeout: float = 300.0) -> dict[P
         if _profile is None:
             _profile = Path(tempfile.mkdtemp(prefix="pemantik-lo-profile-"))
     if leader:
+        _lead(timeout)
+    try:
+        return future.result(timeout=timeout + 60)
+    except TimeoutError:
+        raise PdfError(f"LibreOffice tidak selesai dalam {timeout:.0f} detik") from None
+
+
+def _lead(timeout: float) -> None:
+    global _leader_busy
+    batch: list[tuple[list[Path], Future]] = []
+    try:
         time.sleep(GATHER_SECONDS)
         while True:
             with _shared:
@@ -130,7 +143,7 @@ def convert_shared(docx_paths: Sequence[Path], timeout: float = 300.0) -> dict[P
                 _queue.clear()
                 if not batch:
                     _leader_busy = False
-                    break
+                    return
             everything = list(dict.fromkeys(p for paths, _ in batch for p in paths))
             try:
                 converted = convert_to_pdf(everything, timeout=timeout, profile_dir=_profile)
@@ -140,4 +153,13 @@ def convert_shared(docx_paths: Sequence[Path], timeout: float = 300.0) -> dict[P
                 continue
             for paths, fut in batch:
                 fut.set_result({p: converted[p] for p in paths})
-    return future.result()
+    except BaseException:
+        with _shared:
+            held = batch + list(_queue)
+            _queue.clear()
+            _leader_busy = False
+        stopped = PdfError("Pembuatan PDF terhenti karena langkah lain dihentikan; coba lagi")
+        for _, fut in held:
+            if not fut.done():
+                fut.set_exception(stopped)
+        raise
