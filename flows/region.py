@@ -44,28 +44,29 @@ def run_name() -> str:
 def wait_for_stage(kind: str, cycle_id: int, region_code: str, round_no: int = 1) -> None:
     """Suspend until the stage is complete; re-ask (never fail) on invalid input."""
     run_id = str(get_run_context().flow_run.id)
-    check, open_wait, accept = t.WAIT_TASKS[kind]
+    complete, accept = t.STAGE_TASKS[kind]
     errors: list[str] = []
     attempt = 0
     while True:
         if not accepts_input(cycle_id):
             raise CycleEnded
-        status = check(cycle_id, region_code, kind)
-        if status["complete"]:
+        status = t.check_stage(cycle_id, region_code, kind)
+        if status.complete:
+            complete(cycle_id, region_code, kind)
             return
         key = f"{kind}-r{round_no}-{attempt}"
-        opened = open_wait(cycle_id, region_code, kind, run_id, key)
+        opened = t.open_stage_wait(cycle_id, region_code, kind, run_id, key)
         publish_status(cycle_id)
         run_logger().info(
             "Menunggu %s (tenggat %s): %s.",
             waits.stage(kind).title.lower(),
             opened["due"],
-            "; ".join(status["missing"]) or "-",
+            "; ".join(status.missing) or "-",
         )
         form = suspend_flow_run(
             wait_for_input=FORMS[kind].with_initial_data(
                 description=waits.form_text(
-                    kind, cycle_id, region_code, opened["due"], status["missing"], errors
+                    kind, cycle_id, region_code, opened["due"], status.missing, errors
                 )
             ),
             key=key,
@@ -165,7 +166,8 @@ def region_steps(cycle_id: int, region_code: str, logger: Any) -> dict[str, Any]
         t.hasil_akhir(cycle_id, region_code, score_round)
         wait_for_stage("penerimaan", cycle_id, region_code, score_round)
         score_round += 1
-    t.tutup_penerimaan(cycle_id, region_code, "penerimaan")  # closes its wait (once)
+    if t.check_stage(cycle_id, region_code, "penerimaan").complete:  # its wait closes (once)
+        t.STAGE_TASKS["penerimaan"][0](cycle_id, region_code, "penerimaan")
     outcome = t.kirim_hasil(cycle_id, region_code)
     publish_status(cycle_id)
     logger.info("Wilayah %s selesai: %s", region_code, outcome["outcome"])

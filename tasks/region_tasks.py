@@ -1,5 +1,5 @@
 """The region flow's tasks (steps 1–13): each SOP step's phase function as a Prefect task, and
-the three tasks of a wait (check the stage, open the wait, hand over the form)."""
+the two tasks of a wait (the stage found complete, a form handed over)."""
 
 from __future__ import annotations
 
@@ -25,16 +25,18 @@ kirim_hasil = sop_task(13)(scoring.send_result)
 
 
 # --- a wait ---------------------------------------------------------------------------------
+# Checking a stage and opening its wait are plain calls (each is idempotent on its own keys): a
+# task run per check would be two thirds of a region's task runs, and each costs the Prefect
+# server about 0.2 CPU-s. The wait's SOP step is a task once, when the stage is found complete.
 
 
-def _check(cycle_id: int, region_code: str, kind: str) -> dict[str, Any]:
-    status = waits.check(kind, cycle_id, region_code)
-    if status.complete:
-        waits.close_waits(kind, cycle_id, region_code)
-    return {"complete": status.complete, "missing": status.missing}
+def check_stage(cycle_id: int, region_code: str, kind: str) -> waits.StageStatus:
+    """What the stage still lacks (no task: it is asked again on every execution)."""
+    return waits.check(kind, cycle_id, region_code)
 
 
-def _open(cycle_id: int, region_code: str, kind: str, flow_run_id: str, key: str) -> dict:
+def open_stage_wait(cycle_id: int, region_code: str, kind: str, flow_run_id: str, key: str) -> dict:
+    """Open (or find, on a re-execution) this run's wait; the region shows as waiting."""
     wait = waits.open_wait(
         kind=kind, cycle_id=cycle_id, region=region_code, flow_run_id=flow_run_id, key=key
     )
@@ -52,11 +54,18 @@ def _open(cycle_id: int, region_code: str, kind: str, flow_run_id: str, key: str
     return {"wait_id": wait.id, "due": wait.due_date.isoformat(), "key": key}
 
 
+def _complete(cycle_id: int, region_code: str, kind: str) -> int:
+    """The stage is complete: close its waits and record its SOP steps as done (once)."""
+    return waits.close_waits(kind, cycle_id, region_code)
+
+
 def _accept(cycle_id: int, region_code: str, kind: str, form: dict, key: str) -> list[str]:
     """Hand a UI form to the one validation path; invalid input is answered, never a failure.
 
     The form is the admin's: what is wrong is shown to the admin in the form asked again, not
-    emailed to the region (the region is told only about what it sent itself, by the inbox)."""
+    emailed to the region (the region is told only about what it sent itself, by the inbox).
+    A task with a persisted result: a re-execution meets the same form again and must not
+    take it twice."""
     via = form.get("melalui") or "ui"
     try:
         waits.accept(
@@ -82,19 +91,13 @@ def _accept(cycle_id: int, region_code: str, kind: str, form: dict, key: str) ->
         return exc.errors  # the re-asked form names them, to the admin who filled it
 
 
-def _wait_tasks(kind: str) -> tuple[Any, Any, Any]:
+def _stage_tasks(kind: str) -> tuple[Any, Any]:
     step_no = waits.stage(kind).step_no
     return (
-        sop_task(step_no, "periksa kelengkapan", record=False, cache=False)(_check),
-        sop_task(step_no, "tunggu", record=False)(_open),
+        sop_task(step_no, "lengkap", record=False, cache=False)(_complete),
         sop_task(step_no, "terima masukan", record=False)(_accept),
     )
 
 
-# (check, open, accept) per stage, named after the stage's SOP step ("08 … — tunggu").
-WAIT_TASKS: dict[str, tuple[Any, Any, Any]] = {kind: _wait_tasks(kind) for kind in waits.STAGES}
-
-# The last step of a region: close the acceptance wait, named for what it does.
-tutup_penerimaan = sop_task(
-    waits.stage("penerimaan").step_no, "tutup penantian", record=False, cache=False
-)(_check)
+# (complete, accept) per stage, named after the stage's SOP step ("08 … — lengkap").
+STAGE_TASKS: dict[str, tuple[Any, Any]] = {kind: _stage_tasks(kind) for kind in waits.STAGES}
