@@ -2,7 +2,7 @@
 
     python benchmarks/prefect_floor.py --regions N --shape '{"per_region": {...}}' --work DIR
 
-Starts a Prefect server like the demo's, serves one flow with the product's in-process runner
+Starts the engine as the demo does (Prefect on the embedded PostgreSQL), serves one flow with the product's in-process runner
 (in a child process, as ``pemantik serve`` runs), creates one run per region and resumes each
 as soon as it suspends. A run makes, per region, as many task runs and suspends as the
 product's region runs made; each task does nothing. Like the product's region flow, a resumed
@@ -151,16 +151,20 @@ def main() -> None:
         drive(args.regions, json.loads(args.shape), args.work)
         print(f"Prefect alone: {args.regions} runs done in {time.monotonic() - t0:.1f} s")
         return
-    from deployments.prefect_server import free_port, start_server
+    from benchmarks.flows_bench import bench_env
+    from deployments.prefect_server import LocalEngine
 
     # Prefect reads its settings when imported: the children get them in their environment.
+    # The same engine as the product's demo: Prefect on the embedded PostgreSQL, with its UI,
+    # credentials and access log.
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    server = start_server(port, work / "prefect-home", work / "server.log")
-    from benchmarks.flows_bench import bench_env
-
-    env = bench_env(work, port)
+    engine = LocalEngine(work / "data", work / "prefect", ui=True, access_log=True).start()
+    env = dict(
+        bench_env(work, engine.port),
+        **engine.client_env(),
+        PEMANTIK_DATABASE_URL=engine.app_database_url,
+    )
     serving = subprocess.Popen([sys.executable, __file__, "--serve"], env=env, cwd=ROOT)
     try:
         code = subprocess.call(
@@ -181,8 +185,7 @@ def main() -> None:
     finally:
         serving.terminate()
         serving.wait(60)
-        server.terminate()
-        server.wait(30)
+        engine.stop()
     sys.exit(code)
 
 

@@ -6,11 +6,19 @@ write), so the cycle run carries ONE progress artifact, ``kemajuan-siklus-<year>
 is the share of regions past step 13 and its description the regions × steps grid, rewritten
 on every change. The grid as a table (``status-siklus-<year>``) is written at milestones only:
 when the regions are started and when the cycle is reported (and daily by the reminder flow).
+
+A rewrite reads every region of the cycle, and every region's run asks for one at each of its
+waits: rewriting on every ask would cost O(regions²) per cycle. So the asks of a process are
+coalesced, one rewrite per cycle at most every ``PEMANTIK_RUNNER__STATUS_SECONDS``, always
+after the last ask (it reads the state as it is then), and a pending one is written when the
+process exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import threading
 from typing import Any
 from uuid import UUID
 
@@ -46,11 +54,53 @@ def grid_markdown(grid: Any) -> str:
     return "\n".join(lines) + f"\n\nLangkah: {legend}."
 
 
+_pending: dict[int, threading.Timer] = {}  # cycle id → its rewrite, on its way
+_pending_lock = threading.Lock()
+
+
 def publish_status(cycle_id: int, table: bool = False, create: bool = False) -> None:
-    """Rewrite the cycle run's progress artifact in place (and, at a milestone, the table).
+    """Ask for the cycle run's progress artifact to be rewritten (coalesced, see above); at a
+    milestone (``table``, ``create``) it is written at once, the table with it.
 
     Only the cycle run makes the artifact (``create``, before it starts any region): region
     runs publish at the same moments, and each making its own would leave several."""
+    from models.settings import get_settings
+
+    delay = get_settings().runner.status_seconds
+    if table or create or delay <= 0:
+        write_status(cycle_id, table=table, create=create)
+        return
+    with _pending_lock:
+        if cycle_id in _pending:
+            return  # the rewrite on its way reads this change too
+        timer = threading.Timer(delay, _write_pending, args=(cycle_id,))
+        timer.daemon = True
+        _pending[cycle_id] = timer
+        timer.start()
+
+
+def _write_pending(cycle_id: int) -> None:
+    with _pending_lock:  # taken off first: a change made while it writes asks for a new one
+        _pending.pop(cycle_id, None)
+    write_status(cycle_id)
+
+
+@atexit.register
+def flush_status() -> None:
+    """Write every rewrite still waiting for its moment (the process is ending)."""
+    with _pending_lock:
+        timers = list(_pending.items())
+        _pending.clear()
+    for cycle_id, timer in timers:
+        timer.cancel()
+        # On a thread of its own: a server already gone must not hold the exit for its retries.
+        writer = threading.Thread(target=write_status, args=(cycle_id,), daemon=True)
+        writer.start()
+        writer.join(timeout=10)
+
+
+def write_status(cycle_id: int, table: bool = False, create: bool = False) -> None:
+    """Rewrite the cycle run's progress artifact in place now (and the table, if asked)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
     from prefect.client.schemas.filters import (

@@ -35,6 +35,9 @@ os.environ.update(
     PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
     PREFECT_LOCAL_STORAGE_PATH=str(_PREFECT_DIR / "results"),
     PREFECT_LOGGING_LEVEL="WARNING",
+    # The run page's progress grid is written on every change, as a test reads it at once (the
+    # coalescing of production is tested on its own in tests/test_status_publish.py).
+    PEMANTIK_RUNNER__STATUS_SECONDS="0",
 )
 
 TEST_LOGO = Path(__file__).resolve().parent / "data" / "lambang-uji.png"
