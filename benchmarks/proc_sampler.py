@@ -43,9 +43,16 @@ class Sample:
 
 
 class Sampler:
-    def __init__(self, session_id: int, every: float = 0.5) -> None:
+    """Samples the processes of one session, and those outside it whose command line holds
+    ``outside`` (with their children): the embedded PostgreSQL detaches into a session of its
+    own, so neither the session nor the wait status would count it."""
+
+    def __init__(self, session_id: int, every: float = 0.5, outside: str | None = None) -> None:
         self.session_id = session_id
         self.every = every
+        self.outside = outside
+        self._outside_pids: set[int] = set()
+        self._not_outside: set[int] = set()
         self.result = Sample()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -63,7 +70,23 @@ class Sampler:
     def total_cpu(self) -> float:
         """CPU seconds of every waited-for process since the sampler was made."""
         now = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return (now.ru_utime - self._children0.ru_utime) + (now.ru_stime - self._children0.ru_stime)
+        waited = (now.ru_utime - self._children0.ru_utime) + (
+            now.ru_stime - self._children0.ru_stime
+        )
+        return waited + sum(self.result.cpu.get(pid, 0.0) for pid in self._outside_pids)
+
+    def _is_outside(self, pid: int, ppid: int, entry: Path) -> bool:
+        if not self.outside or pid in self._not_outside:
+            return False
+        if pid in self._outside_pids or ppid in self._outside_pids:
+            self._outside_pids.add(pid)
+            return True
+        cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        if self.outside in cmdline:
+            self._outside_pids.add(pid)
+            return True
+        self._not_outside.add(pid)
+        return False
 
     def cpu_by_kind(self) -> dict[str, float]:
         totals: dict[str, float] = {}
@@ -88,7 +111,10 @@ class Sampler:
             try:
                 stat = (entry / "stat").read_text()
                 fields = stat[stat.rindex(")") + 2 :].split()
-                if int(fields[3]) != self.session_id:  # field 6: session id
+                # fields 4 and 6: parent pid, session id
+                if int(fields[3]) != self.session_id and not self._is_outside(
+                    pid, int(fields[1]), entry
+                ):
                     continue
                 cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
                 rss = int(fields[21]) * PAGE
@@ -106,8 +132,18 @@ class Sampler:
             self.result.peak_by_kind[kind] = max(self.result.peak_by_kind.get(kind, 0), rss)
 
 
-def measure(command: list[str], env: dict[str, str], cwd: Path, log: Path, timeout: float) -> dict:
-    """Run ``command`` in its own session; wall time, CPU (total and by kind), peak memory."""
+def measure(
+    command: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    log: Path,
+    timeout: float,
+    outside: str | None = None,
+) -> dict:
+    """Run ``command`` in its own session; wall time, CPU (total and by kind), peak memory.
+
+    ``outside``: a string in the command lines of processes it starts outside its session
+    (their CPU is sampled, so the last half second of a short-lived one may be missed)."""
     import subprocess
 
     t0 = time.monotonic()
@@ -115,7 +151,7 @@ def measure(command: list[str], env: dict[str, str], cwd: Path, log: Path, timeo
         proc = subprocess.Popen(
             command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-        sampler = Sampler(proc.pid).start()
+        sampler = Sampler(proc.pid, outside=outside).start()
         try:
             code = proc.wait(timeout)
         finally:

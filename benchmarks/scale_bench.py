@@ -62,11 +62,12 @@ def region_files(size: int, work: Path) -> tuple[Path | None, Path | None]:
     return regions, assessors
 
 
-def _measured(label: str, command: list[str], log: Path) -> dict:
-    """Run one cycle command in a clean environment (its own Prefect server) and measure it."""
+def _measured(label: str, command: list[str], log: Path, folder: Path) -> dict:
+    """Run one cycle command in a clean environment (its own engine, in ``folder``) and measure
+    it, the embedded PostgreSQL it starts included."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PEMANTIK_"))}
     env["PYTHONPATH"] = str(ROOT)
-    result = measure(command, env, ROOT, log, timeout=3600)
+    result = measure(command, env, ROOT, log, timeout=4 * 3600, outside=str(folder))
     if result["code"] != 0:
         raise SystemExit(f"{label} failed:\n{log.read_text()[-3000:]}")
     return result
@@ -78,7 +79,7 @@ def run_product(size: int, work: Path) -> dict:
     command = [sys.executable, "-m", "deployments.cli", "demo", "--keluar", str(out)]
     if regions is not None:
         command += ["--wilayah", str(regions), "--asesor", str(assessors)]
-    result = _measured(f"demo with {size} regions", command, work / f"demo-{size}.log")
+    result = _measured(f"demo with {size} regions", command, work / f"demo-{size}.log", out)
     result["shape"] = json.loads((out / "prefect-shape.json").read_text())
     return result
 
@@ -94,7 +95,10 @@ def run_floor(size: int, shape: dict, work: Path) -> dict:
         "--work",
         str(work / f"floor-{size}"),
     ]
-    return _measured(f"Prefect alone with {size} regions", command, work / f"floor-{size}.log")
+    folder = work / f"floor-{size}"
+    return _measured(
+        f"Prefect alone with {size} regions", command, work / f"floor-{size}.log", folder
+    )
 
 
 def describe(label: str, size: int, r: dict) -> str:
