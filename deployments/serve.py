@@ -103,16 +103,22 @@ def serve_all(
     limit: int = 32,
 ) -> None:
     from deployments.runner import serve_in_process
+    from letters import kept_office
 
-    serve_in_process(
-        deployment_pairs(),
-        poll_seconds=poll_seconds,
-        limit=limit,
-        stop=stop,
-        ready=ready,
-        lease_seconds=get_settings().runner.lease_seconds,
-        jobs=housekeeping_jobs(),
-    )
+    if get_settings().keep_office_running:
+        kept_office.keep_running()  # the PDFs of the served flows, once it listens
+    try:
+        serve_in_process(
+            deployment_pairs(),
+            poll_seconds=poll_seconds,
+            limit=limit,
+            stop=stop,
+            ready=ready,
+            lease_seconds=get_settings().runner.lease_seconds,
+            jobs=housekeeping_jobs(),
+        )
+    finally:
+        kept_office.stop_kept()
 
 
 class BackgroundServe:

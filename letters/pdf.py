@@ -7,7 +7,8 @@ Without soffice the .docx is used and a warning says so.
 Inside one process (the served flows run region steps on many threads at once),
 :func:`convert_shared` gathers the requests of concurrent steps into one soffice call with a
 profile that is made once and kept, instead of one cold LibreOffice per thread fighting for
-two cores.
+two cores; in the serving process it hands them to the LibreOffice kept running there
+(:mod:`letters.kept_office`) once that one listens.
 """
 
 from __future__ import annotations
@@ -132,11 +133,27 @@ def convert_shared(docx_paths: Sequence[Path], timeout: float = 300.0) -> dict[P
         raise PdfError(f"LibreOffice tidak selesai dalam {timeout:.0f} detik") from None
 
 
+def _convert_batch(paths: list[Path], timeout: float) -> dict[Path, Path]:
+    """Through the process's kept LibreOffice when it is listening, else one soffice call."""
+    from letters.kept_office import ready_office
+
+    office = ready_office()
+    if office is not None:
+        try:
+            return office.convert(paths, timeout)
+        except PdfError as exc:
+            log.warning("%s; dibuat dengan LibreOffice sekali jalan", exc)
+    return convert_to_pdf(paths, timeout=timeout, profile_dir=_profile)
+
+
 def _lead(timeout: float) -> None:
+    from letters.kept_office import ready_office
+
     global _leader_busy
     batch: list[tuple[list[Path], Future]] = []
     try:
-        time.sleep(GATHER_SECONDS)
+        if ready_office() is None:  # a soffice call: worth waiting for others to join it
+            time.sleep(GATHER_SECONDS)
         while True:
             with _shared:
                 batch = list(_queue)
@@ -146,7 +163,7 @@ def _lead(timeout: float) -> None:
                     return
             everything = list(dict.fromkeys(p for paths, _ in batch for p in paths))
             try:
-                converted = convert_to_pdf(everything, timeout=timeout, profile_dir=_profile)
+                converted = _convert_batch(everything, timeout)
             except Exception as exc:  # every waiting caller gets the failure
                 for _, fut in batch:
                     fut.set_exception(exc)

@@ -177,6 +177,8 @@ class Settings(BaseSettings):
     demo: bool = False
     # Sign-off: each letter waits for the admin's approval (or a signed PDF) before it is sent.
     signoff: bool = False
+    # ``pemantik serve`` keeps one LibreOffice running for the PDFs (letters/kept_office.py).
+    keep_office_running: bool = True
 
     @field_validator("timezone")
     @classmethod
