@@ -106,7 +106,8 @@ def serve_all(
     from letters import kept_office
 
     if get_settings().keep_office_running:
-        kept_office.keep_running()  # the PDFs of the served flows, once it listens
+        # The PDFs of the served flows, once it listens; its profile under the data folder.
+        kept_office.keep_running(get_settings().data_dir / "libreoffice")
     try:
         serve_in_process(
             deployment_pairs(),

@@ -105,8 +105,11 @@ def _python_with_uno(env: dict[str, str]) -> str | None:
 class KeptOffice:
     """The kept LibreOffice of this process: start once, convert, restart after a failure."""
 
-    def __init__(self, folder: Path | None = None) -> None:
-        self.folder = Path(folder or tempfile.mkdtemp(prefix="pemantik-office-"))
+    def __init__(self, parent: Path | None = None) -> None:
+        """Its profile and log go in a new folder under ``parent`` (removed at stop)."""
+        if parent is not None:
+            Path(parent).mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix="kantor-", dir=parent))
         self.port = 0
         self._ready = threading.Event()
         self._wake = threading.Event()
@@ -214,6 +217,8 @@ class KeptOffice:
         self._wake.set()
         if self._owner is not None:
             self._owner.join(30)
+        if self._process is None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     # --- converting ------------------------------------------------------------------------
 
@@ -260,12 +265,13 @@ _kept: KeptOffice | None = None
 _kept_lock = threading.Lock()
 
 
-def keep_running(folder: Path | None = None) -> KeptOffice:
-    """Start this process's kept LibreOffice (once); conversions use it when it is ready."""
+def keep_running(parent: Path | None = None) -> KeptOffice:
+    """Start this process's kept LibreOffice (once), its folder under ``parent``; conversions
+    use it when it is ready."""
     global _kept
     with _kept_lock:
         if _kept is None:
-            _kept = KeptOffice(folder).start()
+            _kept = KeptOffice(parent).start()
         return _kept
 
 

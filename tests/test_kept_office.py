@@ -60,6 +60,7 @@ def running(marker: str) -> list[int]:
 
 def test_pdfs_go_through_it_and_a_failure_falls_back_then_restarts(tmp_path: Path) -> None:
     office = kept_office.keep_running(tmp_path / "office")
+    folder = office.folder
     try:
         wait_for(lambda: office.ready() or bool(office.unavailable))
         assert not office.unavailable
@@ -83,7 +84,8 @@ def test_pdfs_go_through_it_and_a_failure_falls_back_then_restarts(tmp_path: Pat
         assert office.converted == before + 1
     finally:
         kept_office.stop_kept()
-    assert running(str(tmp_path / "office")) == []
+    assert running(str(folder)) == []
+    assert not folder.exists()  # its profile is removed with it
 
 
 def _text_of(path: Path) -> str:
