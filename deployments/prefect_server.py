@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from models.embedded_db import free_port
 
 # Server services the product does not use, switched off (names checked against Prefect 3.9's
 # prefect/settings/models/server/services.py). Kept on: the scheduler (the cron and interval
@@ -42,12 +43,6 @@ SERVICES_OFF = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
 STATE_FILE = "server.json"  # in the Prefect folder: where a running `pemantik server` listens
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def client_host(host: str) -> str:

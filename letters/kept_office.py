@@ -31,6 +31,7 @@ import xmlrpc.client
 from pathlib import Path
 
 from letters.pdf import PdfError, soffice_path
+from models.embedded_db import free_port
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,6 @@ class _Transport(xmlrpc.client.Transport):
         connection = super().make_connection(host)
         connection.timeout = self._timeout
         return connection
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _shim(folder: Path) -> Path | None:
@@ -141,7 +134,7 @@ class KeptOffice:
             return
         failures = 0
         while not self._stopping.is_set():
-            self.port = _free_port()
+            self.port = free_port()
             command = [
                 python,
                 "-c",
@@ -149,7 +142,7 @@ class KeptOffice:
                 "--interface=127.0.0.1",
                 f"--port={self.port}",
                 "--uno-interface=127.0.0.1",
-                f"--uno-port={_free_port()}",
+                f"--uno-port={free_port()}",
                 f"--user-installation={self.folder / 'profile'}",
                 f"--executable={binary}",
                 "--conversion-timeout=300",

@@ -100,7 +100,8 @@ def database_url(data_dir: Path, database: str, driver: str = APP_DRIVER) -> str
     return f"{driver}://{SUPERUSER}:{password}@127.0.0.1:{port}/{database}"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on the loopback now (for the servers the product starts itself)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -326,7 +327,7 @@ class EmbeddedCluster:
                     self._initdb()
                 for _ in range(3):
                     # A free port can be taken between choosing and binding: then another.
-                    port = self.requested_port or _free_port()
+                    port = self.requested_port or free_port()
                     if self._launch(port):
                         self.port = port
                         break
