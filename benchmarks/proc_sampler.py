@@ -118,7 +118,9 @@ class Sampler:
                     continue
                 cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
                 rss = int(fields[21]) * PAGE
-                if pid not in self.result.kind:
+                # Read again while it looks like "other": a child seen between its fork and its
+                # exec still shows its parent's command line.
+                if self.result.kind.get(pid, "lainnya") == "lainnya":
                     cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
                     self.result.kind[pid] = kind_of(cmdline)
             except (OSError, ValueError, IndexError):
