@@ -126,7 +126,9 @@ class KeptOffice:
         if binary is None or shim is None:
             self.unavailable = "LibreOffice atau unoserver tidak terpasang"
             return
-        env = dict(os.environ, PYTHONPATH=str(shim))
+        # Only what LibreOffice needs: none of the installation's secrets go to it.
+        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+        env = {k: v for k, v in os.environ.items() if k in keep} | {"PYTHONPATH": str(shim)}
         python = _python_with_uno(env)
         if python is None:
             self.unavailable = "tidak ada Python dengan modul uno (paket python3-uno)"
