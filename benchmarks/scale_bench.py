@@ -128,6 +128,10 @@ def main() -> None:
         rows.append(describe("pemantik", size, product))
         by_kind = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(product["cpu_by_kind"].items()))
         rows.append(f"{'':<16}CPU by process: {by_kind}; total {product['cpu_s']:.0f} s")
+        peaks = ", ".join(
+            f"{k} {v / GIB:.2f}" for k, v in sorted(product["peak_rss_by_kind"].items())
+        )
+        rows.append(f"{'':<16}peak GiB by process (each at its own peak): {peaks}")
         rows.append(f"{'':<16}Prefect work per region: {product['shape']['per_region']}")
         if not args.no_floor:
             floor = run_floor(size, product["shape"], work)
