@@ -98,7 +98,9 @@ def child(regions: int, runner: str, work: Path, pattern: str) -> dict:
             while any(c not in latency for c in wanted) and time.monotonic() < deadline:
                 for message in sink.messages():
                     for code in wanted:
-                        if code in latency or emails[code] not in str(message["To"]):
+                        # The letter goes to the Kepala Dinas with the officer in Cc.
+                        to = f"{message['To']} {message.get('Cc', '')}"
+                        if code in latency or emails[code] not in to:
                             continue
                         if re.search("Tanda Terima", str(message["Subject"]), re.I):
                             latency[code] = time.monotonic() - submitted[code]
