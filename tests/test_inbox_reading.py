@@ -17,6 +17,11 @@ def test_decoding_as_mail_clients_do() -> None:
     assert decode_text(cp1252, "iso-8859-1") == "Kepala Seksi – Persandian’s"
     assert decode_text("Désy".encode(), "us-ascii") == "Désy"  # UTF-8 under a Latin label
     assert decode_text(cp1252, None) == "Kepala Seksi – Persandian’s"  # no label: detected
+    # A short unlabelled line whose only 8-bit byte is a dash: windows-1252, whatever other
+    # single-byte code page could also decode it.
+    dash = "Kepala Subbagian Umum – Kepegawaian".encode("windows-1252")
+    assert decode_text(dash, None) == "Kepala Subbagian Umum – Kepegawaian"
+    assert decode_text("Ωμέγα".encode("utf-16"), None) == "Ωμέγα"  # a BOM still wins
     assert decode_text(b"plain", "x-unknown-charset") == "plain"
     assert repair_c1("Ayu\x92s") == "Ayu’s" and repair_c1("biasa") == "biasa"
 
