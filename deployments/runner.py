@@ -73,6 +73,37 @@ ACTIVE = [StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]
 CANCEL_MESSAGE = "Dibatalkan oleh admin"
 
 
+async def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` on a daemon thread of its own, awaited without blocking the loop.
+
+    Not ``asyncio.to_thread``: its pool's threads are joined when the process exits, and one
+    held by the Prefect client's retries against a server that is gone (minutes) would keep a
+    stopped ``pemantik serve`` alive. Cancelling the await leaves the thread to finish alone."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # the await was cancelled meanwhile
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def target() -> None:
+        try:
+            outcome: tuple[Any, BaseException | None] = (fn(*args), None)
+        except BaseException as exc:  # handed to the awaiting coroutine
+            outcome = (None, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # the loop has closed: nobody waits any more
+            pass
+
+    threading.Thread(target=target, name="pemantik-panggilan", daemon=True).start()
+    return await future
+
+
 class RunCancelled(Abort):
     """Raised inside a run's thread when the run is cancelled (see the module docstring)."""
 
@@ -159,6 +190,7 @@ class InProcessRunner:
     poll_seconds: float = 1.0
     limit: int = 32
     lease_seconds: float = 60.0
+    drain_seconds: float = 60.0
     jobs: list[Job] = field(default_factory=list)
     deployment_ids: dict[UUID, Flow] = field(default_factory=dict)
     executions: dict[UUID, Execution] = field(default_factory=dict)
@@ -196,12 +228,13 @@ class InProcessRunner:
         stop = stop or self._stop
         if not self.deployment_ids:
             await self.register()
-        self.lease = await asyncio.to_thread(Lease(self.lease_seconds).acquire)
+        self.lease = await off_loop(Lease(self.lease_seconds).acquire)
         housekeeper = Housekeeper(self.jobs)
         renew_every = max(1.0, self.lease_seconds / 6)
+        drain_until = time.monotonic() + self.drain_seconds  # set again when the stop comes
         reclaim_every = max(2.0, self.lease_seconds / 2)
         try:
-            await asyncio.to_thread(self.reclaim_orphans)  # the start-up clean-up
+            await off_loop(self.reclaim_orphans)  # the start-up clean-up
             if ready is not None:
                 ready.set()
             housekeeper.start()
@@ -209,41 +242,64 @@ class InProcessRunner:
             next_reclaim += reclaim_every
             async with get_client() as client:
                 while not stop.is_set():
-                    await self._guarded(self._poll_once(client))
-                    await self._guarded(self._watch_cancellations(client))
+                    # Each step gives way to a stop: against a server that is gone, the
+                    # client's own retries hold one request for about a minute.
+                    await self._guarded(self._poll_once(client), stop.is_set)
+                    await self._guarded(self._watch_cancellations(client), stop.is_set)
                     now = time.monotonic()
                     if now >= next_renew:
                         next_renew = now + renew_every
-                        await self._guarded(self._renew())
+                        await self._guarded(self._renew(), stop.is_set)
                     if now >= next_reclaim:
                         next_reclaim = now + reclaim_every
-                        await self._guarded(asyncio.to_thread(self.reclaim_orphans))
+                        await self._guarded(off_loop(self.reclaim_orphans), stop.is_set)
                     await asyncio.sleep(self.poll_seconds)
-                # Draining: no new claims; keep the lease and the Cancel button alive.
-                while self.executions:
-                    await self._guarded(self._watch_cancellations(client))
+                # Draining: no new claims; keep the lease and the Cancel button alive, for
+                # at most drain_seconds (a run stuck on a server that is gone must not hold the
+                # process: the lease release below lists it, and the next process re-runs it).
+                drain_until = time.monotonic() + self.drain_seconds
+
+                def drained() -> bool:
+                    return time.monotonic() >= drain_until
+
+                while self.executions and not drained():
+                    await self._guarded(self._watch_cancellations(client), drained)
                     if time.monotonic() >= next_renew:
                         next_renew = time.monotonic() + renew_every
-                        await self._guarded(self._renew())
+                        await self._guarded(self._renew(), drained)
                     # The cancel watch may have ended the last execution meanwhile.
                     pending = [e.done for e in self.executions.values()]
                     if pending:
                         await asyncio.wait(pending, timeout=self.poll_seconds)
         finally:
-            housekeeper.stop()
+            housekeeper.stop(timeout=max(1.0, drain_until - time.monotonic()))
             unfinished = [str(i) for i in self.executions]
-            await asyncio.to_thread(self.lease.release, unfinished)
+            if unfinished:
+                log.warning(
+                    "Berhenti dengan %d run yang belum mencapai penantian berikutnya; run itu "
+                    "dijalankan ulang oleh proses pelayan berikutnya.",
+                    len(unfinished),
+                )
+            await off_loop(self.lease.release, unfinished)
 
-    async def _guarded(self, work: Any) -> None:
-        """One step of the loop; a failure (the server away for a moment) is logged, not fatal."""
+    async def _guarded(self, work: Any, give_up: Callable[[], bool] | None = None) -> None:
+        """One step of the loop; a failure (the server away for a moment) is logged, not fatal.
+        With ``give_up``: the step is abandoned as soon as it answers True."""
+        step = asyncio.ensure_future(work)
         try:
-            await work
+            while give_up is not None and not step.done():
+                if give_up():
+                    step.cancel()
+                    await asyncio.gather(step, return_exceptions=True)
+                    return
+                await asyncio.wait([step], timeout=0.2)
+            await step
         except Exception:
             log.warning("Langkah runner gagal; dicoba lagi", exc_info=True)
 
     async def _renew(self) -> None:
         runs = {str(i) for i in self.executions}
-        await asyncio.to_thread(self.lease.renew, runs)
+        await off_loop(self.lease.renew, runs)
 
     # -- claiming and executing ----------------------------------------------------------------
 
@@ -263,7 +319,7 @@ class InProcessRunner:
         candidates = candidates[:free]
         # Write our ownership first: a run is never Pending/Running without a lease naming it.
         owned = {str(i) for i in self.executions} | {str(r.id) for r in candidates}
-        await asyncio.to_thread(self.lease.renew, owned)
+        await off_loop(self.lease.renew, owned)
         loop = asyncio.get_running_loop()
         for flow_run in candidates:
             try:
@@ -346,7 +402,7 @@ class InProcessRunner:
             elif time.monotonic() - execution.last_interrupt > 5:
                 execution.interrupt()  # still running (a blocking call finished?): again
         if others:
-            await asyncio.to_thread(self._finish_unowned_cancellations, others)
+            await off_loop(self._finish_unowned_cancellations, others)
 
     def _finish_unowned_cancellations(self, runs: list[Any]) -> None:
         """A Cancelling run that no live process executes has nothing to stop: finish it."""
@@ -443,6 +499,7 @@ def serve_in_process(
     ready: threading.Event | None = None,
     lease_seconds: float = 60.0,
     jobs: Iterable[Job] = (),
+    drain_seconds: float = 60.0,
 ) -> None:
     """Register the deployments and run them in this process until ``stop`` is set."""
     runner = InProcessRunner(
@@ -450,6 +507,7 @@ def serve_in_process(
         poll_seconds=poll_seconds,
         limit=limit,
         lease_seconds=lease_seconds,
+        drain_seconds=drain_seconds,
         jobs=list(jobs),
     )
     asyncio.run(runner.run(stop=stop, ready=ready))

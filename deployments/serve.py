@@ -116,6 +116,7 @@ def serve_all(
             stop=stop,
             ready=ready,
             lease_seconds=get_settings().runner.lease_seconds,
+            drain_seconds=get_settings().runner.drain_seconds,
             jobs=housekeeping_jobs(),
         )
     finally:

@@ -119,6 +119,9 @@ class RunnerSettings(BaseModel):
     fanout_batch: int = Field(50, ge=1, le=100)  # region runs created per request
     sweep_seconds: int = Field(300, ge=2, le=86400)  # complete stages still suspended
     cancel_watch_seconds: int = Field(10, ge=1, le=3600)  # cycle runs cancelled in the UI
+    # On stop, how long running flows may take to reach their next wait; those still running
+    # then are left to the lease (the next serving process re-runs them from the top).
+    drain_seconds: int = Field(60, ge=0, le=3600)
     # The cycle run's progress grid: rewritten at most once per this many seconds per process
     # (0: on every change). Each rewrite reads every region, so per change it would be O(N²).
     status_seconds: float = Field(5, ge=0, le=3600)

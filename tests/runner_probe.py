@@ -69,6 +69,7 @@ def main() -> None:
         stop=stop,
         ready=ready,
         lease_seconds=get_settings().runner.lease_seconds,
+        drain_seconds=get_settings().runner.drain_seconds,
     )
     print("BERHENTI", flush=True)
 

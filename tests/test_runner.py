@@ -238,3 +238,49 @@ def test_two_serving_processes_share_one_server(probe_env, tmp_path):
         for server in started:
             if server.proc.poll() is None:
                 server.stop()
+
+
+def test_stop_while_the_server_is_gone(probe_env, tmp_path, prefect_server):
+    """SIGTERM stops a serving process whose Prefect server answers nothing but 503 (the
+    client's own retries would hold each request for minutes), within the drain limit even
+    with a run in the middle of its task; that run is listed as unfinished and the next
+    process runs it again from the top."""
+    from sqlmodel import select
+
+    from models.db import session_scope
+    from models.tables import ServingProcess
+    from tests.fault_proxy import FaultProxy, Rule
+
+    marks = tmp_path / "marks"
+    proxy = FaultProxy(upstream=prefect_server.removesuffix("/api")).start()
+    env = dict(
+        probe_env,
+        PREFECT_API_URL=proxy.api_url,
+        PREFECT_CLIENT_MAX_RETRIES="8",  # 2+4+…+256 s per request with the server away
+        PEMANTIK_RUNNER__DRAIN_SECONDS="3",
+    )
+    server = ProbeServer(tmp_path, "probe", env, batas=2)
+    try:
+        token, run_id = _start(marks, seconds=300)
+        wait_until(lambda: (marks / f"{token}.beat").exists(), 60)
+        proxy.rules += [Rule(method, ".*", status=503) for method in ("GET", "POST", "PATCH")]
+        time.sleep(2)  # the loop is now inside a request the client keeps retrying
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(45) == 0
+        assert "BERHENTI" in server.log.read_text()
+    finally:
+        if server.proc.poll() is None:
+            server.kill()
+        proxy.stop()
+    with session_scope() as session:
+        lease = session.exec(select(ServingProcess).where(ServingProcess.pid == server.pid)).one()
+    assert lease.stopped_at is not None and lease.runs == [run_id]
+
+    again = ProbeServer(tmp_path, "again", probe_env, batas=2)  # the server is back
+    try:
+        wait_until(lambda: len(_executions(marks, token)) == 2, 60)
+        (marks / f"{token}.stop").touch()
+        wait_until(lambda: _state(run_id).is_completed(), 60)
+        assert _executions(marks, token) == [server.pid, again.pid]
+    finally:
+        again.stop()
