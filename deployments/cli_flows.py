@@ -265,6 +265,11 @@ def register(app: typer.Typer) -> None:
             if web is not None:
                 web.stop()
         console.print("Berhenti.")
+        from deployments.runner import exit_within
+        from models.settings import get_settings
+
+        # The exit itself is bounded too (the progress grid's last write waits up to 10 s).
+        exit_within(max(15.0, get_settings().runner.drain_seconds))
 
     @app.command("demo")
     def demo(

@@ -66,6 +66,7 @@ from prefect.states import Cancelled, Pending, Scheduled
 from prefect.utilities.engine import propose_state
 
 from deployments.lease import Lease, owners, reclaim_lock
+from deployments.suspension import share_suspension_observer
 
 log = logging.getLogger("pemantik.runner")
 
@@ -226,6 +227,7 @@ class InProcessRunner:
     ) -> None:
         """Poll and execute until ``stop`` is set; then drain running flows."""
         stop = stop or self._stop
+        share_suspension_observer()  # one events subscription for all runs, not one per run
         if not self.deployment_ids:
             await self.register()
         self.lease = await off_loop(Lease(self.lease_seconds).acquire)
@@ -489,6 +491,18 @@ class InProcessRunner:
 
 def _since(run: Any) -> datetime | None:
     return run.state.timestamp if run.state is not None else None
+
+
+def exit_within(seconds: float) -> None:
+    """Make this process end at most ``seconds`` from now (for a serving process that was told
+    to stop and has drained). At exit Prefect drains its log and event queues without a limit;
+    with the server gone, the client's retries would hold the process for minutes, and what
+    they hold cannot be delivered anyway."""
+    import os
+
+    watchdog = threading.Timer(max(1.0, seconds), os._exit, args=(0,))
+    watchdog.daemon = True  # does not itself hold the exit; still runs while Prefect drains
+    watchdog.start()
 
 
 def serve_in_process(

@@ -48,7 +48,7 @@ def probe_pairs() -> list:
 
 
 def main() -> None:
-    from deployments.runner import serve_in_process
+    from deployments.runner import exit_within, serve_in_process
     from models.db import migrate
     from models.settings import get_settings
 
@@ -72,6 +72,7 @@ def main() -> None:
         drain_seconds=get_settings().runner.drain_seconds,
     )
     print("BERHENTI", flush=True)
+    exit_within(max(5.0, get_settings().runner.drain_seconds))
 
 
 if __name__ == "__main__":

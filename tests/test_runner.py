@@ -284,3 +284,50 @@ def test_stop_while_the_server_is_gone(probe_env, tmp_path, prefect_server):
         assert _executions(marks, token) == [server.pid, again.pid]
     finally:
         again.stop()
+
+
+def test_suspend_from_outside_and_one_subscription(probe_env, tmp_path, prefect_server):
+    """Many executions share one events subscription for suspensions from outside (Prefect's
+    engine opens one per execution), and a run suspended from outside while its task runs still
+    stops as Suspended at its next boundary instead of completing; resumed, it completes."""
+    from prefect.flow_runs import resume_flow_run, suspend_flow_run
+
+    from tests.fault_proxy import FaultProxy
+
+    marks = tmp_path / "marks"
+    proxy = FaultProxy(upstream=prefect_server.removesuffix("/api")).start()
+    server = ProbeServer(tmp_path, "probe", dict(probe_env, PREFECT_API_URL=proxy.api_url), batas=4)
+    try:
+        short = [_start(marks, seconds=0.2) for _ in range(6)]
+        for _, run_id in short:
+            wait_until(lambda run_id=run_id: _state(run_id).is_completed(), 60)
+        assert proxy.websockets_opened["/api/events/out"] == 1
+
+        token, run_id = _start(marks, seconds=300)
+        wait_until(lambda: (marks / f"{token}.beat").exists(), 60)
+        suspend_flow_run(flow_run_id=run_id, timeout=None)
+        time.sleep(2)  # the observer has had the event
+        (marks / f"{token}.stop").touch()  # the task ends: the run must not complete
+        wait_until(lambda: _task_states(run_id) == ["COMPLETED"], 30, every=0.5)
+        time.sleep(2)  # the engine's next boundary comes right after its task
+        state = _state(run_id)
+        assert state.is_paused() and state.name == "Suspended", state
+        assert _executions(marks, token) == [server.pid]
+        resume_flow_run(run_id)
+        wait_until(lambda: _state(run_id).is_completed(), 60)
+        assert _executions(marks, token) == [server.pid, server.pid]
+        assert proxy.websockets_opened["/api/events/out"] == 1
+    finally:
+        server.stop()
+        proxy.stop()
+
+
+def _task_states(run_id: str) -> list[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+        )
+    return [t.state.type.value for t in tasks if t.state is not None]
