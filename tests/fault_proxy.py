@@ -11,6 +11,7 @@ import asyncio
 import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
@@ -49,6 +50,7 @@ class FaultProxy:
     upstream: str  # e.g. http://127.0.0.1:4200 (no /api)
     rules: list[Rule] = field(default_factory=list)
     port: int = field(default_factory=free_port)
+    websockets_opened: Counter = field(default_factory=Counter)  # by path
 
     @property
     def api_url(self) -> str:
@@ -114,6 +116,7 @@ class FaultProxy:
             if k.decode().lower() in ("authorization", "x-prefect-api-version")
         ]
         await receive()  # websocket.connect
+        self.websockets_opened[scope["path"]] += 1
         subprotocols = scope.get("subprotocols") or None  # Prefect's clients ask for "prefect"
         async with websockets.connect(
             target, additional_headers=headers, subprotocols=subprotocols
