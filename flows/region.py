@@ -44,15 +44,14 @@ def run_name() -> str:
 def wait_for_stage(kind: str, cycle_id: int, region_code: str, round_no: int = 1) -> None:
     """Suspend until the stage is complete; re-ask (never fail) on invalid input."""
     run_id = str(get_run_context().flow_run.id)
-    complete, accept = t.STAGE_TASKS[kind]
+    accept = t.STAGE_TASKS[kind][1]
     errors: list[str] = []
     attempt = 0
     while True:
         if not accepts_input(cycle_id):
             raise CycleEnded
-        status = t.check_stage(cycle_id, region_code, kind)
+        status = t.close_if_complete(cycle_id, region_code, kind)
         if status.complete:
-            complete(cycle_id, region_code, kind)
             return
         key = f"{kind}-r{round_no}-{attempt}"
         opened = t.open_stage_wait(cycle_id, region_code, kind, run_id, key)
@@ -166,8 +165,7 @@ def region_steps(cycle_id: int, region_code: str, logger: Any) -> dict[str, Any]
         t.hasil_akhir(cycle_id, region_code, score_round)
         wait_for_stage("penerimaan", cycle_id, region_code, score_round)
         score_round += 1
-    if t.check_stage(cycle_id, region_code, "penerimaan").complete:  # its wait closes (once)
-        t.STAGE_TASKS["penerimaan"][0](cycle_id, region_code, "penerimaan")
+    t.close_if_complete(cycle_id, region_code, "penerimaan")  # its wait closes (once)
     outcome = t.kirim_hasil(cycle_id, region_code)
     publish_status(cycle_id)
     logger.info("Wilayah %s selesai: %s", region_code, outcome["outcome"])

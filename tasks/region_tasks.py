@@ -30,9 +30,13 @@ kirim_hasil = sop_task(13)(scoring.send_result)
 # server about 0.2 CPU-s. The wait's SOP step is a task once, when the stage is found complete.
 
 
-def check_stage(cycle_id: int, region_code: str, kind: str) -> waits.StageStatus:
-    """What the stage still lacks (no task: it is asked again on every execution)."""
-    return waits.check(kind, cycle_id, region_code)
+def close_if_complete(cycle_id: int, region_code: str, kind: str) -> waits.StageStatus:
+    """What the stage still lacks (asked again on every execution, no task); once it lacks
+    nothing, its waits are closed and its SOP step recorded, by the task "… — lengkap"."""
+    status = waits.check(kind, cycle_id, region_code)
+    if status.complete:
+        STAGE_TASKS[kind][0](cycle_id, region_code, kind)
+    return status
 
 
 def open_stage_wait(cycle_id: int, region_code: str, kind: str, flow_run_id: str, key: str) -> dict:
