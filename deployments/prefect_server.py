@@ -84,6 +84,13 @@ def server_environment(
         env["PREFECT_SERVER_LOGGING_LEVEL"] = "INFO"
     if database_url:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
+        if database_url.startswith("postgresql"):
+            # Prefect keeps 5 connections and opens up to 10 more for a burst, closing each
+            # when it is handed back: under a cycle's load that was a new PostgreSQL backend
+            # (fork, authentication, asyncpg's type introspection) several times a second.
+            # Keeping 15 open costs a few MB of the database's memory. The admin's own
+            # setting, when given, wins.
+            env.setdefault("PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE", "15")
     if auth_string:
         env["PREFECT_SERVER_API_AUTH_STRING"] = auth_string
     return env
