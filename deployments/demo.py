@@ -949,7 +949,9 @@ def child_main(
         import_assessors(session, assessors_file)
     year = days.day.year  # the cycle of the year its first simulated day falls in
     started = time.monotonic()
-    limit = 900 + 3 * len(codes)  # seconds; a national list takes longer than a province
+    # Seconds before the demo gives up: a hung cycle must end, a slow machine must not. At
+    # 514 regions a cycle took about 45 minutes here (2 cores), so 10 s per region.
+    limit = 900 + 10 * len(codes)
     sim = Simulation(out, seed, sink, year, days)
     serving = ServeProcess(out / "serve.log", poll_seconds=0.5)
     try:
