@@ -8,8 +8,9 @@ submit to that region's next email (the Tanda Terima, a numbered letter with its
 in the SMTP sink is measured — "spaced": one answer at a time, the next only after the previous
 email arrived; "burst": all N answers at once. Measured for two runners in the same run: with ``pemantik serve`` (the in-process runner)
 and, as the baseline, with Prefect's own Runner (``prefect.serve``: a fresh interpreter per run
-and per resume). Each mode runs in a child process with its own Prefect server, database and
-sink, because Prefect reads its settings when it is imported.
+and per resume). Each mode runs in a child process with its own engine (the embedded default:
+Prefect and the app on the embedded PostgreSQL) and sink, because Prefect reads its settings
+when it is imported.
 """
 
 from __future__ import annotations
@@ -156,12 +157,17 @@ def bench_env(work: Path, port: int) -> dict[str, str]:
 
 
 def run_mode(regions: int, runner: str, pattern: str) -> dict:
-    from deployments.prefect_server import free_port, start_server
+    from deployments.prefect_server import LocalEngine
 
     work = Path(tempfile.mkdtemp(prefix=f"pemantik-bench-{runner}-"))
-    port = free_port()
-    server = start_server(port, work / "prefect-home", work / "server.log")
-    env = bench_env(work, port)
+    # The embedded default, as the demo runs it: Prefect and the app on the embedded
+    # PostgreSQL, with credentials and the access log.
+    engine = LocalEngine(work / "data", work / "prefect", ui=True, access_log=True).start()
+    env = dict(
+        bench_env(work, engine.port),
+        **engine.client_env(),
+        PEMANTIK_DATABASE_URL=engine.app_database_url,
+    )
     try:
         out = subprocess.run(
             [
@@ -183,8 +189,7 @@ def run_mode(regions: int, runner: str, pattern: str) -> dict:
             timeout=1800,
         )
     finally:
-        server.terminate()
-        server.wait(30)
+        engine.stop()
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode != 0 or not lines:
         raise SystemExit(f"{runner} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")

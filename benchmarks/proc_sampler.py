@@ -34,11 +34,28 @@ def kind_of(cmdline: str) -> str:
     return "lainnya"
 
 
+PSS_EVERY = 10
+
+
+def pss_of(entry: Path) -> int:
+    """A process's proportional set size in bytes (0 when it has gone meanwhile)."""
+    try:
+        for line in (entry / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 @dataclass
 class Sample:
     cpu: dict[int, float] = field(default_factory=dict)  # pid → own CPU seconds (last seen)
     kind: dict[int, str] = field(default_factory=dict)
     peak_rss: int = 0  # bytes, all processes together
+    # The same, each page shared between processes (libraries, PostgreSQL's shared buffers)
+    # counted once, split between them (PSS): what the processes take from the machine.
+    peak_pss: int = 0
     peak_by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -57,6 +74,7 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self._samples = 0
 
     def start(self) -> Sampler:
         self._thread.start()
@@ -102,7 +120,10 @@ class Sampler:
         self._sample()
 
     def _sample(self) -> None:
-        rss_total = 0
+        # PSS needs the kernel to walk each process's page tables: every 10th sample only.
+        with_pss = self._samples % PSS_EVERY == 0 or self._stop.is_set()
+        self._samples += 1
+        rss_total = pss_total = 0
         by_kind: dict[str, int] = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -127,9 +148,12 @@ class Sampler:
                 continue
             self.result.cpu[pid] = cpu
             rss_total += rss
+            if with_pss:
+                pss_total += pss_of(entry)
             kind = self.result.kind[pid]
             by_kind[kind] = by_kind.get(kind, 0) + rss
         self.result.peak_rss = max(self.result.peak_rss, rss_total)
+        self.result.peak_pss = max(self.result.peak_pss, pss_total)
         for kind, rss in by_kind.items():
             self.result.peak_by_kind[kind] = max(self.result.peak_by_kind.get(kind, 0), rss)
 
@@ -168,5 +192,6 @@ def measure(
         "cpu_s": sampler.total_cpu(),
         "cpu_by_kind": sampler.cpu_by_kind(),
         "peak_rss": sample.peak_rss,
+        "peak_pss": sample.peak_pss,
         "peak_rss_by_kind": sample.peak_by_kind,
     }

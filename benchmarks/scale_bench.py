@@ -6,7 +6,8 @@ For each size it runs ``pemantik demo`` on the embedded defaults with that many 
 shipped Kalimantan Timur list; larger: Kab/Kota spread over the whole of Indonesia, from
 ``benchmarks/data/regions-indonesia.csv``) and prints the wall time, the CPU seconds per region
 (every process: the Prefect server, ``pemantik serve``, the simulated people, LibreOffice), the
-peak memory of all processes together and the Prefect server's share of the CPU.
+peak memory of all processes together (the sum of their RSS, as asked; and PSS, each shared page
+counted once — what they take from the machine) and the Prefect server's share of the CPU.
 
 The baseline, measured in the same run for the same size, is *Prefect alone*: one flow run per
 region that makes as many task runs and suspends as the product's region runs made (counted
@@ -106,7 +107,7 @@ def describe(label: str, size: int, r: dict) -> str:
     share = server / r["cpu_s"] if r["cpu_s"] else 0.0
     return (
         f"{label:<16}{size:>6}{r['wall_s']:>10.1f}{r['cpu_s'] / size:>14.2f}"
-        f"{r['peak_rss'] / GIB:>12.2f}{share:>12.0%}"
+        f"{r['peak_rss'] / GIB:>12.2f}{share:>12.0%}{r['peak_pss'] / GIB:>10.2f}"
     )
 
 
@@ -119,8 +120,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="pemantik-scale-"))
     print(f"work folder: {work}", flush=True)
     header = (
-        f"{'run':<16}{'regions':>6}{'wall s':>10}{'CPU-s/region':>14}{'peak GiB':>12}"
-        f"{'server CPU':>12}"
+        f"{'run':<16}{'regions':>6}{'wall s':>10}{'CPU-s/region':>14}{'RSS GiB':>12}"
+        f"{'server CPU':>12}{'PSS GiB':>10}"
     )
     rows: list[str] = []
     for size in sizes:
