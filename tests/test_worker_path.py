@@ -145,8 +145,14 @@ def test_one_region_through_every_wait_on_a_process_work_pool(
             wait_until(finished, 300)
     finally:
         if worker is not None:
+            # Prefect's worker forwards SIGTERM to its flow-run processes and waits for them;
+            # once seen taking over a minute in CI. Its stop is not what this test checks.
             worker.terminate()
-            worker.wait(60)
+            try:
+                worker.wait(60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(30)
         server.terminate()
         server.wait(30)
         sink.stop()
